@@ -1,0 +1,38 @@
+# The two commands a newcomer runs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+GANZOO := $(VENV)/bin/ganzoo
+DEMO_DIR ?= demo-run
+DEMO_STEPS ?= 600
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-all bench docs export clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: install
+	$(GANZOO) train dcgan --data digits --steps $(DEMO_STEPS) --out $(DEMO_DIR)/run --overwrite
+	$(GANZOO) sample $(DEMO_DIR)/run --seed 0 --out $(DEMO_DIR)/samples-keras.png --overwrite
+	$(GANZOO) export $(DEMO_DIR)/run --format onnx --out $(DEMO_DIR)/onnx --overwrite
+	$(GANZOO) sample $(DEMO_DIR)/onnx --seed 0 --out $(DEMO_DIR)/samples-onnx.png --overwrite
+	@echo
+	@echo "Trained preset:     $(DEMO_DIR)/run/preset"
+	@echo "Sample grid (Keras): $(DEMO_DIR)/samples-keras.png"
+	@echo "ONNX bundle:        $(DEMO_DIR)/onnx (parity recorded in ganzoo.json)"
+	@echo "Sample grid (ONNX):  $(DEMO_DIR)/samples-onnx.png"
+
+test: install
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-all: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

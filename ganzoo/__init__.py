@@ -1,0 +1,34 @@
+"""ganzoo: a GAN model zoo for Keras 3 with export tooling.
+
+Importing `ganzoo` is light: sub-packages that need TensorFlow (`models`, `data`,
+`training`, `export`, `metrics`) load on first use.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("models", "layers", "losses", "data", "training", "metrics", "presets",
+               "export", "runtime")
+
+__all__ = list(_SUBMODULES) + ["list_presets", "load_generator", "__version__"]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"ganzoo.{name}")
+    raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+
+
+def list_presets():
+    """Names of the presets shipped under `pretrained/` and registered by users."""
+    from ganzoo import presets
+
+    return presets.list_presets()
+
+
+def load_generator(name_or_path):
+    """Load a preset's generator as a plain Keras model (weights verified first)."""
+    from ganzoo import presets
+
+    return presets.load_generator(name_or_path)

@@ -1,0 +1,397 @@
+"""The `ganzoo` command: list, train, sample and export GANs.
+
+Errors print one line to stderr and exit with status 2; `--debug` shows tracebacks and
+TensorFlow's own logs.
+"""
+
+import contextlib
+import datetime
+import json
+import math
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+EXIT_USAGE = 2
+RUN_FILE = "run.json"
+DEFAULT_IMAGE_SIZE = 32
+
+
+class UserError(click.ClickException):
+    """A problem with what the user asked for: one line, exit status 2."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file=None):
+        click.echo(f"ganzoo: error: {self.format_message()}", err=True)
+
+
+def _state(ctx):
+    return ctx.find_root().obj
+
+
+def _info(message):
+    click.echo(f"ganzoo: {message}", err=True)
+
+
+@contextlib.contextmanager
+def _stderr_silenced(active):
+    """Hide what C++ libraries write to fd 2 (TensorFlow's start-up notices)."""
+    if not active:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _load_tensorflow(debug):
+    """Import TensorFlow quietly unless debugging; returns the module."""
+    if not debug:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        warnings.filterwarnings("ignore")
+    with _stderr_silenced(not debug):
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    if not debug:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+        tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+def _run_guarded(function, debug):
+    """Turn expected failures into one-line errors (exit 2) unless debugging."""
+    try:
+        return function()
+    except click.ClickException:
+        raise
+    except (ValueError, FileExistsError, FileNotFoundError, NotADirectoryError,
+            RuntimeError) as error:
+        if debug:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise UserError(message) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow logs.")
+@click.version_option(package_name="ganzoo", message="ganzoo %(version)s")
+@click.pass_context
+def main(ctx, debug):
+    """ganzoo: train, sample, export and run GANs."""
+    ctx.obj = {"debug": debug}
+
+
+# -- list -----------------------------------------------------------------------------
+
+
+@main.command("list")
+@click.pass_context
+def list_command(ctx):
+    """List presets and model families."""
+    debug = _state(ctx)["debug"]
+
+    def run():
+        from ganzoo import presets
+
+        click.echo("Presets:")
+        names = presets.list_presets()
+        for name in names:
+            config = presets.read_config(name)
+            shape = "x".join(str(v) for v in config["image_shape"])
+            click.echo(f"  {name:<24} {config['family']:<14} {shape}")
+        if not names:
+            click.echo("  (none found)")
+        _load_tensorflow(debug)
+        from ganzoo import models
+
+        click.echo("Families:")
+        for name in models.names():
+            click.echo(f"  {name:<24} {models.get(name).__name__}")
+
+    _run_guarded(run, debug)
+
+
+# -- train ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("family")
+@click.option("--data", "data_source", help="Dataset: bundled name, TFDS name or folder.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs.")
+@click.option("--steps", type=click.IntRange(min=1), help="Number of training steps.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 64).")
+@click.option("--image-size", type=click.IntRange(min=1), help="Image size (default 32).")
+@click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size.")
+@click.option("--preset", help="Start from this preset's weights (fine-tuning).")
+@click.option("--distribute", type=click.Choice(["auto", "none", "mirrored", "multiworker"]),
+              default="auto", show_default=True)
+@click.option("--out", "run_dir", type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
+@click.option("--seed", type=int, help="Seed of data and noise (default 0).")
+@click.option("--samples", type=click.IntRange(min=1), help="Samples per grid (default 64).")
+@click.pass_context
+def train(ctx, family, data_source, epochs, steps, batch_size, image_size, latent_dim,
+          preset, distribute, run_dir, resume, overwrite, seed, samples):
+    """Train FAMILY on --data and save a preset, sample grids and logs in --out."""
+    debug = _state(ctx)["debug"]
+    options = {
+        "family": family, "data": data_source, "epochs": epochs, "steps": steps,
+        "batch_size": batch_size, "image_size": image_size, "latent_dim": latent_dim,
+        "preset": preset, "distribute": distribute, "seed": seed, "samples": samples,
+    }
+    _run_guarded(
+        lambda: _train(options, run_dir, resume=resume, overwrite=overwrite, debug=debug),
+        debug,
+    )
+
+
+def _plan_run(options, run_dir, resume, overwrite):
+    """Validate arguments and settle the run folder before TensorFlow is loaded."""
+    if resume:
+        if not run_dir:
+            raise ValueError("--resume needs --out RUN_DIR, the folder of the run to continue")
+        run_file = Path(run_dir) / RUN_FILE
+        if not run_file.is_file():
+            raise ValueError(f"Cannot resume: {run_dir} has no {RUN_FILE} (not a ganzoo run folder)")
+        saved = json.loads(run_file.read_text(encoding="utf-8"))
+        for key, value in options.items():
+            if key != "distribute" and value is not None and value != saved.get(key):
+                raise ValueError(
+                    f"--resume continues {run_dir} with its own settings; "
+                    f"{key}={value!r} differs from the run's {saved.get(key)!r}"
+                )
+        saved["distribute"] = options["distribute"]
+        return Path(run_dir), saved
+    if options["epochs"] and options["steps"]:
+        raise ValueError("Give either --epochs or --steps, not both")
+    if not options["data"]:
+        raise ValueError("train needs --data SOURCE (a bundled dataset, TFDS name or folder)")
+    if not options["epochs"] and not options["steps"]:
+        options["epochs"] = 1
+    for key, default in _DEFAULTS.items():
+        if options[key] is None:
+            options[key] = default
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_path = Path(run_dir or Path("runs") / f"{options['family']}-{stamp}")
+    if run_path.exists() and any(run_path.iterdir()):
+        if not overwrite:
+            raise FileExistsError(
+                f"{run_path} already exists; pass --resume to continue it or --overwrite to replace it"
+            )
+    return run_path, options
+
+
+_DEFAULTS = {"image_size": DEFAULT_IMAGE_SIZE, "batch_size": 64, "seed": 0, "samples": 64}
+
+
+def _train(options, run_dir, resume, overwrite, debug):
+    from ganzoo import presets
+
+    if options["preset"]:
+        preset_config = presets.read_config(options["preset"])
+        if preset_config["family"] != options["family"]:
+            raise ValueError(
+                f"Preset {options['preset']!r} is a {preset_config['family']!r} model, "
+                f"not {options['family']!r}"
+            )
+    run_path, options = _plan_run(options, run_dir, resume, overwrite)
+    tf = _load_tensorflow(debug)
+    import keras
+
+    from ganzoo import data as data_lib
+    from ganzoo import models, training
+
+    family_class = models.get(options["family"])
+    description = data_lib.describe(options["data"])
+    image_shape = (options["image_size"], options["image_size"], description["channels"])
+
+    if not resume and run_path.exists() and overwrite:
+        import shutil
+
+        shutil.rmtree(run_path)
+    run_path.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        _write_json(run_path / RUN_FILE, options)
+
+    keras.utils.set_random_seed(options["seed"])
+    strategy = training.strategy(options["distribute"])
+    with strategy.scope():
+        if options["preset"]:
+            model = family_class.from_preset(options["preset"])
+            if tuple(model.image_shape) != image_shape:
+                raise ValueError(
+                    f"Preset {options['preset']!r} makes {tuple(model.image_shape)} images; "
+                    f"the data gives {image_shape} (set --image-size)"
+                )
+        else:
+            kwargs = {"image_shape": image_shape, "seed": options["seed"]}
+            if options["latent_dim"]:
+                kwargs["latent_dim"] = options["latent_dim"]
+            model = family_class(**kwargs)
+        model.compile()
+
+    dataset, epochs, steps_per_epoch = _training_data(data_lib, options, description)
+    callbacks = [
+        training.SampleGrid(run_path / "samples", n=options["samples"], seed=0),
+        keras.callbacks.TensorBoard(str(run_path / "logs"), write_graph=False),
+        training.TensorBoardImages(str(run_path / "logs"), n=min(options["samples"], 16)),
+        keras.callbacks.CSVLogger(str(run_path / "history.csv"), append=True),
+        keras.callbacks.BackupAndRestore(str(run_path / "backup")),
+    ]
+    backup_state = run_path / "backup" / "training_metadata.json"
+    if resume and backup_state.is_file():
+        done = json.loads(backup_state.read_text())["epoch"] + 1
+        _info(f"resuming {run_path} after epoch {done} of {epochs}")
+    elif resume:
+        raise ValueError(f"Cannot resume: {run_path} has no backup (the run finished or never started)")
+    _info(
+        f"training {options['family']} on {options['data']} {image_shape} for {epochs} "
+        f"epoch(s) x {steps_per_epoch} steps, batch {options['batch_size']}, "
+        f"{strategy.num_replicas_in_sync} replica(s)"
+    )
+    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+              shuffle=False, verbose=1 if sys.stderr.isatty() else 2)
+    preset_path = model.save_to_preset(
+        run_path / presets.RUN_PRESET_DIR, overwrite=True,
+        data=options["data"], epochs=epochs, steps_per_epoch=steps_per_epoch,
+        batch_size=options["batch_size"], seed=options["seed"],
+        started_from=options["preset"], replicas=strategy.num_replicas_in_sync,
+    )
+    final_grid = run_path / "samples" / "final.png"
+    from ganzoo import _imaging
+
+    _imaging.save_png(_imaging.grid(model.sample(options["samples"], seed=0)), final_grid)
+    click.echo(f"preset: {preset_path}")
+    click.echo(f"samples: {final_grid}")
+    click.echo(f"tensorboard: tensorboard --logdir {run_path / 'logs'}")
+
+
+def _training_data(data_lib, options, description):
+    per_pass = description["num_examples"] // options["batch_size"]
+    if per_pass < 1:
+        raise ValueError(
+            f"--batch-size {options['batch_size']} is larger than the "
+            f"{description['num_examples']} images of {options['data']}"
+        )
+    if options["steps"]:
+        epochs = math.ceil(options["steps"] / per_pass)
+        steps_per_epoch = math.ceil(options["steps"] / epochs)
+        repeat = True
+    else:
+        epochs, steps_per_epoch, repeat = options["epochs"], per_pass, True
+    dataset = data_lib.load(
+        options["data"], image_size=options["image_size"], batch_size=options["batch_size"],
+        seed=options["seed"], repeat=repeat,
+    )
+    return dataset, epochs, steps_per_epoch
+
+
+def _write_json(path, content):
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# -- sample ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("source")
+@click.option("-n", "count", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--label", type=int, help="Class to sample (conditional generators).")
+@click.option("--truncation", type=float, help="Truncation psi (StyleGAN-lite).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="PNG file to write.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@click.pass_context
+def sample(ctx, source, count, seed, label, truncation, out_path, overwrite):
+    """Write a grid of samples from a preset, run folder or export bundle."""
+    debug = _state(ctx)["debug"]
+
+    def run():
+        from ganzoo import _bundle, _imaging
+
+        if os.path.exists(out_path) and not overwrite:
+            raise FileExistsError(f"{out_path} already exists; pass --overwrite to replace it")
+        if not out_path.lower().endswith(".png"):
+            raise ValueError(f"--out must be a .png file. Received: {out_path}")
+        if _bundle.is_bundle(source):
+            from ganzoo import runtime
+
+            generator = runtime.load(source)
+            images = generator.sample(count, seed=seed, labels=label, truncation=truncation)
+            origin = f"bundle {source} ({generator.provider})"
+        else:
+            from ganzoo import presets
+
+            presets.resolve(source)
+            _load_tensorflow(debug)
+            model = presets.load_model(source)
+            if truncation is not None:
+                raise ValueError(f"{model.family} generators do not take --truncation")
+            images = model.sample(count, seed=seed, labels=label)
+            origin = f"preset {source}"
+        _imaging.save_png(_imaging.grid(images), out_path)
+        click.echo(f"wrote {count} samples from {origin} to {out_path}")
+
+    _run_guarded(run, debug)
+
+
+# -- export ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("source")
+@click.option("--format", "export_format", type=click.Choice(["onnx", "savedmodel"]),
+              default="onnx", show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--fp16", is_flag=True, help="Half-precision weights (ONNX).")
+@click.option("--opset", type=click.IntRange(min=17), help="ONNX opset (default 17).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
+@click.pass_context
+def export(ctx, source, export_format, out_dir, fp16, opset, overwrite):
+    """Export the generator of a preset or run folder as a verified bundle."""
+    debug = _state(ctx)["debug"]
+
+    def run():
+        from ganzoo import presets
+
+        presets.resolve(source)
+        if os.path.exists(out_dir) and not overwrite:
+            raise FileExistsError(f"{out_dir} already exists; pass --overwrite to replace it")
+        if export_format != "onnx" and (fp16 or opset):
+            raise ValueError("--fp16 and --opset apply to --format onnx only")
+        _load_tensorflow(debug)
+        from ganzoo import export as export_lib
+
+        model = presets.load_model(source)
+        if export_format == "onnx":
+            metadata = export_lib.to_onnx(model, out_dir, opset=opset, fp16=fp16,
+                                          overwrite=overwrite)
+        else:
+            metadata = export_lib.to_saved_model(model, out_dir, overwrite=overwrite)
+        parity = metadata["parity"]["max_abs_diff"]
+        click.echo(f"exported {model.family} generator to {out_dir} "
+                   f"({export_format}, parity max abs diff {parity:.2e})")
+
+    _run_guarded(run, debug)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""The ganzoo model families and their registry.
+
+`ganzoo.models.get(name)` returns a family class, `ganzoo.models.names()` lists them.
+"""
+
+from ganzoo.models.base import AdversarialModel
+from ganzoo.models.dcgan import DCGAN
+from ganzoo.models.gan import VanillaGAN
+
+_REGISTRY = {cls.family: cls for cls in (VanillaGAN, DCGAN)}
+
+
+def names():
+    """Registered family names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(name):
+    """The family class registered under `name` (e.g. "dcgan")."""
+    if name not in _REGISTRY:
+        raise ValueError(f"Unknown model family {name!r}; expected one of {names()}")
+    return _REGISTRY[name]
+
+
+__all__ = ["AdversarialModel", "DCGAN", "VanillaGAN", "get", "names"]

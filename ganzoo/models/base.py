@@ -1,0 +1,303 @@
+"""The shared adversarial trainer that every ganzoo family extends.
+
+`AdversarialModel` is a `keras.Model` with no `call`: it owns a `generator` and a
+`discriminator` (built in `__init__`, so `fit` never has to infer shapes), two optimizers
+built under the active `tf.distribute` strategy, and one `keras.metrics.Mean` tracker per
+logged loss. It is correct under `MirroredStrategy` and `MultiWorkerMirroredStrategy`:
+
+- each replica's loss is its per-example losses summed and divided by the *global* batch
+  size (`tf.nn.compute_average_loss`), so the gradients Keras all-reduces (sums) across
+  replicas are those of the global batch;
+- the logged losses are the true losses whatever the replica count: a `Mean` tracker
+  averages over replicas, so each replica records its share times the replica count;
+- every replica draws different noise: the model-owned `SeedGenerator` gives one seed per
+  step and the replica id is folded into it.
+
+Families customise it through small hooks rather than by copying the step:
+`build_generator` / `build_discriminator` (required), `generator_inputs` (what the
+generator eats for a batch: latents, labels, noise), `discriminator_inputs` (labels for
+conditional critics), `loss_names` (what is logged), and, when the step itself differs
+(several critic steps, cycle losses, a pre-training phase, EMA), `train_step`, using
+`average_loss`, `apply_gradients`, `sample_latents` and `record` from here.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ganzoo import _sampling
+from ganzoo import _imaging
+from ganzoo import losses as losses_lib
+
+
+def _validate_image_shape(image_shape, min_size=1, channels=(1, 3)):
+    try:
+        image_shape = tuple(int(v) for v in image_shape)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"image_shape must be (height, width, channels). Received: image_shape={image_shape}"
+        ) from None
+    if len(image_shape) != 3 or min(image_shape) < 1:
+        raise ValueError(
+            f"image_shape must be (height, width, channels). Received: image_shape={image_shape}"
+        )
+    if channels is not None and image_shape[2] not in channels:
+        raise ValueError(
+            f"image_shape must have {' or '.join(map(str, channels))} channels. "
+            f"Received: image_shape={image_shape}"
+        )
+    if min(image_shape[:2]) < min_size:
+        raise ValueError(
+            f"Images must be at least {min_size}x{min_size}. Received: image_shape={image_shape}"
+        )
+    return image_shape
+
+
+def _validate_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+    return value
+
+
+class AdversarialModel(keras.Model):
+    """Base class of every ganzoo family: a generator, a discriminator and their step.
+
+    Args:
+        image_shape: tuple. `(height, width, channels)` of the images, 1 or 3 channels.
+        latent_dim: int. Size of the generator's latent input.
+        seed: int or None. Seed of the training noise; None draws a fresh one.
+        name: str or None. Name of the model; defaults to the family name.
+    """
+
+    family = None
+    default_loss = "non_saturating"
+    loss_names = ("d_loss", "g_loss")
+
+    def __init__(self, image_shape, latent_dim=128, seed=None, name=None, **kwargs):
+        super().__init__(name=name or self.family, **kwargs)
+        self.image_shape = _validate_image_shape(image_shape)
+        self.latent_dim = _validate_positive_int("latent_dim", latent_dim)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be an int or None. Received: seed={seed!r}")
+        self.seed = seed
+        self.num_classes = getattr(self, "num_classes", None)
+        self.preset_name = None
+
+    def _finish_init(self):
+        """Build both networks and mark the wrapper built; call at the end of `__init__`."""
+        self.generator = self.build_generator()
+        self.discriminator = self.build_discriminator()
+        self.noise_seeds = keras.random.SeedGenerator(self.seed, name="noise_seeds")
+        self.loss_trackers = {
+            loss_name: keras.metrics.Mean(name=loss_name) for loss_name in self.loss_names
+        }
+        self.g_optimizer = None
+        self.d_optimizer = None
+        self.built = True
+
+    # -- what a family provides -------------------------------------------------------
+
+    def build_generator(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement build_generator")
+
+    def build_discriminator(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement build_discriminator")
+
+    def default_optimizers(self):
+        """(g_optimizer, d_optimizer) from the family's paper; Adam(2e-4, 0.5) (DCGAN)."""
+        return (
+            keras.optimizers.Adam(2e-4, beta_1=0.5, name="g_adam"),
+            keras.optimizers.Adam(2e-4, beta_1=0.5, name="d_adam"),
+        )
+
+    def configure_losses(self, **loss_options):
+        """Take family-specific loss options from `compile`; the base knows none."""
+        if loss_options:
+            raise ValueError(
+                f"Unknown compile options for {type(self).__name__}: {sorted(loss_options)}"
+            )
+
+    # -- compile ----------------------------------------------------------------------
+
+    def compile(self, g_optimizer=None, d_optimizer=None, loss=None, **loss_options):
+        """Set the optimizers and losses; defaults follow the family's paper.
+
+        Args:
+            g_optimizer: `keras.optimizers.Optimizer` or None. Generator optimizer.
+            d_optimizer: `keras.optimizers.Optimizer` or None. Discriminator optimizer.
+            loss: str or None. Adversarial loss name (see `ganzoo.losses.names()`);
+                defaults to the family's.
+            **loss_options: family-specific options (gradient penalty weight, ...).
+        """
+        # No optimizer for the wrapper itself: Keras would otherwise build an unused
+        # RMSprop over every weight.
+        super().compile(optimizer=None)
+        self.loss_name = loss or self.default_loss
+        self.d_loss_fn, self.g_loss_fn = losses_lib.get(self.loss_name)
+        self.configure_losses(**loss_options)
+        default_g, default_d = self.default_optimizers()
+        self.g_optimizer = self._ensure_optimizer(g_optimizer or default_g, "g_optimizer")
+        self.d_optimizer = self._ensure_optimizer(d_optimizer or default_d, "d_optimizer")
+        # Optimizer slots must exist, as mirrored variables, before `fit` traces the
+        # step under a strategy.
+        with self.distribute_strategy.scope():
+            self.g_optimizer.build(self.generator.trainable_variables)
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @staticmethod
+    def _ensure_optimizer(optimizer, name):
+        if isinstance(optimizer, str):
+            optimizer = keras.optimizers.get(optimizer)
+        if not isinstance(optimizer, keras.optimizers.Optimizer):
+            raise ValueError(
+                f"{name} must be a keras.optimizers.Optimizer. Received: {name}={optimizer!r}"
+            )
+        return optimizer
+
+    @property
+    def metrics(self):
+        return list(self.loss_trackers.values())
+
+    # -- pieces of a train step -------------------------------------------------------
+
+    @staticmethod
+    def unpack_batch(data):
+        """(images, labels or None) from a batch of images or (images, labels)."""
+        if isinstance(data, (tuple, list)):
+            images = data[0]
+            labels = data[1] if len(data) > 1 else None
+        else:
+            images, labels = data, None
+        return tf.cast(images, tf.float32), labels
+
+    @staticmethod
+    def num_replicas():
+        return tf.distribute.get_strategy().num_replicas_in_sync
+
+    def noise_seed(self):
+        """A fresh stateless seed for this step, different on every replica."""
+        seed = tf.cast(self.noise_seeds.next(), tf.int64)
+        context = tf.distribute.get_replica_context()
+        replica_id = 0 if context is None else context.replica_id_in_sync_group
+        replica_id = tf.cast(replica_id, tf.int64)
+        return seed + tf.stack([replica_id * 1_000_003, tf.constant(0, tf.int64)])
+
+    def sample_latents(self, batch_size):
+        """Standard-normal latents `(batch_size, latent_dim)` for this replica and step."""
+        return tf.random.stateless_normal(
+            [batch_size, self.latent_dim], seed=self.noise_seed()
+        )
+
+    @staticmethod
+    def average_loss(per_example_loss):
+        """Sum of per-example losses divided by the global batch size."""
+        return tf.nn.compute_average_loss(per_example_loss)
+
+    @staticmethod
+    def apply_gradients(optimizer, tape, loss, network):
+        variables = network.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+
+    def record(self, **replica_losses):
+        """Update the trackers with replica losses; return the logs `fit` shows."""
+        replicas = tf.cast(self.num_replicas(), tf.float32)
+        for loss_name, value in replica_losses.items():
+            self.loss_trackers[loss_name].update_state(value * replicas)
+        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+
+    def generator_inputs(self, batch_size, labels=None):
+        """The generator's inputs for one training batch (latents; families add more)."""
+        return self.sample_latents(batch_size)
+
+    def discriminator_kwargs(self, labels):
+        """Extra keyword arguments to the discriminator (class labels, for instance)."""
+        return {}
+
+    # -- the standard step: one discriminator update, then one generator update ------
+
+    def train_step(self, data):
+        real_images, labels = self.unpack_batch(data)
+        batch_size = tf.shape(real_images)[0]
+        d_kwargs = self.discriminator_kwargs(labels)
+
+        with tf.GradientTape() as d_tape:
+            fake_images = self.generator(
+                self.generator_inputs(batch_size, labels), training=True
+            )
+            real_logits = self.discriminator(real_images, training=True, **d_kwargs)
+            fake_logits = self.discriminator(fake_images, training=True, **d_kwargs)
+            d_loss = self.average_loss(self.d_loss_fn(real_logits, fake_logits))
+        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator)
+
+        with tf.GradientTape() as g_tape:
+            fake_images = self.generator(
+                self.generator_inputs(batch_size, labels), training=True
+            )
+            fake_logits = self.discriminator(fake_images, training=True, **d_kwargs)
+            g_loss = self.average_loss(self.g_loss_fn(fake_logits))
+        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator)
+
+        return self.record(d_loss=d_loss, g_loss=g_loss)
+
+    def test_step(self, data):
+        real_images, labels = self.unpack_batch(data)
+        batch_size = tf.shape(real_images)[0]
+        d_kwargs = self.discriminator_kwargs(labels)
+        fake_images = self.generator(self.generator_inputs(batch_size, labels), training=False)
+        real_logits = self.discriminator(real_images, training=False, **d_kwargs)
+        fake_logits = self.discriminator(fake_images, training=False, **d_kwargs)
+        return self.record(
+            d_loss=self.average_loss(self.d_loss_fn(real_logits, fake_logits)),
+            g_loss=self.average_loss(self.g_loss_fn(fake_logits)),
+        )
+
+    # -- inference --------------------------------------------------------------------
+
+    def sampling_inputs(self, n, seed=None, labels=None):
+        """NumPy inputs for `n` seeded samples: the same latents as the runtime's."""
+        if labels is not None:
+            raise ValueError(f"{self.family} is unconditional; it takes no labels")
+        return _sampling.latents(n, self.latent_dim, seed)
+
+    def generate(self, n, seed=None, labels=None, batch_size=256):
+        """Float images in [-1, 1], `(n, H, W, C)`, for seeded latents."""
+        inputs = self.sampling_inputs(n, seed=seed, labels=labels)
+        chunks = []
+        for start in range(0, n, batch_size):
+            chunk = tf.nest.map_structure(lambda x: x[start : start + batch_size], inputs)
+            chunks.append(keras.ops.convert_to_numpy(self.generator(chunk, training=False)))
+        return np.concatenate(chunks, axis=0)
+
+    def sample(self, n, seed=None, labels=None):
+        """uint8 NHWC images for seeded latents (what `ganzoo sample` writes)."""
+        return _imaging.to_uint8(self.generate(n, seed=seed, labels=labels))
+
+    # -- config and presets -----------------------------------------------------------
+
+    def get_config(self):
+        return {
+            "image_shape": list(self.image_shape),
+            "latent_dim": self.latent_dim,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def save_to_preset(self, preset_dir, overwrite=False, card=None, **metadata):
+        """Write a preset folder (config.json, model.weights.h5, card.md, sha256.txt)."""
+        from ganzoo import presets
+
+        return presets.save_to_preset(
+            self, preset_dir, overwrite=overwrite, card=card, **metadata
+        )
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True):
+        """Build the family from a preset name or folder, weights verified and loaded."""
+        from ganzoo import presets
+
+        return presets.load_model(preset, load_weights=load_weights, expected_class=cls)
