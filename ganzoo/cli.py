@@ -136,6 +136,8 @@ def list_command(ctx):
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 64).")
 @click.option("--image-size", type=click.IntRange(min=1), help="Image size (default 32).")
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size.")
+@click.option("--model-option", "model_options", multiple=True, metavar="KEY=VALUE",
+              help="Family constructor argument, e.g. generator_filters=32 (repeatable).")
 @click.option("--preset", help="Start from this preset's weights (fine-tuning).")
 @click.option("--distribute", type=click.Choice(["auto", "none", "mirrored", "multiworker"]),
               default="auto", show_default=True)
@@ -146,18 +148,32 @@ def list_command(ctx):
 @click.option("--samples", type=click.IntRange(min=1), help="Samples per grid (default 64).")
 @click.pass_context
 def train(ctx, family, data_source, epochs, steps, batch_size, image_size, latent_dim,
-          preset, distribute, run_dir, resume, overwrite, seed, samples):
+          model_options, preset, distribute, run_dir, resume, overwrite, seed, samples):
     """Train FAMILY on --data and save a preset, sample grids and logs in --out."""
     debug = _state(ctx)["debug"]
     options = {
         "family": family, "data": data_source, "epochs": epochs, "steps": steps,
         "batch_size": batch_size, "image_size": image_size, "latent_dim": latent_dim,
-        "preset": preset, "distribute": distribute, "seed": seed, "samples": samples,
+        "model_options": _parse_model_options(model_options) or None, "preset": preset, "distribute": distribute, "seed": seed, "samples": samples,
     }
     _run_guarded(
         lambda: _train(options, run_dir, resume=resume, overwrite=overwrite, debug=debug),
         debug,
     )
+
+
+def _parse_model_options(pairs):
+    """KEY=VALUE strings to a dict; values are read as JSON when they parse as JSON."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--model-option must be KEY=VALUE. Received: {pair!r}")
+        try:
+            parsed[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = raw
+    return parsed
 
 
 def _plan_run(options, run_dir, resume, overwrite):
@@ -242,7 +258,11 @@ def _train(options, run_dir, resume, overwrite, debug):
             kwargs = {"image_shape": image_shape, "seed": options["seed"]}
             if options["latent_dim"]:
                 kwargs["latent_dim"] = options["latent_dim"]
-            model = family_class(**kwargs)
+            kwargs.update(options["model_options"] or {})
+            try:
+                model = family_class(**kwargs)
+            except TypeError as error:
+                raise ValueError(f"Bad --model-option for {options['family']}: {error}") from None
         model.compile()
 
     dataset, epochs, steps_per_epoch = _training_data(data_lib, options, description)
@@ -267,7 +287,7 @@ def _train(options, run_dir, resume, overwrite, debug):
     model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
               shuffle=False, verbose=1 if sys.stderr.isatty() else 2)
     preset_path = model.save_to_preset(
-        run_path / presets.RUN_PRESET_DIR, overwrite=True,
+        run_path / presets.RUN_PRESET_DIR, overwrite=True, preset_name=run_path.name,
         data=options["data"], epochs=epochs, steps_per_epoch=steps_per_epoch,
         batch_size=options["batch_size"], seed=options["seed"],
         started_from=options["preset"], replicas=strategy.num_replicas_in_sync,

@@ -160,7 +160,8 @@ def default_card(config):
     return "\n".join(lines)
 
 
-def save_to_preset(model, preset_dir, overwrite=False, card=None, **training):
+def save_to_preset(model, preset_dir, overwrite=False, card=None, preset_name=None,
+                   **training):
     """Write `model` as a preset folder, atomically; returns its path.
 
     Args:
@@ -168,6 +169,7 @@ def save_to_preset(model, preset_dir, overwrite=False, card=None, **training):
         preset_dir: path of the folder to create.
         overwrite: bool. Replace an existing folder. Defaults to False.
         card: str or None. Markdown of `card.md`; a summary is written when None.
+        preset_name: str or None. Name recorded in config.json; the folder's by default.
         **training: JSON-serialisable facts recorded in config.json under "training"
             (data, steps, batch size, ...).
     """
@@ -184,7 +186,7 @@ def save_to_preset(model, preset_dir, overwrite=False, card=None, **training):
         "format_version": PRESET_FORMAT_VERSION,
         "family": model.family,
         "class_name": type(model).__name__,
-        "preset": preset_dir.name,
+        "preset": preset_name or preset_dir.name,
         "config": model.get_config(),
         "image_shape": list(model.image_shape),
         "latent_dim": model.latent_dim,

@@ -287,12 +287,17 @@ class AdversarialModel(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
-    def save_to_preset(self, preset_dir, overwrite=False, card=None, **metadata):
-        """Write a preset folder (config.json, model.weights.h5, card.md, sha256.txt)."""
+    def save_to_preset(self, preset_dir, overwrite=False, card=None, preset_name=None,
+                       **training):
+        """Write a preset folder (config.json, model.weights.h5, card.md, sha256.txt).
+
+        See `ganzoo.presets.save_to_preset` for the arguments.
+        """
         from ganzoo import presets
 
         return presets.save_to_preset(
-            self, preset_dir, overwrite=overwrite, card=card, **metadata
+            self, preset_dir, overwrite=overwrite, card=card, preset_name=preset_name,
+            **training
         )
 
     @classmethod

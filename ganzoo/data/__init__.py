@@ -1,0 +1,202 @@
+"""Training data for ganzoo: one `load` for bundled datasets, TensorFlow Datasets, image
+folders and NumPy arrays, all yielding float32 NHWC images in [-1, 1].
+
+Sources:
+
+- bundled datasets that work offline (see `ganzoo.data.bundled`): `"digits"`,
+  `"faces"`, `"textures/grass"`, `"textures/gravel"`, `"textures/brick"`, `"photos"`;
+- a TensorFlow Datasets name: `"mnist"`, `"cifar10"`, `"celeb_a"`,
+  `"cycle_gan/horse2zebra"`, `"div2k/bicubic_x4"`, ... (downloaded on first use; see
+  `ganzoo.data.tfds_source`);
+- a path to a folder of images, flat or with one sub-folder per class (see
+  `ganzoo.data.folders`);
+- NumPy arrays: `images` or `(images, labels)` (see `ganzoo.data.arrays`).
+
+Example:
+
+```python
+import ganzoo
+
+data = ganzoo.data.load("digits", image_size=32, batch_size=64)
+images = next(iter(data))                       # (64, 32, 32, 1) float32 in [-1, 1]
+pairs = ganzoo.data.load("digits", labels=True)  # (images, int32 labels)
+ganzoo.data.describe("digits")["num_examples"]   # 1437
+```
+"""
+
+import os
+
+import numpy as np
+
+from ganzoo.data import arrays as _arrays
+from ganzoo.data import bundled as _bundled
+from ganzoo.data import folders as _folders
+from ganzoo.data import tfds_source as _tfds
+from ganzoo.data._common import VALID_CHANNELS, normalize_image_size, source_error
+from ganzoo.data.bundled import BUNDLED_NAMES, digits_arrays
+
+__all__ = ["load", "describe", "digits_arrays", "BUNDLED_NAMES", "SOURCES"]
+
+# Kinds of source `load` accepts, for help texts.
+SOURCES = {
+    "bundled": BUNDLED_NAMES,
+    "tfds": "a TensorFlow Datasets name, e.g. 'mnist' or 'cycle_gan/horse2zebra'",
+    "folder": "a path to a folder of images (flat, or one sub-folder per class)",
+    "numpy": "an image array (N, H, W[, C]) or an (images, labels) tuple",
+}
+# Arrays and folders have no held-out part: these split names all mean every example.
+_WHOLE_SPLITS = ("train", "all")
+
+
+def load(
+    source,
+    image_size=None,
+    batch_size=64,
+    split="train",
+    labels=False,
+    channels=None,
+    shuffle=True,
+    seed=None,
+    cache=True,
+    repeat=False,
+):
+    """Load a dataset of images scaled to [-1, 1], ready for `fit`.
+
+    The pipeline scales to [-1, 1], converts channels, resizes (bilinear, antialiased),
+    caches in memory when the preprocessed images fit in 2 GiB and their number is known,
+    shuffles, optionally repeats, batches with `drop_remainder=True` and prefetches.
+
+    Args:
+        source: str, path or NumPy array(s). A bundled name (`BUNDLED_NAMES`), a
+            TensorFlow Datasets name, a folder of images, an image array, or an
+            `(images, labels)` tuple of arrays.
+        image_size: int, (height, width) or None. Size of the yielded images; None keeps
+            the native size. For `textures/*` and `photos` it is the size of the patches
+            the pictures are tiled into. Defaults to None.
+        batch_size: int. Images per batch; incomplete last batches are dropped.
+            Defaults to 64.
+        split: str. `"train"`, `"test"`, `"all"` for bundled data (see
+            `ganzoo.data.bundled`), any TFDS split for TFDS names, `"train"` or `"all"`
+            (the same) for folders and arrays. Defaults to `"train"`.
+        labels: bool. Yield `(images, labels)` pairs with int32 labels of shape (B,).
+            Defaults to False.
+        channels: 1, 3 or None. Convert to grayscale or RGB; None keeps the native
+            channels. Defaults to None.
+        shuffle: bool. Shuffle the examples, anew each epoch. Defaults to True.
+        seed: int or None. Seed that makes the shuffle order reproducible. Defaults to None.
+        cache: bool. Cache preprocessed images in memory (when they fit). Defaults to True.
+        repeat: bool. Repeat forever, for step-based training. Defaults to False.
+
+    Returns:
+        A `tf.data.Dataset` of float32 NHWC image batches, or `(images, labels)` pairs.
+
+    Raises:
+        ValueError: with one line naming the source, for an unknown name, a missing or
+            empty folder, an unreadable image, a wrong channel count, an unknown split,
+            missing labels, or fewer examples than `batch_size`.
+    """
+    from ganzoo.data import _pipeline
+
+    image_size = normalize_image_size(image_size)
+    _check_options(source, batch_size, channels)
+    options = dict(
+        image_size=image_size,
+        channels=channels,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        cache=cache,
+        repeat=repeat,
+    )
+    kind = _kind_of(source)
+    if kind == "tfds":
+        elements, num_examples = _tfds.load_elements(
+            source, split, labels, shuffle, seed, _unknown_message()
+        )
+        return _pipeline.finish(
+            source, elements, num_examples=num_examples, in_memory=False, **options
+        )
+    if kind == "bundled":
+        arrays = _bundled.load_arrays(source, split, image_size)
+    elif kind == "numpy":
+        _check_whole_split(source, split)
+        arrays = _arrays.load_arrays(source)
+    else:
+        _check_whole_split(source, split)
+        arrays = _folders.load_arrays(source, image_size, channels)
+    return _pipeline.from_arrays(source, arrays, labels, **options)
+
+
+def describe(source, split="train"):
+    """Cheap metadata about a source, without building a dataset.
+
+    Args:
+        source: any source `load` accepts.
+        split: str. As in `load`. Defaults to `"train"`.
+
+    Returns:
+        A dict: `num_examples` (int, or None where TFDS does not know it yet),
+        `num_classes` (int or None), `class_names` (list of str or None), `channels`
+        (native, 1 or 3), `native_size` ((height, width), or None when images vary in
+        size). Bundled textures and photos report their default patch size.
+    """
+    kind = _kind_of(source)
+    if kind == "tfds":
+        return _tfds.describe(source, split, _unknown_message())
+    if kind == "bundled":
+        return _bundled.describe(source, split)
+    _check_whole_split(source, split)
+    if kind == "numpy":
+        return _arrays.describe(source)
+    return _folders.describe(source)
+
+
+def _kind_of(source):
+    """Which kind of source this is: bundled, numpy, folder or tfds."""
+    if _bundled.is_bundled(source):
+        return "bundled"
+    if _arrays.is_array_source(source):
+        return "numpy"
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.exists(source)):
+        return "folder"
+    if _tfds.looks_like_tfds_name(source):
+        return "tfds"
+    if isinstance(source, str):
+        # Not a name and not an existing path: the folder loader says so clearly.
+        return "folder"
+    raise ValueError(
+        f"Data source of type {type(source).__name__}: expected a bundled dataset name "
+        f"({', '.join(BUNDLED_NAMES)}), a TensorFlow Datasets name, a folder path, an "
+        f"image array or an (images, labels) tuple of arrays"
+    )
+
+
+def _unknown_message():
+    return (
+        f"is not a bundled dataset ({', '.join(BUNDLED_NAMES)}), a TensorFlow Datasets "
+        f"name or an existing folder of images"
+    )
+
+
+def _check_options(source, batch_size, channels):
+    if channels is not None and channels not in VALID_CHANNELS:
+        raise source_error(
+            source, f"channels must be 1 (grayscale), 3 (RGB) or None; received {channels!r}"
+        )
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
+        raise source_error(
+            source, f"batch_size must be a positive int; received {batch_size!r}"
+        )
+
+
+def _check_whole_split(source, split):
+    if split not in _WHOLE_SPLITS:
+        raise source_error(
+            source,
+            f"unknown split {split!r}; folders and arrays have no held-out part, expected "
+            f"one of {list(_WHOLE_SPLITS)}",
+        )
