@@ -1,0 +1,170 @@
+"""Writing a bundle folder: metadata, the parity bar, and the atomic move into place."""
+
+import contextlib
+import datetime
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+import ganzoo
+from ganzoo import _bundle
+
+# Largest max-abs difference against Keras that an export accepts.
+TOLERANCE_FP32 = 1e-4
+TOLERANCE_FP16 = 1e-2
+
+
+def check_target(out_dir, overwrite):
+    """Refuse (FileExistsError) to write where something exists, unless replaceable.
+
+    With `overwrite=True` only a ganzoo bundle or an empty folder is replaced, so a
+    mistyped `--out` cannot wipe an unrelated folder.
+    """
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    if not os.path.lexists(out_dir):
+        return out_dir
+    if not overwrite:
+        raise FileExistsError(
+            f"{out_dir} already exists; pass overwrite=True (--overwrite on the command "
+            "line) to replace it"
+        )
+    if not os.path.isdir(out_dir) or os.path.islink(out_dir):
+        raise FileExistsError(f"{out_dir} exists and is not a folder; refusing to replace it")
+    if os.listdir(out_dir) and not _bundle.is_bundle(out_dir):
+        raise FileExistsError(
+            f"{out_dir} exists and is not a ganzoo bundle; refusing to replace it even with "
+            "overwrite=True. Choose another folder or remove it first"
+        )
+    return out_dir
+
+
+@contextlib.contextmanager
+def staged_folder(out_dir, overwrite=False):
+    """Yield a temporary folder beside `out_dir`; move it into place if the block succeeds.
+
+    On any error the temporary folder (and any parent folders this call created) are
+    removed and an existing `out_dir` is left untouched. With `overwrite=True` the old
+    folder is replaced only once the new one is complete.
+    """
+    out_dir = check_target(out_dir, overwrite)
+    parent, name = os.path.split(out_dir)
+    created = _make_parents(parent)
+    staging = None
+    try:
+        staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+        yield staging
+        check_target(out_dir, overwrite)
+        _move_into_place(staging, out_dir)
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+        raise
+
+
+def check_parity_args(parity_samples, seed):
+    """Validate the parity-check arguments shared by every export format."""
+    if not _is_int(parity_samples) or parity_samples < 1:
+        raise ValueError(
+            "parity_samples must be a positive integer. "
+            f"Received: parity_samples={parity_samples!r}"
+        )
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+
+
+def max_abs_diff(reference, exported):
+    """Largest absolute difference over lists of output arrays."""
+    worst = 0.0
+    for expected, actual in zip(reference, exported):
+        expected = np.asarray(expected, dtype=np.float64)
+        actual = np.asarray(actual, dtype=np.float64)
+        if expected.shape != actual.shape:
+            raise ValueError(
+                f"Exported output has shape {actual.shape}, Keras gives {expected.shape}"
+            )
+        if not np.all(np.isfinite(actual)):
+            return float("inf")
+        worst = max(worst, float(np.max(np.abs(expected - actual))) if expected.size else 0.0)
+    return worst
+
+
+def check_parity(diff, tolerance, what):
+    """Raise ValueError when the export is further from Keras than `tolerance`."""
+    if not diff <= tolerance:
+        raise ValueError(
+            f"{what} does not match Keras: max abs difference {diff:.3g} > {tolerance:g}. "
+            "Nothing was written. If the generator draws random numbers in call(), make "
+            "that noise an explicit input"
+        )
+
+
+def build_metadata(*, fmt, info, specs, outputs, fp16, opset, parity, extra=None):
+    """The `ganzoo.json` content of a bundle (docs/export.md describes each field)."""
+    latent_dim = info["latent_dim"]
+    if latent_dim is None:
+        latent_dim = next(
+            (spec.shape[-1] for spec in specs if spec.role == "latent" and len(spec.shape) == 2),
+            None,
+        )
+    image_shape = info["image_shape"]
+    if image_shape is None:
+        image_shape = outputs[0]["shape"][1:]
+    has_label = any(spec.role == "label" for spec in specs)
+    metadata = {
+        "format_version": _bundle.FORMAT_VERSION,
+        "format": fmt,
+        "model": _bundle.MODEL_FILES[fmt],
+        "family": info["family"],
+        "preset": info["preset"],
+        "ganzoo_version": ganzoo.__version__,
+        "inputs": [spec.to_json() for spec in specs],
+        "outputs": outputs,
+        "latent_dim": None if latent_dim is None else int(latent_dim),
+        "num_classes": int(info["num_classes"]) if has_label and info["num_classes"] else None,
+        "image_shape": [None if dim is None else int(dim) for dim in image_shape],
+        "opset": opset,
+        "fp16": bool(fp16),
+        "parity": parity,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    metadata.update(extra or {})
+    return metadata
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _make_parents(parent):
+    """Create `parent` and its missing ancestors; return the ones created, outermost first."""
+    missing = []
+    folder = parent
+    while not os.path.exists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    created = []
+    for folder in reversed(missing):
+        os.mkdir(folder)
+        created.append(folder)
+    return created
+
+
+def _move_into_place(staging, out_dir):
+    if not os.path.lexists(out_dir):
+        os.rename(staging, out_dir)
+        return
+    parent, name = os.path.split(out_dir)
+    retired = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+    os.rmdir(retired)
+    os.rename(out_dir, retired)
+    try:
+        os.rename(staging, out_dir)
+    except BaseException:
+        os.rename(retired, out_dir)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,86 @@
+"""SavedModel export with a `serving_default` signature, through `keras.export.ExportArchive`.
+
+The signature takes the generator's named inputs and returns `{"images": ...}`; it loads
+with `tf.saved_model.load` (and TF Serving) without ganzoo or Keras.
+"""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from ganzoo import _bundle
+from ganzoo.export import _signature
+from ganzoo.export import bundle as bundle_lib
+
+SIGNATURE_KEY = "serving_default"
+
+
+def to_saved_model(
+    model,
+    out_dir,
+    *,
+    overwrite=False,
+    input_signature=None,
+    parity_samples=8,
+    seed=0,
+):
+    """Export a generator to a SavedModel bundle; see `ganzoo.export.to_saved_model`."""
+    bundle_lib.check_parity_args(parity_samples, seed)
+    bundle_lib.check_target(out_dir, overwrite)
+
+    generator, info = _signature.resolve_generator(model)
+    specs = _signature.input_specs(generator, input_signature)
+    function = _signature.serving_function(generator, specs)
+    outputs = _signature.output_specs(function)
+
+    feeds = _signature.seeded_inputs(specs, parity_samples, seed, info["num_classes"])
+    reference = [
+        tf.convert_to_tensor(output).numpy()
+        for output in _signature.as_output_dict(
+            _signature.call_generator(generator, feeds)
+        ).values()
+    ]
+    tolerance = bundle_lib.TOLERANCE_FP32
+
+    with bundle_lib.staged_folder(out_dir, overwrite) as staging:
+        model_path = os.path.join(staging, _bundle.MODEL_FILES["savedmodel"])
+        _write_saved_model(generator, function, model_path)
+        exported = run_saved_model(model_path, specs, feeds)
+        diff = bundle_lib.max_abs_diff(reference, exported)
+        bundle_lib.check_parity(diff, tolerance, "The SavedModel export")
+        metadata = bundle_lib.build_metadata(
+            fmt="savedmodel",
+            info=info,
+            specs=specs,
+            outputs=outputs,
+            fp16=False,
+            opset=None,
+            parity={
+                "max_abs_diff": diff,
+                "samples": parity_samples,
+                "seed": seed,
+                "tolerance": tolerance,
+                "backend": "tensorflow-savedmodel",
+            },
+            extra={"signature": SIGNATURE_KEY},
+        )
+        _bundle.write_metadata(staging, metadata)
+    return metadata
+
+
+def run_saved_model(model_path, specs, feeds):
+    """Outputs of a reloaded SavedModel's serving signature, as a list of arrays."""
+    loaded = tf.saved_model.load(model_path)
+    signature = loaded.signatures[SIGNATURE_KEY]
+    results = signature(**{spec.name: tf.constant(array) for spec, array in zip(specs, feeds)})
+    names = _signature.output_names(len(results))
+    return [results[name].numpy() for name in names]
+
+
+def _write_saved_model(generator, function, model_path):
+    archive = keras.export.ExportArchive()
+    if isinstance(generator, (keras.Layer, tf.Module)):
+        archive.track(generator)
+    archive.add_endpoint(name=SIGNATURE_KEY, fn=function)
+    archive.write_out(model_path, verbose=False)

@@ -1,0 +1,301 @@
+"""ganzoo.runtime over real exported bundles: sampling, validation, providers, no TensorFlow."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import onnxruntime as ort
+import pytest
+from keras import layers
+
+from ganzoo import _imaging, _sampling, export, runtime
+
+LATENT_DIM = 16
+NUM_CLASSES = 10
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class StandIn:
+    """The attributes a ganzoo family model offers the exporter."""
+
+    def __init__(self, generator, family, num_classes=None):
+        self.generator = generator
+        self.family = family
+        self.latent_dim = LATENT_DIM
+        self.image_shape = tuple(generator.outputs[0].shape[1:])
+        self.num_classes = num_classes
+        self.preset_name = None
+
+
+def unconditional_generator():
+    latent = keras.Input((LATENT_DIM,), name="latent")
+    x = layers.Dense(4 * 4 * 8, name="project")(latent)
+    x = layers.Reshape((4, 4, 8), name="reshape")(x)
+    x = layers.Conv2DTranspose(8, 4, strides=2, padding="same", name="up_1")(x)
+    x = layers.BatchNormalization(name="norm_1")(x)
+    x = layers.LeakyReLU(0.2, name="act_1")(x)
+    x = layers.Conv2DTranspose(8, 4, strides=2, padding="same", name="up_2")(x)
+    images = layers.Conv2D(1, 3, padding="same", activation="tanh", name="to_image")(x)
+    return keras.Model(latent, images, name="generator")
+
+
+def conditional_generator():
+    latent = keras.Input((LATENT_DIM,), name="latent")
+    label = keras.Input((), dtype="int32", name="label")
+    embedded = layers.Embedding(NUM_CLASSES, LATENT_DIM, name="embed")(label)
+    x = layers.Multiply(name="condition")([latent, embedded])
+    x = layers.Dense(8 * 8 * 4, name="project")(x)
+    x = layers.Reshape((8, 8, 4), name="reshape")(x)
+    images = layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_image")(x)
+    return keras.Model([latent, label], images, name="conditional_generator")
+
+
+def upscaling_generator():
+    image = keras.Input((None, None, 3), name="image")
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="features")(image)
+    x = layers.UpSampling2D(2, name="up")(x)
+    images = layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_image")(x)
+    return keras.Model(image, images, name="upscaler")
+
+
+def noisy_generator():
+    latent = keras.Input((LATENT_DIM,), name="latent")
+    noise = keras.Input((4, 4, 1), name="noise_4x4")
+    x = layers.Reshape((4, 4, 1), name="reshape")(layers.Dense(16, name="project")(latent))
+    x = layers.Add(name="add_noise")([x, noise])
+    images = layers.Conv2D(1, 3, padding="same", activation="tanh", name="to_image")(x)
+    return keras.Model([latent, noise], images, name="noisy")
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    """One exported bundle of each kind, with the Keras generator it came from."""
+    root = tmp_path_factory.mktemp("bundles")
+    made = {}
+    plain = unconditional_generator()
+    export.to_onnx(StandIn(plain, "dcgan"), root / "dcgan")
+    made["dcgan"] = (str(root / "dcgan"), plain)
+    conditional = conditional_generator()
+    export.to_onnx(StandIn(conditional, "cgan", NUM_CLASSES), root / "cgan")
+    made["cgan"] = (str(root / "cgan"), conditional)
+    upscaler = upscaling_generator()
+    export.to_onnx(upscaler, root / "srgan")
+    made["srgan"] = (str(root / "srgan"), upscaler)
+    noisy = noisy_generator()
+    export.to_onnx(noisy, root / "noisy")
+    made["noisy"] = (str(root / "noisy"), noisy)
+    return made
+
+
+@pytest.fixture(scope="module")
+def dcgan(bundles):
+    path, generator = bundles["dcgan"]
+    return runtime.load(path), generator
+
+
+def test_sample_matches_keras_for_the_same_seed(dcgan):
+    runner, generator = dcgan
+    images = runner.sample(4, seed=3)
+    expected = _imaging.to_uint8(generator(_sampling.latents(4, LATENT_DIM, 3), training=False))
+    assert images.dtype == np.uint8 and images.shape == (4, 16, 16, 1)
+    assert np.max(np.abs(images.astype(int) - expected.astype(int))) <= 1
+    np.testing.assert_array_equal(runner.sample(4, seed=3), images)
+    np.testing.assert_array_equal(runner.sample(5, seed=3, batch_size=2)[:4], images)
+
+
+def test_run_by_position_and_by_name_at_any_batch(dcgan):
+    runner, generator = dcgan
+    for batch in (1, 5):
+        latents = _sampling.latents(batch, LATENT_DIM, seed=batch)
+        expected = generator(latents, training=False).numpy()
+        np.testing.assert_allclose(runner.run(latents), expected, atol=1e-4, rtol=0)
+        np.testing.assert_allclose(runner.run(latent=latents), expected, atol=1e-4, rtol=0)
+    float64 = _sampling.latents(2, LATENT_DIM, seed=0).astype(np.float64)
+    assert runner.run(float64).dtype == np.float32
+
+
+def test_loaded_generator_describes_itself(dcgan):
+    runner, _ = dcgan
+    assert runner.provider == "CPUExecutionProvider"
+    assert runner.family == "dcgan" and runner.latent_dim == LATENT_DIM
+    assert runner.image_shape == (16, 16, 1)
+    assert runner.inputs == [
+        {"name": "latent", "shape": [None, LATENT_DIM], "dtype": "float32", "role": "latent"}
+    ]
+    assert runner.metadata["parity"]["max_abs_diff"] <= 1e-4
+    assert "CPUExecutionProvider" in repr(runner)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda r: r.run(np.zeros((2, 8), np.float32)),
+            r"'latent' expects shape \(None, 16\).*shape=\(2, 8\)",
+        ),
+        (
+            lambda r: r.run(np.zeros((16,), np.float32)),
+            r"'latent' expects shape \(None, 16\).*shape=\(16,\)",
+        ),
+        (lambda r: r.run(np.full((1, 16), "a")), r"'latent'.*cannot be cast to float32"),
+        (lambda r: r.run(style=np.zeros((1, 16))), r"Unknown input 'style'"),
+        (lambda r: r.run(), r"Missing input 'latent'"),
+        (lambda r: r.run(np.zeros((1, 16)), np.zeros((1, 16))), r"takes 1 input"),
+        (lambda r: r.sample(2, labels=3), r"not conditional"),
+        (lambda r: r.sample(2, truncation=0.5), r"no truncation input"),
+        (lambda r: r.upscale(np.zeros((4, 4, 1), np.uint8)), r"upscale\(\) needs .* image input"),
+        (lambda r: r.translate(np.zeros((4, 4, 1), np.uint8)), r"translate\(\) needs .* image"),
+    ],
+)
+def test_bad_input_raises_one_line_value_error(dcgan, call, message):
+    runner, _ = dcgan
+    with pytest.raises(ValueError, match=message) as info:
+        call(runner)
+    assert "\n" not in str(info.value)
+
+
+def test_auto_provider_is_cpu_here_and_prints_nothing(bundles, capfd):
+    if runtime.gpu_problem("CUDAExecutionProvider") is None:
+        pytest.skip("a usable GPU is present")
+    runner = runtime.load(bundles["dcgan"][0], providers="auto")
+    assert runner.provider == "CPUExecutionProvider"
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+@pytest.mark.parametrize(
+    "provider, full_name",
+    [("cuda", "CUDAExecutionProvider"), ("tensorrt", "TensorrtExecutionProvider")],
+)
+def test_unavailable_gpu_provider_raises_one_clear_error(bundles, capfd, provider, full_name):
+    if runtime.gpu_problem(full_name) is None:
+        pytest.skip(f"{full_name} works here")
+    with pytest.raises(RuntimeError, match=f"Cannot use {full_name}: ") as info:
+        runtime.load(bundles["dcgan"][0], providers=provider)
+    assert "\n" not in str(info.value)
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_provider_lists_skip_what_cannot_be_created(bundles):
+    runner = runtime.load(bundles["dcgan"][0], providers=["CUDAExecutionProvider", "cpu"])
+    assert runner.provider in ("CUDAExecutionProvider", "CPUExecutionProvider")
+    single_thread = runtime.load(bundles["dcgan"][0], providers="cpu", threads=1)
+    assert single_thread.provider == "CPUExecutionProvider"
+    with pytest.raises(ValueError, match="providers must be"):
+        runtime.load(bundles["dcgan"][0], providers="gpu")
+    with pytest.raises(ValueError, match="Unknown onnxruntime provider"):
+        runtime.load(bundles["dcgan"][0], providers=["NoSuchExecutionProvider"])
+    if "OpenVINOExecutionProvider" not in ort.get_available_providers():
+        with pytest.raises(RuntimeError, match="has no OpenVINOExecutionProvider"):
+            runtime.load(bundles["dcgan"][0], providers="OpenVINOExecutionProvider")
+        fallback = ["OpenVINOExecutionProvider", "CPUExecutionProvider"]
+        assert runtime.load(bundles["dcgan"][0], providers=fallback).provider == "CPUExecutionProvider"
+    assert runtime.physical_cores() >= 1
+
+
+def test_io_binding_path_gives_the_same_images(dcgan):
+    runner, _ = dcgan
+    expected = runner.sample(3, seed=1)
+    runner._io_device = "cpu"  # the CUDA code path, bound to host memory
+    try:
+        np.testing.assert_array_equal(runner.sample(3, seed=1), expected)
+    finally:
+        runner._io_device = None
+
+
+def test_conditional_bundle_samples_a_chosen_class(bundles):
+    path, generator = bundles["cgan"]
+    runner = runtime.load(path)
+    assert runner.num_classes == NUM_CLASSES
+    assert [entry["role"] for entry in runner.inputs] == ["latent", "label"]
+
+    images = runner.sample(5, seed=2, labels=3)
+    latents = _sampling.latents(5, LATENT_DIM, 2)
+    expected = _imaging.to_uint8(generator([latents, np.full(5, 3, np.int32)], training=False))
+    assert images.shape == (5, 8, 8, 3)
+    assert np.max(np.abs(images.astype(int) - expected.astype(int))) <= 1
+
+    np.testing.assert_array_equal(runner.sample(4, seed=9), runner.sample(4, seed=9))
+    with pytest.raises(ValueError, match=r"Labels must lie in \[0, 9\]"):
+        runner.sample(2, labels=10)
+    with pytest.raises(ValueError, match=r"'label' takes labels in \[0, 9\]"):
+        runner.run(latents[:1], np.array([12]))
+    with pytest.raises(ValueError, match=r"'label'.*float64 cannot be cast to int32"):
+        runner.run(latents[:1], np.array([1.5]))
+
+
+def test_upscale_and_translate_take_uint8_images(bundles):
+    path, generator = bundles["srgan"]
+    runner = runtime.load(path)
+    picture = np.random.default_rng(0).integers(0, 256, (6, 10, 3), dtype=np.uint8)
+
+    upscaled = runner.upscale(picture)
+    expected = _imaging.to_uint8(generator(_imaging.from_uint8(picture[None]), training=False))[0]
+    assert upscaled.dtype == np.uint8 and upscaled.shape == (12, 20, 3)
+    assert np.max(np.abs(upscaled.astype(int) - expected.astype(int))) <= 1
+    np.testing.assert_array_equal(runner.translate(picture), upscaled)
+    assert runner.upscale(np.stack([picture, picture])).shape == (2, 12, 20, 3)
+
+    with pytest.raises(ValueError, match=r"'image' expects shape \(None, None, None, 3\)"):
+        runner.upscale(picture[..., :1])
+    with pytest.raises(ValueError, match="uint8"):
+        runner.upscale(picture.astype(np.float32))
+    with pytest.raises(ValueError, match="use upscale"):
+        runner.sample(2)
+
+
+def test_noise_inputs_are_drawn_from_the_seed(bundles):
+    runner = runtime.load(bundles["noisy"][0])
+    assert [entry["role"] for entry in runner.inputs] == ["latent", "noise"]
+    first = runner.sample(3, seed=4)
+    np.testing.assert_array_equal(runner.sample(3, seed=4), first)
+    assert not np.array_equal(runner.sample(3, seed=5), first)
+
+
+def test_load_names_the_path_it_cannot_use(bundles, tmp_path):
+    with pytest.raises(ValueError, match=f"{tmp_path}.*no ganzoo.json"):
+        runtime.load(tmp_path)
+
+    broken = tmp_path / "broken"
+    shutil.copytree(bundles["dcgan"][0], broken)
+    os.remove(broken / "model.onnx")
+    with pytest.raises(ValueError, match=f"{broken}.*model.onnx is missing"):
+        runtime.load(broken)
+
+    savedmodel = tmp_path / "savedmodel"
+    shutil.copytree(bundles["dcgan"][0], savedmodel)
+    metadata = json.loads((savedmodel / "ganzoo.json").read_text())
+    metadata.update(format="savedmodel", model="saved_model")
+    (savedmodel / "ganzoo.json").write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match="runs ONNX bundles"):
+        runtime.load(savedmodel)
+
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(bundles["dcgan"][0], corrupt)
+    (corrupt / "model.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(ValueError, match="Cannot load .*model.onnx"):
+        runtime.load(corrupt)
+
+
+def test_runtime_never_imports_tensorflow(bundles):
+    code = (
+        "import sys, ganzoo.runtime\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        f"generator = ganzoo.runtime.load({bundles['dcgan'][0]!r})\n"
+        "images = generator.sample(2, seed=0)\n"
+        "assert images.shape == (2, 16, 16, 1)\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+        "print(generator.provider)\n"
+    )
+    environment = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in runtime.PROVIDERS.values()
+    assert result.stderr == ""
