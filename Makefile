@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 GANZOO := $(VENV)/bin/ganzoo
 DEMO_DIR ?= demo-run
-DEMO_STEPS ?= 600
+DEMO_STEPS ?= 400
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-all bench docs export clean
@@ -18,7 +18,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 demo: install
-	$(GANZOO) train dcgan --data digits --steps $(DEMO_STEPS) --out $(DEMO_DIR)/run --overwrite
+	$(GANZOO) train dcgan --data digits --steps $(DEMO_STEPS) --latent-dim 64 \
+	    --model-option generator_filters=32 --model-option discriminator_filters=32 \
+	    --out $(DEMO_DIR)/run --overwrite
 	$(GANZOO) sample $(DEMO_DIR)/run --seed 0 --out $(DEMO_DIR)/samples-keras.png --overwrite
 	$(GANZOO) export $(DEMO_DIR)/run --format onnx --out $(DEMO_DIR)/onnx --overwrite
 	$(GANZOO) sample $(DEMO_DIR)/onnx --seed 0 --out $(DEMO_DIR)/samples-onnx.png --overwrite

@@ -309,8 +309,7 @@ def _training_data(data_lib, options, description):
             f"{description['num_examples']} images of {options['data']}"
         )
     if options["steps"]:
-        epochs = math.ceil(options["steps"] / per_pass)
-        steps_per_epoch = math.ceil(options["steps"] / epochs)
+        epochs, steps_per_epoch = _split_steps(options["steps"], per_pass)
         repeat = True
     else:
         epochs, steps_per_epoch, repeat = options["epochs"], per_pass, True
@@ -319,6 +318,19 @@ def _training_data(data_lib, options, description):
         seed=options["seed"], repeat=repeat,
     )
     return dataset, epochs, steps_per_epoch
+
+
+def _split_steps(steps, per_pass):
+    """(epochs, steps_per_epoch) close to one pass over the data per epoch.
+
+    Prefers an exact split of `steps`; when none is near, rounds the total up by less
+    than one step per epoch.
+    """
+    fewest = math.ceil(steps / per_pass)
+    for epochs in range(fewest, 2 * fewest + 1):
+        if steps % epochs == 0:
+            return epochs, steps // epochs
+    return fewest, math.ceil(steps / fewest)
 
 
 def _write_json(path, content):
