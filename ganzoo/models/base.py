@@ -59,6 +59,13 @@ def _validate_positive_int(name, value):
     return value
 
 
+def _in_multi_worker_mode():
+    strategy = tf.distribute.get_strategy()
+    extended = getattr(strategy, "extended", None)
+    in_multi_worker = getattr(extended, "_in_multi_worker_mode", None)
+    return bool(in_multi_worker and in_multi_worker())
+
+
 class AdversarialModel(keras.Model):
     """Base class of every ganzoo family: a generator, a discriminator and their step.
 
@@ -204,7 +211,12 @@ class AdversarialModel(keras.Model):
         replicas = tf.cast(self.num_replicas(), tf.float32)
         for loss_name, value in replica_losses.items():
             self.loss_trackers[loss_name].update_state(value * replicas)
-        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+        if _in_multi_worker_mode():
+            # Keras reduces step outputs with `strategy.reduce("MEAN", v, axis=0)` under
+            # MultiWorkerMirroredStrategy, which fails on scalars: give it a batch axis.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def generator_inputs(self, batch_size, labels=None):
         """The generator's inputs for one training batch (latents; families add more)."""

@@ -1,0 +1,103 @@
+"""Strategies and callbacks."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import ganzoo
+from ganzoo import training
+
+
+def tiny_dcgan():
+    return ganzoo.models.DCGAN(image_shape=(16, 16, 1), latent_dim=8, generator_filters=4,
+                               discriminator_filters=4, seed=0)
+
+
+def tiny_data(n=32):
+    images = np.random.default_rng(0).uniform(-1, 1, (n, 16, 16, 1)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
+
+
+def test_strategy_kinds():
+    assert training.strategy("none") is tf.distribute.get_strategy()
+    # No GPUs here: auto falls back to the default strategy.
+    assert training.strategy("auto").num_replicas_in_sync == 1
+    with pytest.raises(ValueError, match="Unknown distribution 'fast'"):
+        training.strategy("fast")
+
+
+def test_multiworker_needs_tf_config(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        training.strategy("multiworker")
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG must be JSON"):
+        training.strategy("multiworker")
+
+
+def test_sample_grid_writes_the_same_seeded_grid_each_epoch(tmp_path):
+    gan = tiny_dcgan()
+    gan.compile()
+    grid = training.SampleGrid(tmp_path / "samples", n=9, seed=5, every_n_epochs=2)
+    gan.fit(tiny_data(), epochs=4, verbose=0, callbacks=[grid])
+    files = sorted(p.name for p in (tmp_path / "samples").iterdir())
+    assert files == ["epoch_0002.png", "epoch_0004.png"]
+    picture = np.asarray(Image.open(tmp_path / "samples" / "epoch_0004.png"))
+    assert picture.shape == (3 * 16 + 4 * 2, 3 * 16 + 4 * 2)
+    expected = ganzoo._imaging.grid(gan.sample(9, seed=5))[..., 0]
+    np.testing.assert_array_equal(picture, expected)
+
+
+def test_tensorboard_images_are_logged(tmp_path):
+    gan = tiny_dcgan()
+    gan.compile()
+    gan.fit(tiny_data(), epochs=2, verbose=0,
+            callbacks=[training.TensorBoardImages(tmp_path, n=4, seed=0)])
+    events = list((tmp_path / "samples").glob("events.out.tfevents.*"))
+    assert len(events) == 1
+    steps = []
+    for record in tf.data.TFRecordDataset(str(events[0])):
+        event = tf.compat.v1.Event.FromString(record.numpy())
+        for value in event.summary.value:
+            if value.tag == "samples":
+                steps.append(event.step)
+    assert steps == [1, 2]
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_two_worker_training_keeps_workers_in_sync(tmp_path):
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    script = Path(__file__).with_name("multiworker_worker.py")
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path / f"worker{index}.json")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for process in processes:
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, output[-3000:]
+    results = [json.loads((tmp_path / f"worker{i}.json").read_text()) for i in range(2)]
+    assert [r["replicas"] for r in results] == [2, 2]
+    assert results[0]["weights_sha256"] == results[1]["weights_sha256"]
+    for name in ("d_loss", "g_loss"):
+        assert np.isfinite(results[0]["losses"][name])
+        assert results[0]["losses"][name] == pytest.approx(results[1]["losses"][name], rel=1e-5)
