@@ -225,6 +225,8 @@ def _train(options, run_dir, resume, overwrite, debug):
                 f"Preset {options['preset']!r} is a {preset_config['family']!r} model, "
                 f"not {options['family']!r}"
             )
+        if options["image_size"] is None and not resume:
+            options["image_size"] = preset_config["image_shape"][0]
     run_path, options = _plan_run(options, run_dir, resume, overwrite)
     tf = _load_tensorflow(debug)
     import keras

@@ -214,3 +214,20 @@ def test_resume_rejects_changed_settings(trained_run):
     result = ganzoo_cli_inprocess(["train", "dcgan", "--out", str(trained_run), "--resume",
                                    "--batch-size", "8"])
     assert_one_line_error(result, "batch_size=8 differs")
+
+
+def test_fine_tune_from_a_preset(trained_run, tmp_path):
+    result = ganzoo_cli_inprocess([
+        "train", "dcgan", "--data", "digits", "--preset", str(trained_run), "--steps", "4",
+        "--batch-size", "32", "--samples", "4", "--out", str(tmp_path / "tuned")])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "tuned" / "preset" / "config.json").read_text())
+    assert config["training"]["started_from"] == str(trained_run)
+    assert config["image_shape"] == [16, 16, 1]  # taken from the preset
+    assert config["config"]["generator_filters"] == 8
+
+
+def test_fine_tune_refuses_a_preset_of_another_family(trained_run, tmp_path):
+    result = ganzoo_cli_inprocess(["train", "gan", "--data", "digits", "--preset",
+                                   str(trained_run), "--out", str(tmp_path / "r")])
+    assert_one_line_error(result, "is a 'dcgan' model, not 'gan'")
