@@ -36,5 +36,10 @@ test: install
 test-all: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+export: install
+	$(PY) -c "import ganzoo; print('\n'.join(ganzoo.list_presets()))" | while read -r name; do \
+	    $(GANZOO) export "$$name" --format onnx --out "export/$$name" --overwrite || exit 1; \
+	done
+
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

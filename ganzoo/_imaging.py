@@ -6,6 +6,8 @@ import tempfile
 
 import numpy as np
 
+from ganzoo import _atomic
+
 
 def to_uint8(images, value_range=(-1.0, 1.0)):
     """Map float images in `value_range` to uint8 [0, 255], rounding to nearest."""
@@ -65,6 +67,7 @@ def save_png(image, path, overwrite=True):
     os.close(handle)
     try:
         Image.fromarray(image).save(tmp_path, format="PNG")
+        _atomic.public_mode(tmp_path)
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):

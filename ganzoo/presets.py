@@ -20,9 +20,9 @@ import datetime
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from ganzoo import _atomic
 
 PRESET_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -198,31 +198,15 @@ def save_to_preset(model, preset_dir, overwrite=False, card=None, preset_name=No
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "training": training,
     }
-    preset_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{preset_dir.name}.", dir=preset_dir.parent))
-    try:
+    with _atomic.staged_folder(preset_dir) as staging:
+        staging = Path(staging)
         _lean_copy(model).save_weights(str(staging / WEIGHTS_FILE))
         with open(staging / CONFIG_FILE, "w", encoding="utf-8") as handle:
             json.dump(config, handle, indent=2)
             handle.write("\n")
         (staging / CARD_FILE).write_text(card or default_card(config), encoding="utf-8")
         write_manifest(staging, [CONFIG_FILE, WEIGHTS_FILE])
-        _move_into_place(staging, preset_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return preset_dir
-
-
-def _move_into_place(staging, target):
-    """Rename a finished folder over `target`, removing the old one only afterwards."""
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.replace(target, trash / target.name)
-        os.replace(staging, target)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staging, target)
 
 
 def load_model(name_or_path, load_weights=True, expected_class=None):

@@ -3,13 +3,11 @@
 import contextlib
 import datetime
 import os
-import shutil
-import tempfile
 
 import numpy as np
 
 import ganzoo
-from ganzoo import _bundle
+from ganzoo import _atomic, _bundle
 
 # Largest max-abs difference against Keras that an export accepts.
 TOLERANCE_FP32 = 1e-4
@@ -44,26 +42,13 @@ def check_target(out_dir, overwrite):
 def staged_folder(out_dir, overwrite=False):
     """Yield a temporary folder beside `out_dir`; move it into place if the block succeeds.
 
-    On any error the temporary folder (and any parent folders this call created) are
-    removed and an existing `out_dir` is left untouched. With `overwrite=True` the old
-    folder is replaced only once the new one is complete.
+    Refuses an existing `out_dir` unless it may be replaced (`check_target`); see
+    `ganzoo._atomic.staged_folder` for the guarantees.
     """
     out_dir = check_target(out_dir, overwrite)
-    parent, name = os.path.split(out_dir)
-    created = _make_parents(parent)
-    staging = None
-    try:
-        staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    with _atomic.staged_folder(out_dir) as staging:
         yield staging
         check_target(out_dir, overwrite)
-        _move_into_place(staging, out_dir)
-    except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        for folder in reversed(created):
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
-        raise
 
 
 def check_parity_args(parity_samples, seed):
@@ -138,33 +123,3 @@ def build_metadata(*, fmt, info, specs, outputs, fp16, opset, parity, extra=None
 
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _make_parents(parent):
-    """Create `parent` and its missing ancestors; return the ones created, outermost first."""
-    missing = []
-    folder = parent
-    while not os.path.exists(folder):
-        missing.append(folder)
-        folder = os.path.dirname(folder)
-    created = []
-    for folder in reversed(missing):
-        os.mkdir(folder)
-        created.append(folder)
-    return created
-
-
-def _move_into_place(staging, out_dir):
-    if not os.path.lexists(out_dir):
-        os.rename(staging, out_dir)
-        return
-    parent, name = os.path.split(out_dir)
-    retired = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-    os.rmdir(retired)
-    os.rename(out_dir, retired)
-    try:
-        os.rename(staging, out_dir)
-    except BaseException:
-        os.rename(retired, out_dir)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
