@@ -136,7 +136,7 @@ def _lean_copy(model):
     twin = type(model).from_config(model.get_config())
     twin.generator.set_weights(model.generator.get_weights())
     twin.discriminator.set_weights(model.discriminator.get_weights())
-    for name in getattr(model, "extra_networks", ()):
+    for name in model.extra_networks:
         getattr(twin, name).set_weights(getattr(model, name).get_weights())
     return twin
 

@@ -15,10 +15,14 @@ logged loss. It is correct under `MirroredStrategy` and `MultiWorkerMirroredStra
 
 Families customise it through small hooks rather than by copying the step:
 `build_generator` / `build_discriminator` (required), `generator_inputs` (what the
-generator eats for a batch: latents, labels, noise), `discriminator_inputs` (labels for
-conditional critics), `loss_names` (what is logged), and, when the step itself differs
-(several critic steps, cycle losses, a pre-training phase, EMA), `train_step`, using
-`average_loss`, `apply_gradients`, `sample_latents` and `record` from here.
+generator eats for a batch: latents, labels, noise), `discriminator_inputs` (what the
+discriminator eats: images, or images and labels for conditional critics),
+`generator_variables` / `discriminator_variables` (what each optimizer updates: both
+generators of a CycleGAN, say), `extra_networks` (names of further networks saved in
+presets: a second generator, an EMA copy), `loss_names` (what is logged), and, when the
+step itself differs (several critic steps, cycle losses, a pre-training phase, EMA, lazy
+R1), `train_step`, using `average_loss`, `apply_gradients`, `sample_latents`,
+`noise_seed` and `record` from here.
 """
 
 import keras
@@ -79,6 +83,7 @@ class AdversarialModel(keras.Model):
     family = None
     default_loss = "non_saturating"
     loss_names = ("d_loss", "g_loss")
+    extra_networks = ()
 
     def __init__(self, image_shape, latent_dim=128, seed=None, name=None, **kwargs):
         super().__init__(name=name or self.family, **kwargs)
@@ -148,8 +153,8 @@ class AdversarialModel(keras.Model):
         # Optimizer slots must exist, as mirrored variables, before `fit` traces the
         # step under a strategy.
         with self.distribute_strategy.scope():
-            self.g_optimizer.build(self.generator.trainable_variables)
-            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.g_optimizer.build(self.generator_variables())
+            self.d_optimizer.build(self.discriminator_variables())
 
     @staticmethod
     def _ensure_optimizer(optimizer, name):
@@ -201,10 +206,17 @@ class AdversarialModel(keras.Model):
         return tf.nn.compute_average_loss(per_example_loss)
 
     @staticmethod
-    def apply_gradients(optimizer, tape, loss, network):
-        variables = network.trainable_variables
+    def apply_gradients(optimizer, tape, loss, variables):
         gradients = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(gradients, variables))
+
+    def generator_variables(self):
+        """The variables `g_optimizer` updates."""
+        return self.generator.trainable_variables
+
+    def discriminator_variables(self):
+        """The variables `d_optimizer` updates."""
+        return self.discriminator.trainable_variables
 
     def record(self, **replica_losses):
         """Update the trackers with replica losses; return the logs `fit` shows."""
@@ -222,43 +234,51 @@ class AdversarialModel(keras.Model):
         """The generator's inputs for one training batch (latents; families add more)."""
         return self.sample_latents(batch_size)
 
-    def discriminator_kwargs(self, labels):
-        """Extra keyword arguments to the discriminator (class labels, for instance)."""
-        return {}
+    def discriminator_inputs(self, images, labels):
+        """What the discriminator is called on: the images (conditional families add labels)."""
+        return images
 
     # -- the standard step: one discriminator update, then one generator update ------
 
     def train_step(self, data):
         real_images, labels = self.unpack_batch(data)
         batch_size = tf.shape(real_images)[0]
-        d_kwargs = self.discriminator_kwargs(labels)
 
         with tf.GradientTape() as d_tape:
             fake_images = self.generator(
                 self.generator_inputs(batch_size, labels), training=True
             )
-            real_logits = self.discriminator(real_images, training=True, **d_kwargs)
-            fake_logits = self.discriminator(fake_images, training=True, **d_kwargs)
+            real_logits = self.discriminator(
+                self.discriminator_inputs(real_images, labels), training=True
+            )
+            fake_logits = self.discriminator(
+                self.discriminator_inputs(fake_images, labels), training=True
+            )
             d_loss = self.average_loss(self.d_loss_fn(real_logits, fake_logits))
-        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator)
+        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
 
         with tf.GradientTape() as g_tape:
             fake_images = self.generator(
                 self.generator_inputs(batch_size, labels), training=True
             )
-            fake_logits = self.discriminator(fake_images, training=True, **d_kwargs)
+            fake_logits = self.discriminator(
+                self.discriminator_inputs(fake_images, labels), training=True
+            )
             g_loss = self.average_loss(self.g_loss_fn(fake_logits))
-        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator)
+        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
 
         return self.record(d_loss=d_loss, g_loss=g_loss)
 
     def test_step(self, data):
         real_images, labels = self.unpack_batch(data)
         batch_size = tf.shape(real_images)[0]
-        d_kwargs = self.discriminator_kwargs(labels)
         fake_images = self.generator(self.generator_inputs(batch_size, labels), training=False)
-        real_logits = self.discriminator(real_images, training=False, **d_kwargs)
-        fake_logits = self.discriminator(fake_images, training=False, **d_kwargs)
+        real_logits = self.discriminator(
+            self.discriminator_inputs(real_images, labels), training=False
+        )
+        fake_logits = self.discriminator(
+            self.discriminator_inputs(fake_images, labels), training=False
+        )
         return self.record(
             d_loss=self.average_loss(self.d_loss_fn(real_logits, fake_logits)),
             g_loss=self.average_loss(self.g_loss_fn(fake_logits)),

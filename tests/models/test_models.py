@@ -231,3 +231,15 @@ def test_replicas_draw_different_noise(two_cpu_strategy):
     per_replica = two_cpu_strategy.experimental_local_results(draw())
     assert len(per_replica) == 2
     assert not np.allclose(per_replica[0].numpy(), per_replica[1].numpy())
+
+
+def test_evaluate_reports_the_losses_without_training():
+    gan = tiny("dcgan")
+    gan.compile()
+    weights = [v.numpy().copy() for v in gan.generator.weights + gan.discriminator.weights]
+    data = tf.data.Dataset.from_tensor_slices(random_images(16, (16, 16, 1))).batch(8)
+    results = gan.evaluate(data, verbose=0, return_dict=True)
+    assert set(results) == {"d_loss", "g_loss"}
+    assert all(np.isfinite(v) for v in results.values())
+    assert all(np.array_equal(a, v.numpy())
+               for a, v in zip(weights, gan.generator.weights + gan.discriminator.weights))
