@@ -41,5 +41,9 @@ export: install
 	    $(GANZOO) export "$$name" --format onnx --out "export/$$name" --overwrite || exit 1; \
 	done
 
+docs: install
+	$(PY) -m pip install --quiet -e ".[docs]"
+	$(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache site
