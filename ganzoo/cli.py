@@ -427,5 +427,65 @@ def export(ctx, source, export_format, out_dir, fp16, opset, overwrite):
     _run_guarded(run, debug)
 
 
+# -- evaluate -------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("source")
+@click.option("--data", "data_source",
+              help="Real images: bundled name, TFDS name or folder (NAME:SPLIT picks a split).")
+@click.option("--split", "data_split", default="train", show_default=True,
+              help="Split of --data when it has no :SPLIT suffix.")
+@click.option("--metrics", "metric_names", default="fid,kid,is,pr", show_default=True,
+              help="Comma-separated: fid, kid, is, pr (precision/recall), acc (conditional).")
+@click.option("--features", default="inception_v3", show_default=True,
+              help="Feature extractor: inception_v3 or digits.")
+@click.option("-n", "count", type=int, default=10_000, show_default=True,
+              help="Images drawn from SOURCE.")
+@click.option("--n-data", type=int, help="Real images used (default: as many as -n, or all).")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--image-size", type=int,
+              help="Size datasets are loaded at (default: the generator's).")
+@click.option("--inception-weights", metavar="PATH",
+              help="InceptionV3 .h5 weights (default: the Keras cache; never downloads).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Also write the results to this JSON file.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --json file.")
+@click.pass_context
+def evaluate(ctx, source, data_source, data_split, metric_names, features, count, n_data,
+             batch_size, seed, image_size, inception_weights, json_path, overwrite):
+    """Measure SOURCE against --data: FID, KID, IS, precision/recall.
+
+    SOURCE is a preset name, a preset, run or bundle folder, or a dataset (NAME[:SPLIT])
+    for real-vs-real numbers.
+    """
+    debug = _state(ctx)["debug"]
+
+    def run():
+        from ganzoo.metrics import evaluation
+
+        if json_path and os.path.exists(json_path) and not overwrite:
+            raise FileExistsError(f"{json_path} already exists; pass --overwrite to replace it")
+        if not data_source:
+            raise ValueError("evaluate needs --data SOURCE (the real images, e.g. --data digits)")
+        metrics = evaluation.check_options(metric_names, features, count, batch_size, seed,
+                                           n_data, inception_weights)
+        _load_tensorflow(debug)
+        results = evaluation.evaluate(
+            source, data_source, metrics=metrics, features=features, n=count,
+            batch_size=batch_size, seed=seed, inception_weights=inception_weights,
+            progress=True, split=data_split, n_data=n_data, image_size=image_size,
+        )
+        click.echo(evaluation.format_results(results))
+        if json_path:
+            from ganzoo import __version__
+
+            _write_json(Path(json_path), dict(results, ganzoo_version=__version__))
+            click.echo(f"wrote {json_path}")
+
+    _run_guarded(run, debug)
+
+
 if __name__ == "__main__":
     main()

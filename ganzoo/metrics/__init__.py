@@ -10,12 +10,14 @@ from ganzoo.metrics.distances import frechet_distance
 from ganzoo.metrics.distances import frechet_distance_from_stats
 from ganzoo.metrics.distances import kernel_inception_distance
 from ganzoo.metrics.distances import precision_recall
+from ganzoo.metrics.evaluation import evaluate
 from ganzoo.metrics.features import RANDOM_WEIGHTS
 from ganzoo.metrics.features import FeatureExtractor
 from ganzoo.metrics.features import get_extractor
 from ganzoo.metrics.features import list_extractors
 from ganzoo.metrics.image_quality import psnr
 from ganzoo.metrics.image_quality import ssim
+from ganzoo.metrics.scores import class_accuracy
 from ganzoo.metrics.scores import inception_score
 from ganzoo.metrics.streaming import DEFAULT_RESERVOIR_CAPACITY
 from ganzoo.metrics.streaming import FeatureReservoir
@@ -27,6 +29,8 @@ __all__ = [
     "FeatureReservoir",
     "FeatureStats",
     "RANDOM_WEIGHTS",
+    "class_accuracy",
+    "evaluate",
     "frechet_distance",
     "frechet_distance_from_stats",
     "get_extractor",

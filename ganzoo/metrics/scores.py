@@ -64,3 +64,41 @@ def _split_score(probs):
     # xlogy gives 0·log 0 = 0, so one-hot rows and unused classes need no epsilon.
     kl = special.xlogy(probs, probs) - special.xlogy(probs, marginal)
     return float(np.exp(kl.sum(axis=1).mean()))
+
+
+def class_accuracy(probs, labels):
+    """Fraction of generated images classified as the class they were asked for.
+
+    For a class-conditional generator: sample images for intended `labels`, classify them
+    (the `digits` extractor's `.probabilities`), and count how often the classifier's top
+    class is the intended one. 1 means every sample is recognisably its class; chance level
+    is 1/C. It says nothing about variety within a class (see FID, recall).
+
+    Args:
+        probs: array of shape (N, C). Class probabilities (or any scores: only the arg-max
+            of each row is used).
+        labels: array of shape (N,). Intended classes, integers in [0, C).
+
+    Returns:
+        float in [0, 1].
+
+    Examples:
+    >>> class_accuracy(np.eye(3), [0, 1, 0])
+    0.6666666666666666
+    """
+    probs = _checks.features_2d(probs, "probs")
+    labels = np.asarray(labels)
+    if labels.shape != (len(probs),):
+        raise ValueError(
+            f"Expected one label per row of `probs`, shape ({len(probs)},). "
+            f"Received: shape={labels.shape}"
+        )
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"Expected integer labels. Received: dtype={labels.dtype}")
+    num_classes = probs.shape[1]
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(
+            f"Expected labels in [0, {num_classes - 1}] (probs has {num_classes} classes). "
+            f"Received: labels in [{labels.min()}, {labels.max()}]"
+        )
+    return float(np.mean(probs.argmax(axis=1) == labels))

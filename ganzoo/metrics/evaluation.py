@@ -1,0 +1,615 @@
+"""Streaming evaluation: FID, KID, IS, precision/recall and class accuracy of a source.
+
+`evaluate(source, data, ...)` draws images from `source` (a generator, a preset, a run
+folder, an export bundle, or a dataset for real-vs-real numbers) and from `data` (the real
+images) batch by batch, turns each batch into features with one feature extractor, and keeps
+only what the metrics need: a `FeatureStats` per side for FID, a `FeatureReservoir` per side
+for KID and precision/recall, per-split probability sums for the Inception Score and a
+count of correct classes for class accuracy. Memory does not grow with the number of images
+(beyond the reservoir's capacity). TensorFlow is imported when an extractor or a Keras
+source is loaded, not when this module is.
+
+Seeds: batch `i` of a generator is drawn with the seed `batch_seed(seed, i)`, the same way
+for a Keras model, a preset and an ONNX bundle (`ganzoo._sampling.latents`), so all three
+give the same images and the same numbers for one seed.
+"""
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import special
+
+from ganzoo.metrics import _checks
+from ganzoo.metrics.distances import (
+    frechet_distance_from_stats,
+    kernel_inception_distance,
+    precision_recall,
+)
+from ganzoo.metrics.features import FeatureExtractor, get_extractor, list_extractors
+from ganzoo.metrics.streaming import DEFAULT_RESERVOIR_CAPACITY, FeatureReservoir, FeatureStats
+
+# Metric names `evaluate` accepts; "pr" gives precision and recall, "acc" class accuracy.
+METRICS = ("fid", "kid", "is", "pr", "acc")
+DEFAULT_METRICS = ("fid", "kid", "is", "pr")
+# Known metrics that need paired images (an input and its target); no source here has them.
+PAIRED_METRICS = ("psnr", "ssim")
+DEFAULT_N = 10_000
+SOURCE_STREAM, DATA_STREAM = 0, 1
+
+# name:split, e.g. "digits:test" or "mnist:train[:10%]". The split must start with a letter,
+# so a TFDS version ("mnist:3.0.1") stays part of the name.
+_SPLIT_SUFFIX = re.compile(r"^(?P<name>.+?):(?P<split>[A-Za-z][\w\-]*(\[[^\]]*\])?)$")
+
+
+def batch_seed(seed, index, stream=SOURCE_STREAM):
+    """The sampling seed of batch `index` of a generator stream (0: source, 1: data)."""
+    return int(np.random.SeedSequence([int(seed), int(stream), int(index)]).generate_state(1)[0])
+
+
+def parse_data_spec(spec, default_split="train"):
+    """(name, split) of a dataset string: `"digits:test"` -> ("digits", "test").
+
+    A string that names an existing path is taken whole, so folders may contain colons.
+    """
+    if isinstance(spec, str) and not os.path.exists(spec):
+        match = _SPLIT_SUFFIX.match(spec)
+        if match:
+            return match.group("name"), match.group("split")
+    return spec, default_split
+
+
+def parse_metrics(metrics):
+    """A tuple of metric names from "fid,kid" or a sequence; one ValueError for bad names."""
+    if metrics is None:
+        return DEFAULT_METRICS
+    if isinstance(metrics, str):
+        metrics = metrics.split(",")
+    names = []
+    for name in metrics:
+        name = str(name).strip().lower()
+        if not name:
+            continue
+        if name not in METRICS and name not in PAIRED_METRICS:
+            raise ValueError(
+                f"Unknown metric {name!r}. Expected some of {', '.join(METRICS)}. "
+                f"Received: metrics={metrics!r}"
+            )
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ValueError(f"No metric requested. Received: metrics={metrics!r}")
+    return tuple(names)
+
+
+def evaluate(
+    source,
+    data,
+    metrics=DEFAULT_METRICS,
+    features="inception_v3",
+    n=DEFAULT_N,
+    batch_size=64,
+    seed=0,
+    inception_weights=None,
+    progress=True,
+    *,
+    split="train",
+    n_data=None,
+    image_size=None,
+    reservoir_capacity=DEFAULT_RESERVOIR_CAPACITY,
+    kid_subsets=100,
+    kid_subset_size=1000,
+    k=3,
+    is_splits=10,
+):
+    """Measure `source` against the real images of `data`, streaming batch by batch.
+
+    Args:
+        source: what to measure. A ganzoo family model, a plain Keras generator (one latent
+            input, output in [-1, 1]), an object with `.sample(n, seed=..., labels=...)`
+            returning uint8 NHWC images (a `ganzoo.runtime` generator, for instance), a
+            preset name, a preset or run folder, an export bundle folder, or a dataset (any
+            `ganzoo.data.load` source; a string may end in `:SPLIT`, e.g. "digits:test";
+            default split "train") for real-vs-real numbers.
+        data: the real images: any `ganzoo.data.load` source, with `split` (or a `:SPLIT`
+            suffix, which wins). A generator is accepted too (generator-vs-generator).
+        metrics: str or sequence. Some of "fid", "kid", "is", "pr" (precision and recall),
+            "acc" (class accuracy of a conditional source). Defaults to fid, kid, is, pr.
+            "psnr" and "ssim" need paired images and are refused for these sources.
+        features: "inception_v3", "digits", or a built `FeatureExtractor`.
+            Defaults to "inception_v3".
+        n: int >= 2. Images drawn from `source` (at most the size of a dataset source).
+            Defaults to 10,000.
+        batch_size: int. Images per batch. Defaults to 64.
+        seed: int >= 0. Seeds the latents (`batch_seed`), the reservoirs and KID's subsets.
+            Defaults to 0.
+        inception_weights: None, "imagenet", "random" or a path; for features="inception_v3"
+            (see `get_extractor`). Defaults to None (the Keras cache only, never a download).
+        progress: bool. Show progress on stderr. Defaults to True.
+        split: str. Split of `data` when it has no `:SPLIT` suffix. Defaults to "train".
+        n_data: int or None. Real images used: None means as many as `n`, or all of `data`
+            if it has fewer. Defaults to None.
+        image_size: int, (height, width) or None. Size datasets are loaded at; None: the
+            generator's image size when one side is a generator, else the native size.
+            Defaults to None.
+        reservoir_capacity: int. Most feature rows kept per side for KID and
+            precision/recall. Defaults to 10,000.
+        kid_subsets, kid_subset_size: KID's subsets (`kernel_inception_distance`).
+        k: int. Neighbourhood size of precision/recall. Defaults to 3.
+        is_splits: int. Inception Score splits (at most `n`). Defaults to 10.
+
+    Returns:
+        A dict: "source", "data", "features", "feature_weights", "feature_dim", "n",
+        "n_data", "seed", and per metric "fid"; "kid", "kid_std"; "is", "is_std";
+        "precision", "recall"; "class_accuracy" (floats).
+
+    Examples:
+    >>> results = evaluate("runs/dcgan-400", "digits", features="digits", n=1000)  # doctest: +SKIP
+    >>> results["fid"]  # doctest: +SKIP
+    """
+    metrics = check_options(metrics, features, n, batch_size, seed, n_data, inception_weights)
+
+    source_stream = open_source(source, default_split="train", stream=SOURCE_STREAM)
+    data_stream = open_source(data, default_split=split, stream=DATA_STREAM)
+    _check_metrics_fit(metrics, source_stream)
+    size = _normalize_size(image_size) or source_stream.image_size or data_stream.image_size
+    source_count = source_stream.count(n, size)
+    data_count = data_stream.count(n_data or n, size)
+    for count, stream in ((source_count, source_stream), (data_count, data_stream)):
+        if count < 2:
+            raise ValueError(f"{stream.description} yields fewer than 2 images. Received: {count}")
+
+    extractor = _build_extractor(features, inception_weights, batch_size)
+    needs_probabilities = "is" in metrics or "acc" in metrics
+    if needs_probabilities and extractor.num_classes is None:
+        raise ValueError(
+            f"The Inception Score and class accuracy need class probabilities, which the "
+            f"{extractor.name!r} extractor does not give. Received: weights={extractor.weights}"
+        )
+    if "acc" in metrics and extractor.num_classes != source_stream.num_classes:
+        raise ValueError(
+            f"Class accuracy needs a classifier over the source's {source_stream.num_classes} "
+            f"classes; the {extractor.name!r} extractor has {extractor.num_classes}"
+        )
+    if "is" in metrics:
+        is_splits = min(_checks.positive_int(is_splits, "is_splits"), source_count)
+
+    keep_features = "kid" in metrics or "pr" in metrics
+    source_side = _Accumulator(
+        fid="fid" in metrics, reservoir=keep_features, capacity=reservoir_capacity,
+        seed=seed, inception_splits=is_splits if "is" in metrics else None,
+        total=source_count, accuracy="acc" in metrics,
+    )
+    data_side = _Accumulator(
+        fid="fid" in metrics, reservoir=keep_features, capacity=reservoir_capacity,
+        seed=seed + 1, inception_splits=None, total=data_count, accuracy=False,
+    )
+    for stream, count, side in (
+        (source_stream, source_count, source_side),
+        (data_stream, data_count, data_side),
+    ):
+        bar = _Progress(f"{stream.role}: {stream.description}", count, enabled=progress)
+        for images, labels in stream.batches(count, batch_size, seed, size):
+            with_probabilities = side.wants_probabilities
+            if with_probabilities:
+                batch_features, batch_probs = extractor.features_and_probabilities(images)
+            else:
+                batch_features, batch_probs = extractor(images), None
+            side.update(batch_features, batch_probs, labels)
+            bar.update(len(images))
+        bar.close()
+
+    results = {
+        "source": source_stream.description,
+        "data": data_stream.description,
+        "features": extractor.name,
+        "feature_weights": extractor.weights,
+        "feature_dim": extractor.feature_dim,
+        "n": source_side.count,
+        "n_data": data_side.count,
+        "seed": seed,
+    }
+    if "fid" in metrics:
+        real, fake = data_side.stats, source_side.stats
+        results["fid"] = frechet_distance_from_stats(
+            real.mean, real.covariance, fake.mean, fake.covariance
+        )
+    if "kid" in metrics:
+        mean, std = kernel_inception_distance(
+            data_side.reservoir.features, source_side.reservoir.features,
+            subsets=kid_subsets, subset_size=kid_subset_size, seed=seed,
+        )
+        results["kid"], results["kid_std"] = mean, std
+    if "is" in metrics:
+        results["is"], results["is_std"] = source_side.inception.score()
+    if "pr" in metrics:
+        results["precision"], results["recall"] = precision_recall(
+            data_side.reservoir.features, source_side.reservoir.features, k=k
+        )
+    if "acc" in metrics:
+        results["class_accuracy"] = source_side.correct / source_side.count
+    return results
+
+
+def format_results(results):
+    """The results of `evaluate` as a small text table."""
+    rows = [
+        ("source", f"{results['source']} ({results['n']} images)"),
+        ("data", f"{results['data']} ({results['n_data']} images)"),
+        ("features", f"{results['features']} ({results['feature_dim']}-d, "
+                     f"weights {results['feature_weights']})"),
+        ("seed", str(results["seed"])),
+    ]
+    table = [f"{key:<10} {value}" for key, value in rows]
+    table += ["", f"{'metric':<16} value"]
+    if "fid" in results:
+        table.append(f"{'FID':<16} {results['fid']:.4f}")
+    if "kid" in results:
+        table.append(f"{'KID':<16} {results['kid']:.6f} ± {results['kid_std']:.6f}")
+    if "is" in results:
+        table.append(f"{'IS':<16} {results['is']:.4f} ± {results['is_std']:.4f}")
+    if "precision" in results:
+        table.append(f"{'precision':<16} {results['precision']:.4f}")
+        table.append(f"{'recall':<16} {results['recall']:.4f}")
+    if "class_accuracy" in results:
+        table.append(f"{'class accuracy':<16} {results['class_accuracy']:.4f}")
+    return "\n".join(table)
+
+
+# -- sources ----------------------------------------------------------------------------
+
+
+class _GeneratorStream:
+    """Images from a sampler `(n, seed, labels) -> uint8 NHWC`, one seed per batch."""
+
+    kind = "generator"
+
+    def __init__(self, sampler, description, num_classes, image_shape, stream):
+        self._sampler = sampler
+        self.description = description
+        self.num_classes = num_classes
+        self.image_size = tuple(image_shape[:2]) if image_shape else None
+        self.stream = stream
+        self.role = "source" if stream == SOURCE_STREAM else "data"
+
+    def count(self, n, image_size):
+        return n
+
+    def batches(self, total, batch_size, seed, image_size):
+        for index, start in enumerate(range(0, total, batch_size)):
+            size = min(batch_size, total - start)
+            labels = None
+            if self.num_classes:
+                # Every class equally often, in order: deterministic and balanced.
+                labels = (np.arange(start, start + size) % self.num_classes).astype(np.int32)
+            images = np.asarray(self._sampler(size, batch_seed(seed, index, self.stream), labels))
+            if images.dtype != np.uint8 or images.ndim != 4 or len(images) != size:
+                raise ValueError(
+                    f"{self.description} must give {size} uint8 NHWC images per batch. "
+                    f"Received: shape={images.shape}, dtype={images.dtype}"
+                )
+            yield images, labels
+
+
+class _DatasetStream:
+    """Images of a `ganzoo.data.load` source, in order (a seeded shuffle for a subset)."""
+
+    kind = "dataset"
+    num_classes = None
+    image_size = None
+
+    def __init__(self, source, split, stream):
+        self.source = source
+        self.split = split
+        self.stream = stream
+        self.role = "source" if stream == SOURCE_STREAM else "data"
+        if isinstance(source, (str, os.PathLike)):
+            name = os.fspath(source)
+        else:
+            name = f"{type(source).__name__} arrays"
+        self.description = f"{name}:{split}"
+
+    def count(self, n, image_size):
+        from ganzoo import data as data_lib
+
+        available = data_lib.describe(self.source, split=self.split)["num_examples"]
+        if available is None:
+            raise ValueError(
+                f"The number of images of {self.description} is not known yet (prepare the "
+                "TensorFlow dataset first)"
+            )
+        self._available = available
+        return min(n, available)
+
+    def batches(self, total, batch_size, seed, image_size):
+        from ganzoo import _imaging
+        from ganzoo import data as data_lib
+
+        subset = total < self._available
+        dataset = data_lib.load(
+            self.source, image_size=image_size, batch_size=1, split=self.split,
+            shuffle=subset, seed=seed if subset else None, cache=False,
+        )
+        dataset = dataset.unbatch().take(total).batch(batch_size)
+        for images in dataset:
+            yield _imaging.to_uint8(images.numpy()), None
+
+
+def open_source(source, default_split="train", stream=SOURCE_STREAM):
+    """A stream of uint8 images for anything `evaluate` accepts as a source or data."""
+    if hasattr(source, "sample") and callable(source.sample):
+        return _sampling_object_stream(source, stream)
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        from ganzoo import _bundle, presets
+
+        if _bundle.is_bundle(text):
+            from ganzoo import runtime
+
+            generator = runtime.load(text)
+            return _GeneratorStream(
+                lambda count, seed, labels: generator.sample(count, seed=seed, labels=labels),
+                f"{text} (bundle, {generator.provider})", generator.num_classes,
+                generator.image_shape, stream,
+            )
+        path = Path(text).expanduser()
+        is_preset_name = os.sep not in text and not path.exists() and text in presets.list_presets()
+        if (presets.is_preset(path) or presets.is_preset(path / presets.RUN_PRESET_DIR)
+                or is_preset_name):
+            model = presets.load_model(text)
+            return _model_stream(model, f"{text} ({model.family} preset)", stream)
+        name, split = parse_data_spec(text, default_split)
+        if stream == SOURCE_STREAM and not path.exists():
+            _check_dataset_name(name, split, presets.list_presets())
+        return _DatasetStream(name, split, stream)
+    if _is_keras_model(source):
+        return _keras_generator_stream(source, stream)
+    if isinstance(source, (np.ndarray, tuple, list)):
+        return _DatasetStream(source, default_split, stream)
+    raise ValueError(
+        "Expected a source: a ganzoo model, a Keras generator, an object with .sample(), a "
+        "preset name, a preset/run/bundle folder or a dataset. "
+        f"Received: {type(source).__name__}"
+    )
+
+
+def _check_dataset_name(name, split, preset_names):
+    """A SOURCE string that is no preset nor dataset: say both were tried."""
+    from ganzoo import data as data_lib
+
+    try:
+        data_lib.describe(name, split=split)
+    except ValueError as error:
+        known = ", ".join(preset_names) or "none installed"
+        raise ValueError(
+            f"{name!r} is neither a preset ({known}), a preset, run or bundle folder, nor a "
+            f"dataset: {error}"
+        ) from None
+
+
+def _sampling_object_stream(source, stream):
+    if hasattr(source, "generator") and hasattr(source, "family"):
+        return _model_stream(source, f"{source.family} model", stream)
+    return _GeneratorStream(
+        lambda count, seed, labels: source.sample(count, seed=seed, labels=labels),
+        getattr(source, "description", type(source).__name__),
+        getattr(source, "num_classes", None), getattr(source, "image_shape", None), stream,
+    )
+
+
+def _model_stream(model, description, stream):
+    return _GeneratorStream(
+        lambda count, seed, labels: model.sample(count, seed=seed, labels=labels),
+        description, getattr(model, "num_classes", None), model.image_shape, stream,
+    )
+
+
+def _is_keras_model(source):
+    if "keras" not in sys.modules:
+        return False
+    import keras
+
+    return isinstance(source, keras.Model)
+
+
+def _keras_generator_stream(generator, stream):
+    import keras
+
+    from ganzoo import _imaging, _sampling
+
+    if len(generator.inputs) != 1 or len(generator.input_shape) != 2:
+        raise ValueError(
+            "A plain Keras generator must take one latent input of shape (None, latent_dim); "
+            "wrap others in an object with .sample(n, seed, labels) or export them. "
+            f"Received: input_shape={generator.input_shape}"
+        )
+    latent_dim = generator.input_shape[-1]
+
+    def sample(count, seed, labels):
+        latents = _sampling.latents(count, latent_dim, seed)
+        images = keras.ops.convert_to_numpy(generator(latents, training=False))
+        return _imaging.to_uint8(images)
+
+    return _GeneratorStream(
+        sample, f"Keras generator {generator.name!r}", None, generator.output_shape[1:], stream
+    )
+
+
+# -- checks -----------------------------------------------------------------------------
+
+
+def check_options(metrics, features, n, batch_size, seed, n_data=None, inception_weights=None):
+    """Check `evaluate`'s cheap arguments before anything heavy; returns the metric names.
+
+    Raises one ValueError (FileNotFoundError for missing Inception weights) per mistake.
+    """
+    metrics = parse_metrics(metrics)
+    _checks.positive_int(n, "n", minimum=2)
+    _checks.positive_int(batch_size, "batch_size")
+    _checks.positive_int(seed, "seed", minimum=0)
+    if n_data is not None:
+        _checks.positive_int(n_data, "n_data", minimum=2)
+    _check_features_argument(features, inception_weights)
+    if features == "inception_v3":
+        from ganzoo.metrics.features import _resolve_inception_weights
+
+        _resolve_inception_weights(inception_weights)  # a missing file fails here, quickly
+    return metrics
+
+
+def _check_features_argument(features, inception_weights):
+    if isinstance(features, FeatureExtractor):
+        if inception_weights is not None:
+            raise ValueError("inception_weights applies when features is a name, not an extractor")
+        return
+    if features not in list_extractors():
+        raise ValueError(
+            f"Unknown feature extractor. Expected one of {list_extractors()}. "
+            f"Received: features={features!r}"
+        )
+    if inception_weights is not None and features != "inception_v3":
+        raise ValueError(
+            "--inception-weights applies to --features inception_v3 only. "
+            f"Received: features={features!r}"
+        )
+
+
+def _check_metrics_fit(metrics, stream):
+    paired = [name for name in metrics if name in PAIRED_METRICS]
+    if paired:
+        what = "a dataset" if stream.kind == "dataset" else (
+            "a conditional generator" if stream.num_classes else "an unconditional generator"
+        )
+        verb = "compare" if len(paired) > 1 else "compares"
+        raise ValueError(
+            f"{' and '.join(paired)} {verb} a generated image with its target (super-"
+            f"resolution, paired translation); {stream.description} is {what}, so use "
+            f"fid, kid, is, pr"
+        )
+    if "acc" in metrics and not stream.num_classes:
+        raise ValueError(
+            f"Class accuracy (acc) needs a conditional generator; {stream.description} has no "
+            "classes"
+        )
+
+
+def _build_extractor(features, inception_weights, batch_size):
+    if isinstance(features, FeatureExtractor):
+        return features
+    weights = inception_weights if features == "inception_v3" else None
+    return get_extractor(features, weights=weights, batch_size=batch_size)
+
+
+def _normalize_size(image_size):
+    if image_size is None:
+        return None
+    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+        return (int(image_size), int(image_size))
+    return tuple(int(v) for v in image_size)
+
+
+# -- accumulators -----------------------------------------------------------------------
+
+
+class _Accumulator:
+    """What one side keeps: FID stats, a reservoir, IS split sums, correct-class counts."""
+
+    def __init__(self, fid, reservoir, capacity, seed, inception_splits, total, accuracy):
+        self.stats = FeatureStats() if fid else None
+        self.reservoir = FeatureReservoir(capacity=capacity, seed=seed) if reservoir else None
+        self.inception = _InceptionSplits(total, inception_splits) if inception_splits else None
+        self.accuracy = accuracy
+        self.count = 0
+        self.correct = 0
+
+    @property
+    def wants_probabilities(self):
+        return self.inception is not None or self.accuracy
+
+    def update(self, features, probs, labels):
+        if self.stats is not None:
+            self.stats.update(features)
+        if self.reservoir is not None:
+            self.reservoir.update(features)
+        if self.inception is not None:
+            self.inception.update(probs)
+        if self.accuracy:
+            self.correct += int(np.sum(probs.argmax(axis=1) == labels))
+        self.count += len(features)
+
+
+class _InceptionSplits:
+    """Inception Score over a stream, split as `inception_score(probs, splits)` splits.
+
+    Per split it keeps the row count, the summed probabilities and the summed negative
+    entropy sum_y p log p, since mean KL(p(y|x) || p(y)) = mean negentropy - sum_y p(y)
+    log p(y) with p(y) the split's mean row. O(splits x C) memory.
+    """
+
+    def __init__(self, total, splits):
+        sizes = [len(part) for part in np.array_split(np.arange(total), splits)]
+        self.ends = np.cumsum(sizes)
+        self.counts = np.zeros(splits, dtype=np.int64)
+        self.sums = None
+        self.negentropy = np.zeros(splits)
+        self.position = 0
+
+    def update(self, probs):
+        probs = np.asarray(probs, dtype=np.float64)
+        if self.sums is None:
+            self.sums = np.zeros((len(self.ends), probs.shape[1]))
+        start = 0
+        while start < len(probs):
+            split = int(np.searchsorted(self.ends, self.position, side="right"))
+            take = min(len(probs) - start, int(self.ends[split]) - self.position)
+            part = probs[start : start + take]
+            self.counts[split] += len(part)
+            self.sums[split] += part.sum(axis=0)
+            self.negentropy[split] += special.xlogy(part, part).sum()
+            start += take
+            self.position += take
+
+    def score(self):
+        marginals = self.sums / self.counts[:, None]
+        kl = self.negentropy / self.counts - special.xlogy(marginals, marginals).sum(axis=1)
+        scores = np.exp(kl)
+        return float(scores.mean()), float(scores.std())
+
+
+class _Progress:
+    """A one-line progress report on stderr (redrawn in place on a terminal)."""
+
+    def __init__(self, label, total, enabled=True):
+        self.label, self.total, self.enabled = label, total, enabled
+        self.done = 0
+        self.started = time.perf_counter()
+        self.tty = enabled and sys.stderr.isatty()
+        self._last_draw = 0.0
+
+    def update(self, count):
+        self.done += count
+        now = time.perf_counter()
+        if self.tty and (now - self._last_draw > 0.2 or self.done >= self.total):
+            self._last_draw = now
+            width = 24
+            filled = int(width * self.done / max(self.total, 1))
+            sys.stderr.write(
+                f"\r{self.label} [{'=' * filled}{'.' * (width - filled)}] "
+                f"{self.done}/{self.total} ({self._rate(now):.0f} images/s)"
+            )
+            sys.stderr.flush()
+
+    def close(self):
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        line = (f"{self.label}: {self.done} images in {now - self.started:.1f} s "
+                f"({self._rate(now):.0f} images/s)")
+        sys.stderr.write(("\r\033[K" if self.tty else "") + line + "\n")
+        sys.stderr.flush()
+
+    def _rate(self, now):
+        return self.done / max(now - self.started, 1e-9)
