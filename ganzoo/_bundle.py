@@ -11,6 +11,8 @@ import re
 METADATA_FILE = "ganzoo.json"
 FORMAT_VERSION = 1
 FORMATS = ("onnx", "savedmodel")
+# Formats whose model is an ONNX file that ganzoo.runtime runs.
+ONNX_FORMATS = ("onnx",)
 ROLES = ("latent", "label", "image", "noise", "truncation")
 MODEL_FILES = {"onnx": "model.onnx", "savedmodel": "saved_model"}
 
@@ -52,7 +54,18 @@ def read_bundle(path):
 
 def model_path(path, metadata):
     """Path of the bundle's model file or folder (`model.onnx`, `saved_model/`)."""
-    return os.path.join(os.fspath(path), metadata.get("model") or MODEL_FILES[metadata["format"]])
+    relative = metadata.get("model") or MODEL_FILES[metadata["format"]]
+    if not relative:
+        raise ValueError(f"{path}: ganzoo.json does not name the model file ('model')")
+    return os.path.join(os.fspath(path), *relative.split("/"))
+
+
+def variant_path(path, metadata, name):
+    """Path of the bundle's model variant `name` ("cpu"), or None when it has none."""
+    variant = (metadata.get("variants") or {}).get(name)
+    if not isinstance(variant, dict) or not isinstance(variant.get("model"), str):
+        return None
+    return os.path.join(os.fspath(path), *variant["model"].split("/"))
 
 
 def write_metadata(folder, metadata):

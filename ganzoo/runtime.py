@@ -44,7 +44,7 @@ _ORT_DEFAULT_LOG_SEVERITY = 2  # warning; onnxruntime has no getter for the curr
 _QUIET = 4  # fatal only: provider probes must not print onnxruntime's error lines
 
 
-def load(bundle, providers="auto", threads=None):
+def load(bundle, providers="auto", threads=None, optimized=True):
     """Load an ONNX bundle for inference.
 
     Args:
@@ -56,9 +56,13 @@ def load(bundle, providers="auto", threads=None):
             Defaults to "auto".
         threads: int. CPU threads for one run. Defaults to the number of physical cores
             available to this process.
+        optimized: bool. On the CPU provider, run the bundle's CPU-optimised graph
+            (`model.cpu.onnx`) when it has one; the portable `model.onnx` otherwise, or
+            if the optimised graph does not load with this onnxruntime. Defaults to True.
 
     Returns:
-        A `Generator`; its `.provider` says which provider runs the bundle.
+        A `Generator`; its `.provider` says which provider runs the bundle and
+        `.model_file` which graph.
 
     Raises:
         ValueError: `bundle` is not an ONNX bundle, or an unknown provider name.
@@ -69,15 +73,20 @@ def load(bundle, providers="auto", threads=None):
         path = os.path.dirname(path) or "."
     metadata = _bundle.read_bundle(path)
     model_path = _bundle.model_path(path, metadata)
-    if metadata["format"] != "onnx":
+    if metadata["format"] not in _bundle.ONNX_FORMATS:
         raise ValueError(
             f"{path} is a {metadata['format']} bundle; ganzoo.runtime runs ONNX bundles. "
             f"Load it with tf.saved_model.load({model_path!r}) or export with --format onnx"
         )
     if not os.path.isfile(model_path):
         raise ValueError(f"{path} is not a complete bundle: {model_path} is missing")
-    session = _create_session(model_path, providers, threads)
-    return Generator(path, metadata, session)
+    cpu_path = _bundle.variant_path(path, metadata, "cpu") if optimized else None
+    if cpu_path is not None and not os.path.isfile(cpu_path):
+        cpu_path = None
+    session, used_path = _create_session(model_path, providers, threads, cpu_path)
+    generator = Generator(path, metadata, session)
+    generator.model_file = os.path.relpath(used_path, path).replace(os.sep, "/")
+    return generator
 
 
 class Generator:
@@ -85,6 +94,8 @@ class Generator:
 
     Attributes:
         provider: str. The execution provider in use, e.g. "CUDAExecutionProvider".
+        model_file: str. The graph it runs, relative to the bundle: "model.onnx", or
+            "model.cpu.onnx" (the CPU-optimised graph) on the CPU provider.
         metadata: dict. The bundle's `ganzoo.json`.
         inputs: list of dicts. name, shape (None for dynamic axes), dtype and role of each
             input, in signature order.
@@ -100,6 +111,7 @@ class Generator:
         self._output_names = [entry["name"] for entry in self._outputs]
         _check_session_matches(path, session, self._inputs, self._output_names)
         self.provider = session.get_providers()[0]
+        self.model_file = metadata.get("model") or _bundle.MODEL_FILES.get(metadata["format"])
         # Outputs land on the GPU and are copied back once, inputs are copied over once.
         self._io_device = "cuda" if self.provider in _GPU_PROVIDERS else None
 
@@ -383,7 +395,8 @@ def _check_session_matches(path, session, inputs, output_names):
 # --- execution providers ---------------------------------------------------------------
 
 
-def _create_session(model_path, providers, threads):
+def _create_session(model_path, providers, threads, cpu_path=None):
+    """`(session, path of the graph it runs)` on the first provider that works."""
     requested, strict = _requested_providers(providers)
     usable, problems = [], {}
     for provider in requested:
@@ -408,9 +421,14 @@ def _create_session(model_path, providers, threads):
         cpu = "CPUExecutionProvider"
         if names[-1] != cpu and cpu in ort.get_available_providers():
             chain.append(cpu)  # for nodes a GPU provider does not run
+        path = model_path
+        if cpu_path is not None and names[0] == cpu:
+            session = _cpu_variant_session(cpu_path, options, chain)
+            if session is not None:
+                return session, cpu_path
         try:
             with _quiet_onnxruntime(any(name in _GPU_PROVIDERS for name in names)):
-                session = ort.InferenceSession(model_path, options, providers=chain)
+                session = ort.InferenceSession(path, options, providers=chain)
         except Exception as error:  # onnxruntime raises its own exception types
             last_error = error
             if strict and names[0] in _GPU_PROVIDERS:
@@ -420,11 +438,24 @@ def _create_session(model_path, providers, threads):
             continue
         chosen = session.get_providers()[0]
         if chosen == names[0]:
-            return session
+            return session, path
         if strict:
             raise RuntimeError(f"Cannot use {names[0]}: onnxruntime fell back to {chosen}")
         last_error = RuntimeError(f"{names[0]} fell back to {chosen}")
     raise ValueError(f"Cannot load {model_path} with onnxruntime: {_first_line(last_error)}")
+
+
+def _cpu_variant_session(cpu_path, options, chain):
+    """A session on the CPU-optimised graph, or None if this onnxruntime cannot load it.
+
+    The graph holds onnxruntime's own fused operators (com.microsoft FusedConv); an
+    onnxruntime that does not know them gets the portable graph instead, silently.
+    """
+    try:
+        with _quiet_onnxruntime(True):
+            return ort.InferenceSession(cpu_path, options, providers=chain)
+    except Exception:  # onnxruntime raises its own exception types
+        return None
 
 
 def _first_line(error):

@@ -24,6 +24,7 @@ def to_onnx(
     input_signature=None,
     parity_samples=8,
     seed=0,
+    optimize=True,
 ):
     """Export a generator to an ONNX bundle and check it against Keras.
 
@@ -31,6 +32,12 @@ def to_onnx(
     returns `images` in [-1, 1], NHWC. `parity_samples` seeded inputs run through Keras
     (`training=False`) and onnxruntime's CPU provider; a max abs difference above 1e-4
     (1e-2 with `fp16`) raises and writes nothing.
+
+    Beside the portable `model.onnx` the bundle holds `model.cpu.onnx`, the same graph
+    rewritten for onnxruntime's CPU provider (transposed convolutions as sub-pixel
+    convolutions, onnxruntime's EXTENDED optimisations saved), which `ganzoo.runtime`
+    runs on CPU. It passes the same parity check; if it cannot be built or does not
+    pass, it is left out with a `RuntimeWarning`. fp16 bundles have none.
 
     Args:
         model: a ganzoo model (its `.generator` is exported) or any Keras generator.
@@ -44,6 +51,7 @@ def to_onnx(
             `image`, `noise*`, `truncation`. Defaults to the generator's own inputs.
         parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
         seed: int. Seed of the parity inputs. Defaults to 0.
+        optimize: bool. Add the CPU-optimised `model.cpu.onnx`. Defaults to True.
 
     Returns:
         The bundle's metadata (the content of `ganzoo.json`) as a dict.
@@ -71,6 +79,7 @@ def to_onnx(
         input_signature=input_signature,
         parity_samples=parity_samples,
         seed=seed,
+        optimize=optimize,
     )
 
 
@@ -119,3 +128,4 @@ def to_saved_model(
         parity_samples=parity_samples,
         seed=seed,
     )
+

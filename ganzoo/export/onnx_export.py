@@ -8,6 +8,7 @@ output `images` and keep the batch axis dynamic.
 import contextlib
 import logging
 import os
+import warnings
 
 import onnx
 import tensorflow as tf
@@ -17,6 +18,8 @@ from ganzoo.export import _signature
 from ganzoo.export import bundle as bundle_lib
 
 DEFAULT_OPSET = 17
+# onnxruntime-optimised graph for the CPU provider, beside the portable model.onnx.
+CPU_MODEL_FILE = "model.cpu.onnx"
 MIN_OPSET = 17
 
 
@@ -30,12 +33,25 @@ def to_onnx(
     input_signature=None,
     parity_samples=8,
     seed=0,
+    optimize=True,
 ):
     """Export a generator to an ONNX bundle; see `ganzoo.export.to_onnx`."""
-    opset = _check_opset(opset)
-    bundle_lib.check_parity_args(parity_samples, seed)
-    float16 = _float16_converter() if fp16 else None
+    check_arguments(opset, fp16, parity_samples, seed)
     bundle_lib.check_target(out_dir, overwrite)
+    exported = convert_checked(
+        model, opset=opset, fp16=fp16, input_signature=input_signature,
+        parity_samples=parity_samples, seed=seed,
+    )
+    with bundle_lib.staged_folder(out_dir, overwrite) as staging:
+        metadata = exported.write(staging, _bundle.MODEL_FILES["onnx"], optimize=optimize)
+        metadata = bundle_lib.build_metadata(fmt="onnx", **metadata)
+        _bundle.write_metadata(staging, metadata)
+    return metadata
+
+
+def convert_checked(model, *, opset, fp16, input_signature, parity_samples, seed):
+    """Convert a generator to ONNX; returns an `ExportedGraph` ready to write and check."""
+    opset, float16 = check_arguments(opset, fp16, parity_samples, seed)
 
     generator, info = _signature.resolve_generator(model)
     specs = _signature.input_specs(generator, input_signature)
@@ -43,36 +59,133 @@ def to_onnx(
     outputs = _signature.output_specs(function)
     onnx_model = _convert(function, specs, opset)
     if float16 is not None:
-        onnx_model = float16.convert_float_to_float16(onnx_model, keep_io_types=True)
+        with warnings.catch_warnings():
+            # The converter warns for every weight too small for float16; the parity
+            # check below measures what matters.
+            warnings.simplefilter("ignore")
+            onnx_model = float16.convert_float_to_float16(onnx_model, keep_io_types=True)
 
     feeds = _signature.seeded_inputs(specs, parity_samples, seed, info["num_classes"])
     reference = _keras_outputs(generator, feeds)
-    tolerance = bundle_lib.TOLERANCE_FP16 if fp16 else bundle_lib.TOLERANCE_FP32
+    return ExportedGraph(onnx_model, info, specs, outputs, feeds, reference, opset, bool(fp16),
+                         parity_samples, seed)
 
-    with bundle_lib.staged_folder(out_dir, overwrite) as staging:
-        model_path = os.path.join(staging, _bundle.MODEL_FILES["onnx"])
-        onnx.save(onnx_model, model_path)
-        exported = run_onnx(model_path, specs, feeds)
-        diff = bundle_lib.max_abs_diff(reference, exported)
-        bundle_lib.check_parity(diff, tolerance, "The ONNX export")
-        metadata = bundle_lib.build_metadata(
-            fmt="onnx",
-            info=info,
-            specs=specs,
-            outputs=outputs,
-            fp16=fp16,
-            opset=opset,
-            parity={
-                "max_abs_diff": diff,
-                "samples": parity_samples,
-                "seed": seed,
-                "tolerance": tolerance,
+
+def check_arguments(opset, fp16, parity_samples, seed):
+    """Validate export arguments before any work; returns `(opset, float16 module or None)`."""
+    opset = _check_opset(opset)
+    bundle_lib.check_parity_args(parity_samples, seed)
+    float16 = _float16_converter() if fp16 else None
+    return opset, float16
+
+
+class ExportedGraph:
+    """A converted generator with the Keras outputs it must reproduce."""
+
+    def __init__(self, onnx_model, info, specs, outputs, feeds, reference, opset, fp16,
+                 parity_samples, seed):
+        self.onnx_model = onnx_model
+        self.info = info
+        self.specs = specs
+        self.outputs = outputs
+        self.feeds = feeds
+        self.reference = reference
+        self.opset = opset
+        self.fp16 = fp16
+        self.parity_samples = parity_samples
+        self.seed = seed
+        self.tolerance = bundle_lib.TOLERANCE_FP16 if fp16 else bundle_lib.TOLERANCE_FP32
+
+    def write(self, folder, model_file, *, optimize=True):
+        """Write the graph (and its CPU variant) under `folder` and check both.
+
+        `model_file` is relative to `folder`. Returns the keyword arguments of
+        `bundle.build_metadata` except `fmt`. Raises ValueError when the graph is further
+        from Keras than the tolerance; a CPU variant that fails is left out with a warning.
+        """
+        model_path = os.path.join(folder, model_file)
+        os.makedirs(os.path.dirname(model_path), exist_ok=True)
+        onnx.save(self.onnx_model, model_path)
+        diff = bundle_lib.max_abs_diff(self.reference, run_onnx(model_path, self.specs, self.feeds))
+        bundle_lib.check_parity(diff, self.tolerance, "The ONNX export")
+        diffs = {model_file: diff}
+        extra = {"converter": f"tf2onnx {_tf2onnx().__version__}"}
+        if optimize and not self.fp16:
+            variant = self._write_cpu_variant(folder, model_file)
+            if variant is not None:
+                extra["variants"] = {"cpu": variant["entry"]}
+                diffs[variant["entry"]["model"]] = variant["diff"]
+        return {
+            "info": self.info,
+            "specs": self.specs,
+            "outputs": self.outputs,
+            "fp16": self.fp16,
+            "opset": self.opset,
+            "parity": {
+                "max_abs_diff": max(diffs.values()),
+                "samples": self.parity_samples,
+                "seed": self.seed,
+                "tolerance": self.tolerance,
                 "backend": "onnxruntime-cpu",
+                "models": diffs,
             },
-            extra={"converter": f"tf2onnx {_tf2onnx().__version__}"},
+            "extra": extra,
+        }
+
+    def _write_cpu_variant(self, folder, model_file):
+        """Write `model.cpu.onnx` beside `model_file`; None (and a warning) if it fails."""
+        import onnxruntime as ort
+
+        from ganzoo.export import optimize as optimize_lib
+
+        cpu_file = os.path.join(os.path.dirname(model_file), CPU_MODEL_FILE)
+        cpu_path = os.path.join(folder, cpu_file)
+        try:
+            rewritten, applied = optimize_lib.optimize_for_cpu(self.onnx_model)
+            save_cpu_optimized(rewritten, cpu_path)
+            diff = bundle_lib.max_abs_diff(
+                self.reference, run_onnx(cpu_path, self.specs, self.feeds)
+            )
+            bundle_lib.check_parity(diff, self.tolerance, "The CPU-optimised ONNX graph")
+        except ValueError as error:
+            if os.path.exists(cpu_path):
+                os.remove(cpu_path)
+            warnings.warn(
+                f"Left the CPU-optimised graph out of the bundle: {_first_line(error)}",
+                RuntimeWarning, stacklevel=3,
+            )
+            return None
+        entry = {
+            "model": cpu_file.replace(os.sep, "/"),
+            "providers": ["CPUExecutionProvider"],
+            "rewrites": {name: count for name, count in applied.items() if count},
+            "graph_optimization": f"onnxruntime {ort.__version__} ORT_ENABLE_EXTENDED",
+        }
+        return {"entry": entry, "diff": diff}
+
+
+def save_cpu_optimized(onnx_model, path):
+    """Save `onnx_model` after onnxruntime's EXTENDED graph optimisations for CPU.
+
+    EXTENDED fuses Conv + activation (com.microsoft FusedConv) and folds constants but
+    does not change the memory layout, so the file runs on any CPU; the blocked NCHWc
+    layout (ORT_ENABLE_ALL) depends on the vector width of the machine that loads it, so
+    it is applied at load time, where onnxruntime does it by default.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = os.fspath(path)
+    try:
+        ort.InferenceSession(
+            onnx_model.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
-        _bundle.write_metadata(staging, metadata)
-    return metadata
+    except Exception as error:  # onnxruntime raises its own exception types
+        raise ValueError(
+            f"onnxruntime could not optimise the graph: {_first_line(error)}"
+        ) from None
 
 
 def run_onnx(model_path, specs, feeds):

@@ -102,7 +102,7 @@ def test_onnx_bundle_matches_keras_with_dynamic_batch(generator, tmp_path):
     out_dir = tmp_path / "bundle"
     metadata = export.to_onnx(StandIn(generator), out_dir)
 
-    assert sorted(os.listdir(out_dir)) == ["ganzoo.json", "model.onnx"]
+    assert sorted(os.listdir(out_dir)) == ["ganzoo.json", "model.cpu.onnx", "model.onnx"]
     with open(out_dir / "ganzoo.json") as handle:
         assert json.load(handle) == metadata
     assert metadata["format_version"] == 1
@@ -197,7 +197,7 @@ def test_overwrite_replaces_a_bundle(generator, tmp_path):
 
     metadata = export.to_onnx(generator, out_dir, overwrite=True, parity_samples=3, seed=5)
 
-    assert sorted(os.listdir(out_dir)) == ["ganzoo.json", "model.onnx"]
+    assert sorted(os.listdir(out_dir)) == ["ganzoo.json", "model.cpu.onnx", "model.onnx"]
     assert export.read_bundle(out_dir)["parity"]["samples"] == 3
     assert metadata["parity"]["seed"] == 5
     assert sorted(os.listdir(tmp_path)) == ["bundle"]
