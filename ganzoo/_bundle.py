@@ -10,11 +10,12 @@ import re
 
 METADATA_FILE = "ganzoo.json"
 FORMAT_VERSION = 1
-FORMATS = ("onnx", "savedmodel")
+FORMATS = ("onnx", "savedmodel", "triton")
 # Formats whose model is an ONNX file that ganzoo.runtime runs.
-ONNX_FORMATS = ("onnx",)
+ONNX_FORMATS = ("onnx", "triton")
 ROLES = ("latent", "label", "image", "noise", "truncation")
-MODEL_FILES = {"onnx": "model.onnx", "savedmodel": "saved_model"}
+# A Triton repository names its model file in ganzoo.json ("<model_name>/1/model.onnx").
+MODEL_FILES = {"onnx": "model.onnx", "savedmodel": "saved_model", "triton": None}
 
 _REQUIRED_FIELDS = ("format_version", "format", "inputs", "outputs")
 

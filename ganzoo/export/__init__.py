@@ -1,4 +1,4 @@
-"""Export generators to bundles: ONNX or SavedModel plus `ganzoo.json`, verified on export.
+"""Export generators to bundles: ONNX, SavedModel or a Triton repository plus `ganzoo.json`.
 
 A bundle is a folder holding the model (`model.onnx` or `saved_model/`) and `ganzoo.json`
 (inputs with their roles, outputs, family, parity measured against Keras ...); see
@@ -11,7 +11,9 @@ TensorFlow and tf2onnx on first use.
 
 from ganzoo._bundle import FORMAT_VERSION, is_bundle, read_bundle
 
-__all__ = ["to_onnx", "to_saved_model", "read_bundle", "is_bundle", "FORMAT_VERSION"]
+__all__ = [
+    "to_onnx", "to_saved_model", "to_triton", "read_bundle", "is_bundle", "FORMAT_VERSION",
+]
 
 
 def to_onnx(
@@ -129,3 +131,68 @@ def to_saved_model(
         seed=seed,
     )
 
+
+def to_triton(
+    model,
+    out_dir,
+    *,
+    model_name=None,
+    max_batch_size=64,
+    instance_count=1,
+    max_queue_delay_us=100,
+    fp16=False,
+    opset=None,
+    overwrite=False,
+    input_signature=None,
+    parity_samples=8,
+    seed=0,
+):
+    """Export a generator as a Triton Inference Server model repository.
+
+    Writes `out_dir/<model_name>/config.pbtxt` (onnxruntime backend, `max_batch_size`,
+    dynamic batching, a GPU instance group) and `out_dir/<model_name>/1/model.onnx`, the
+    graph `to_onnx` writes, checked against Keras the same way; `out_dir/ganzoo.json`
+    describes it (format "triton"), so `ganzoo.runtime.load(out_dir)` runs it too.
+
+    Args:
+        model: a ganzoo model (its `.generator` is exported) or any Keras generator.
+        out_dir: str or path-like. The model repository folder to create.
+        model_name: str. Name Triton serves the model under. Defaults to the family
+            name, or "generator".
+        max_batch_size: int. Largest batch Triton forms. Defaults to 64.
+        instance_count: int. Model instances per GPU. Defaults to 1.
+        max_queue_delay_us: int. How long dynamic batching waits to fill a batch, in
+            microseconds. Defaults to 100.
+        fp16: bool. float16 weights and arithmetic, float32 inputs and outputs.
+        opset: int. ONNX opset. Defaults to 17.
+        overwrite: bool. Replace an existing repository written by ganzoo.
+        input_signature: list of `tf.TensorSpec`. As for `to_onnx`.
+        parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
+        seed: int. Seed of the parity inputs. Defaults to 0.
+
+    Returns:
+        The repository's metadata (the content of `ganzoo.json`) as a dict.
+
+    Examples:
+
+    ```python
+    ganzoo.export.to_triton(gan, "models", max_batch_size=256)
+    # tritonserver --model-repository=$PWD/models
+    ```
+    """
+    from ganzoo.export import triton
+
+    return triton.to_triton(
+        model,
+        out_dir,
+        model_name=model_name,
+        max_batch_size=max_batch_size,
+        instance_count=instance_count,
+        max_queue_delay_us=max_queue_delay_us,
+        fp16=fp16,
+        opset=opset,
+        overwrite=overwrite,
+        input_signature=input_signature,
+        parity_samples=parity_samples,
+        seed=seed,
+    )

@@ -1,0 +1,233 @@
+"""Production exports: the CPU-optimised graph, fp16, opset 18 and Triton repositories."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import onnx
+import pytest
+from google.protobuf import text_format
+from keras import layers
+
+from ganzoo import _sampling, export, runtime
+
+LATENT_DIM = 16
+NUM_CLASSES = 5
+
+
+class StandIn:
+    """The attributes a ganzoo family model offers the exporter."""
+
+    def __init__(self, generator, family, num_classes=None):
+        self.generator = generator
+        self.family = family
+        self.latent_dim = LATENT_DIM
+        self.image_shape = tuple(generator.outputs[0].shape[1:])
+        self.num_classes = num_classes
+        self.preset_name = "tiny"
+
+
+def dcgan_like_generator():
+    """Dense -> ConvTranspose + batch norm + ReLU -> ConvTranspose + LeakyReLU -> 5x5 RGB."""
+    keras.utils.set_random_seed(3)
+    latent = keras.Input((LATENT_DIM,), name="latent")
+    x = layers.Dense(4 * 4 * 16)(latent)
+    x = layers.Reshape((4, 4, 16))(x)
+    x = layers.Conv2DTranspose(16, 4, strides=2, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Conv2DTranspose(80, 4, strides=2, padding="same")(x)
+    x = layers.LeakyReLU(0.2)(x)
+    images = layers.Conv2D(3, 5, padding="same", activation="tanh")(x)
+    generator = keras.Model(latent, images)
+    norm = next(layer for layer in generator.layers if isinstance(layer, layers.BatchNormalization))
+    rng = np.random.default_rng(1)
+    norm.moving_mean.assign(rng.normal(0, 0.5, norm.moving_mean.shape).astype("float32"))
+    norm.moving_variance.assign(rng.uniform(0.5, 2, norm.moving_variance.shape).astype("float32"))
+    norm.gamma.assign(rng.uniform(0.5, 1.5, norm.gamma.shape).astype("float32"))
+    norm.beta.assign(rng.normal(0, 0.3, norm.beta.shape).astype("float32"))
+    return generator
+
+
+def conditional_generator():
+    keras.utils.set_random_seed(4)
+    latent = keras.Input((LATENT_DIM,), name="latent")
+    label = keras.Input((), dtype="int32", name="label")
+    embedded = layers.Embedding(NUM_CLASSES, LATENT_DIM)(label)
+    x = layers.Multiply()([latent, embedded])
+    x = layers.Dense(8 * 8 * 4)(x)
+    x = layers.Reshape((8, 8, 4))(x)
+    x = layers.Conv2DTranspose(4, 4, strides=2, padding="same")(x)
+    images = layers.Conv2D(1, 3, padding="same", activation="tanh")(x)
+    return keras.Model([latent, label], images)
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return dcgan_like_generator()
+
+
+@pytest.fixture(scope="module")
+def bundle(generator, tmp_path_factory):
+    path = tmp_path_factory.mktemp("production") / "onnx"
+    metadata = export.to_onnx(StandIn(generator, "dcgan"), path)
+    return path, metadata
+
+
+def _keras(generator, latents):
+    return generator(latents, training=False).numpy()
+
+
+def test_cpu_graph_is_rewritten_and_keeps_fp32_parity(generator, bundle):
+    path, metadata = bundle
+    variant = metadata["variants"]["cpu"]
+    assert variant["model"] == "model.cpu.onnx"
+    assert variant["rewrites"] == {
+        "fold_channel_affine": 1, "lower_conv_transpose": 2, "split_narrow_conv": 1,
+    }
+    assert "ORT_ENABLE_EXTENDED" in variant["graph_optimization"]
+    assert set(metadata["parity"]["models"]) == {"model.onnx", "model.cpu.onnx"}
+    assert max(metadata["parity"]["models"].values()) <= 1e-4
+    kinds = {node.op_type for node in onnx.load(path / "model.cpu.onnx").graph.node}
+    assert "ConvTranspose" not in kinds and "FusedConv" in kinds
+
+    optimized = runtime.load(path, providers="cpu")
+    portable = runtime.load(path, providers="cpu", optimized=False)
+    assert optimized.model_file == "model.cpu.onnx" and portable.model_file == "model.onnx"
+    latents = _sampling.latents(5, LATENT_DIM, seed=11)
+    expected = _keras(generator, latents)
+    np.testing.assert_allclose(optimized.run(latents), expected, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(portable.run(latents), expected, atol=1e-4, rtol=0)
+
+
+def test_cpu_graph_that_does_not_load_falls_back_silently(bundle, tmp_path, capfd):
+    path, _ = bundle
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("ganzoo.json", "model.onnx"):
+        (broken / name).write_bytes((path / name).read_bytes())
+    (broken / "model.cpu.onnx").write_bytes(b"written by a newer onnxruntime")
+    capfd.readouterr()
+    generator = runtime.load(broken, providers="cpu")
+    assert generator.model_file == "model.onnx"
+    assert generator.sample(2, seed=0).shape == (2, 16, 16, 3)
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_optimize_false_writes_the_portable_graph_only(generator, tmp_path):
+    metadata = export.to_onnx(generator, tmp_path / "plain", optimize=False, parity_samples=2)
+    assert sorted(os.listdir(tmp_path / "plain")) == ["ganzoo.json", "model.onnx"]
+    assert "variants" not in metadata
+    assert runtime.load(tmp_path / "plain").model_file == "model.onnx"
+
+
+def test_fp16_bundle_passes_its_bar_and_says_fp16(generator, tmp_path):
+    metadata = export.to_onnx(StandIn(generator, "dcgan"), tmp_path / "fp16")
+    half = export.to_onnx(StandIn(generator, "dcgan"), tmp_path / "half", fp16=True)
+    assert half["fp16"] is True and metadata["fp16"] is False
+    assert half["parity"]["tolerance"] == 1e-2
+    assert half["parity"]["max_abs_diff"] <= 1e-2
+    assert export.read_bundle(tmp_path / "half")["fp16"] is True
+    assert "variants" not in half  # onnxruntime's CPU kernels are float32
+    model = onnx.load(tmp_path / "half" / "model.onnx")
+    kinds = {init.data_type for init in model.graph.initializer if len(init.dims) == 4}
+    assert kinds == {onnx.TensorProto.FLOAT16}
+    io_types = {value.type.tensor_type.elem_type
+                for value in list(model.graph.input) + list(model.graph.output)}
+    assert io_types == {onnx.TensorProto.FLOAT}
+    assert os.path.getsize(tmp_path / "half" / "model.onnx") < 0.6 * os.path.getsize(
+        tmp_path / "fp16" / "model.onnx")
+
+    latents = _sampling.latents(4, LATENT_DIM, seed=2)
+    images = runtime.load(tmp_path / "half").run(latents)
+    assert images.dtype == np.float32
+    np.testing.assert_allclose(images, _keras(generator, latents), atol=1e-2, rtol=0)
+
+
+def test_opset_18_keeps_parity(generator, tmp_path):
+    metadata = export.to_onnx(generator, tmp_path / "opset18", opset=18, parity_samples=2)
+    assert metadata["opset"] == 18
+    assert max(metadata["parity"]["models"].values()) <= 1e-4
+    opsets = {entry.domain: entry.version
+              for entry in onnx.load(tmp_path / "opset18" / "model.onnx").opset_import}
+    assert opsets[""] == 18
+
+
+def _model_config(path):
+    from tritonclient.grpc import model_config_pb2
+
+    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+
+
+def test_triton_repository_parses_and_names_inputs_dims_and_dtypes(tmp_path):
+    from tritonclient.grpc import model_config_pb2
+
+    generator = conditional_generator()
+    repo = tmp_path / "models"
+    metadata = export.to_triton(StandIn(generator, "cgan", NUM_CLASSES), repo,
+                                max_batch_size=128, parity_samples=3)
+
+    assert sorted(os.listdir(repo)) == ["cgan", "ganzoo.json"]
+    assert sorted(os.listdir(repo / "cgan")) == ["1", "config.pbtxt"]
+    assert os.listdir(repo / "cgan" / "1") == ["model.onnx"]
+    assert metadata["format"] == "triton" and metadata["model"] == "cgan/1/model.onnx"
+    assert metadata["triton"]["model_name"] == "cgan"
+    assert metadata["parity"]["max_abs_diff"] <= 1e-4
+    assert json.loads((repo / "ganzoo.json").read_text()) == metadata
+
+    config = _model_config(repo / "cgan" / "config.pbtxt")
+    assert config.name == "cgan"
+    assert config.platform == "onnxruntime_onnx" and config.backend == "onnxruntime"
+    assert config.max_batch_size == 128
+    assert config.HasField("dynamic_batching")
+    assert [group.kind for group in config.instance_group] == [
+        model_config_pb2.ModelInstanceGroup.KIND_GPU
+    ]
+    inputs = {entry.name: entry for entry in config.input}
+    assert set(inputs) == {"latent", "label"}
+    assert list(inputs["latent"].dims) == [LATENT_DIM]
+    assert inputs["latent"].data_type == model_config_pb2.TYPE_FP32
+    assert list(inputs["label"].dims) == [1]
+    assert list(inputs["label"].reshape.shape) == []
+    assert inputs["label"].data_type == model_config_pb2.TYPE_INT32
+    (output,) = config.output
+    assert output.name == "images" and list(output.dims) == [16, 16, 1]
+    assert output.data_type == model_config_pb2.TYPE_FP32
+
+    # The names and dtypes in config.pbtxt are those of the ONNX graph Triton will load.
+    graph = onnx.load(repo / "cgan" / "1" / "model.onnx").graph
+    assert {value.name for value in graph.input} == set(inputs)
+    assert [value.name for value in graph.output] == ["images"]
+
+    served = runtime.load(repo)
+    latents = _sampling.latents(3, LATENT_DIM, seed=5)
+    labels = np.array([0, 2, 4], np.int32)
+    np.testing.assert_allclose(
+        served.run(latent=latents, label=labels),
+        generator([latents, labels], training=False).numpy(), atol=1e-4, rtol=0,
+    )
+
+
+def test_triton_fp16_repository_with_its_own_name(generator, tmp_path):
+    metadata = export.to_triton(generator, tmp_path / "repo", model_name="faces-v2",
+                                fp16=True, parity_samples=2)
+    assert metadata["fp16"] is True and metadata["family"] is None
+    config = _model_config(tmp_path / "repo" / "faces-v2" / "config.pbtxt")
+    assert config.name == "faces-v2" and config.max_batch_size == 64
+    assert [entry.name for entry in config.input] == ["latent"]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"max_batch_size": 0}, "max_batch_size must be an integer >= 1"),
+        ({"model_name": "../up"}, "model_name must be"),
+        ({"instance_count": "2"}, "instance_count must be an integer"),
+    ],
+)
+def test_triton_bad_arguments_write_nothing(tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        export.to_triton(conditional_generator(), tmp_path / "repo", **options)
+    assert not (tmp_path / "repo").exists()
