@@ -36,6 +36,12 @@ test: install
 test-all: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# Speed of ONNX bundles against Keras under tf.function on this machine's CPU
+# (docs/benchmarks.md holds measured figures; benchmarks/gpu.py is for GPU machines).
+bench: install
+	$(PY) benchmarks/onnx_vs_keras.py
+	$(PY) benchmarks/families.py
+
 export: install
 	$(PY) -c "import ganzoo; print('\n'.join(ganzoo.list_presets()))" | while read -r name; do \
 	    $(GANZOO) export "$$name" --format onnx --out "export/$$name" --overwrite || exit 1; \

@@ -392,14 +392,17 @@ def sample(ctx, source, count, seed, label, truncation, out_path, overwrite):
 
 @main.command()
 @click.argument("source")
-@click.option("--format", "export_format", type=click.Choice(["onnx", "savedmodel"]),
+@click.option("--format", "export_format",
+              type=click.Choice(["onnx", "savedmodel", "triton"]),
               default="onnx", show_default=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--fp16", is_flag=True, help="Half-precision weights (ONNX).")
 @click.option("--opset", type=click.IntRange(min=17), help="ONNX opset (default 17).")
+@click.option("--max-batch-size", type=click.IntRange(min=1),
+              help="Largest batch Triton forms (--format triton; default 64).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
 @click.pass_context
-def export(ctx, source, export_format, out_dir, fp16, opset, overwrite):
+def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, overwrite):
     """Export the generator of a preset or run folder as a verified bundle."""
     debug = _state(ctx)["debug"]
 
@@ -409,8 +412,10 @@ def export(ctx, source, export_format, out_dir, fp16, opset, overwrite):
         presets.resolve(source)
         if os.path.exists(out_dir) and not overwrite:
             raise FileExistsError(f"{out_dir} already exists; pass --overwrite to replace it")
-        if export_format != "onnx" and (fp16 or opset):
-            raise ValueError("--fp16 and --opset apply to --format onnx only")
+        if export_format == "savedmodel" and (fp16 or opset):
+            raise ValueError("--fp16 and --opset apply to --format onnx and triton only")
+        if export_format != "triton" and max_batch_size:
+            raise ValueError("--max-batch-size applies to --format triton only")
         _load_tensorflow(debug)
         from ganzoo import export as export_lib
 
@@ -418,6 +423,10 @@ def export(ctx, source, export_format, out_dir, fp16, opset, overwrite):
         if export_format == "onnx":
             metadata = export_lib.to_onnx(model, out_dir, opset=opset, fp16=fp16,
                                           overwrite=overwrite)
+        elif export_format == "triton":
+            metadata = export_lib.to_triton(model, out_dir, opset=opset, fp16=fp16,
+                                            max_batch_size=max_batch_size or 64,
+                                            overwrite=overwrite)
         else:
             metadata = export_lib.to_saved_model(model, out_dir, overwrite=overwrite)
         parity = metadata["parity"]["max_abs_diff"]
@@ -485,6 +494,114 @@ def evaluate(ctx, source, data_source, data_split, metric_names, features, count
             click.echo(f"wrote {json_path}")
 
     _run_guarded(run, debug)
+
+
+# -- bench ----------------------------------------------------------------------------
+
+
+def _parse_list(text, option, convert=str):
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise UserError(f"{option} needs a comma-separated list. Received: {text!r}")
+    try:
+        return [convert(item) for item in items]
+    except ValueError:
+        raise UserError(f"{option} takes a comma-separated list. Received: {text!r}") from None
+
+
+@main.command()
+@click.argument("source")
+@click.option("--backend", "backend_list", metavar="LIST",
+              help="Comma-separated backends: keras, savedmodel, onnx "
+                   "(default: all three for a preset, the bundle's own for a bundle).")
+@click.option("--batch", "batch_list", default="1,32", show_default=True, metavar="LIST",
+              help="Comma-separated batch sizes.")
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Timed rounds per batch size (the median is reported).")
+@click.option("--warmup", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Untimed runs of each backend at each batch size.")
+@click.option("--provider", type=click.Choice(["auto", "tensorrt", "cuda", "cpu"]),
+              default="auto", show_default=True, help="onnxruntime provider (onnx backend).")
+@click.option("--threads", type=click.IntRange(min=1),
+              help="onnxruntime CPU threads (default: physical cores).")
+@click.pass_context
+def bench(ctx, source, backend_list, batch_list, repeats, warmup, provider, threads):
+    """Measure latency and images/s of SOURCE's backends side by side.
+
+    SOURCE is a preset name or a preset/run folder (its generator is exported to a
+    temporary folder for the savedmodel and onnx backends) or an export bundle (which
+    runs on its own backend only).
+    """
+    debug = _state(ctx)["debug"]
+    batches = _parse_list(batch_list, "--batch", int)
+    if any(batch < 1 for batch in batches):
+        raise UserError(f"--batch sizes must be positive. Received: {batch_list!r}")
+    backends = _parse_list(backend_list, "--backend") if backend_list else None
+    unknown = [name for name in backends or () if name not in ("keras", "savedmodel", "onnx")]
+    if unknown:
+        raise UserError(f"Unknown --backend {unknown[0]!r}; choose from keras, savedmodel, onnx")
+
+    def run():
+        import tempfile
+
+        from ganzoo import _bundle
+        from ganzoo.export import bench as bench_lib
+
+        onnx_options = {"providers": provider, "threads": threads}
+        if _bundle.is_bundle(source):
+            metadata = _bundle.read_bundle(source)
+            own = "savedmodel" if metadata["format"] == "savedmodel" else "onnx"
+            if backends and backends != [own]:
+                raise ValueError(
+                    f"{source} is a {metadata['format']} bundle, which runs on {own} only; "
+                    "give a preset or run folder to compare backends"
+                )
+            if own == "savedmodel":
+                _load_tensorflow(debug)
+                runners = [bench_lib.SavedModelBackend(_bundle.model_path(source, metadata))]
+            else:
+                runners = [bench_lib.OnnxBackend(source, **onnx_options)]
+            _measure_and_print(bench_lib, runners, metadata["inputs"],
+                               metadata.get("num_classes"), batches, repeats, warmup,
+                               f"{metadata.get('family') or 'generator'} bundle {source}")
+            return
+        from ganzoo import presets
+
+        presets.resolve(source)
+        chosen = backends or ["keras", "savedmodel", "onnx"]
+        _load_tensorflow(debug)
+        from ganzoo import export as export_lib
+        from ganzoo.export import _signature
+
+        model = presets.load_model(source)
+        inputs = [spec.to_json() for spec in _signature.input_specs(model.generator)]
+        with tempfile.TemporaryDirectory(prefix="ganzoo-bench-") as scratch:
+            runners = []
+            for name in chosen:
+                if name == "keras":
+                    runners.append(bench_lib.KerasBackend(model.generator, inputs))
+                elif name == "savedmodel":
+                    folder = os.path.join(scratch, "savedmodel")
+                    metadata = export_lib.to_saved_model(model, folder)
+                    runners.append(bench_lib.SavedModelBackend(
+                        _bundle.model_path(folder, metadata)))
+                else:
+                    folder = os.path.join(scratch, "onnx")
+                    export_lib.to_onnx(model, folder)
+                    runners.append(bench_lib.OnnxBackend(folder, **onnx_options))
+            _measure_and_print(bench_lib, runners, inputs, model.num_classes, batches,
+                               repeats, warmup, f"{model.family} preset {source}")
+
+    _run_guarded(run, debug)
+
+
+def _measure_and_print(bench_lib, runners, inputs, num_classes, batches, repeats, warmup,
+                       what):
+    _info(f"benchmarking {what}: batch {', '.join(map(str, batches))}, "
+          f"{warmup} warm-up run(s), median of {repeats}")
+    report = bench_lib.measure(runners, inputs, batches, repeats=repeats, warmup=warmup,
+                               num_classes=num_classes)
+    click.echo(bench_lib.format_report(report))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,311 @@
+"""Latency of one generator on several backends, measured side by side in one process.
+
+Backends: `keras` (the generator called under `tf.function`, `training=False`),
+`savedmodel` (the exported `serving_default` signature) and `onnx` (an ONNX bundle through
+`ganzoo.runtime`). Every backend gets the same inputs; each is warmed up at each batch size
+(onnxruntime's first runs at a new shape are much slower) and then timed in rounds, one
+run of every backend per round, so that a change in machine load hits all backends alike.
+The median over rounds is reported. Optionally a 2048x2048 float32 NumPy matmul joins the
+rounds as the machine's practical FLOP/s ceiling.
+
+Only the `keras` and `savedmodel` backends import TensorFlow, when they are built.
+"""
+
+import dataclasses
+import math
+import statistics
+import time
+
+import numpy as np
+
+BACKENDS = ("keras", "savedmodel", "onnx")
+MATMUL_SIZE = 2048
+# Size given to dynamic spatial axes of image and noise inputs.
+DEFAULT_SPATIAL_SIZE = 64
+
+
+@dataclasses.dataclass
+class Measurement:
+    """Timings of one backend at one batch size."""
+
+    backend: str
+    batch: int
+    seconds: list
+    detail: str = ""
+    flops_per_image: float = None
+
+    @property
+    def median_s(self):
+        return statistics.median(self.seconds)
+
+    @property
+    def latency_ms(self):
+        return 1e3 * self.median_s
+
+    @property
+    def images_per_s(self):
+        return self.batch / self.median_s
+
+    @property
+    def gflops(self):
+        """Sustained GFLOP/s, or None without a FLOP count."""
+        if not self.flops_per_image:
+            return None
+        return self.flops_per_image * self.batch / self.median_s / 1e9
+
+
+@dataclasses.dataclass
+class Report:
+    """Everything one `measure` call timed."""
+
+    results: list
+    matmul_gflops: dict  # batch -> GFLOP/s of the matmul timed in that batch's rounds
+
+    def get(self, backend, batch):
+        return next(
+            (r for r in self.results if r.backend == backend and r.batch == batch), None
+        )
+
+    def speedup(self, backend, batch, baseline="keras"):
+        """How many times faster `backend` ran than `baseline`, or None."""
+        base, this = self.get(baseline, batch), self.get(backend, batch)
+        if base is None or this is None:
+            return None
+        return base.median_s / this.median_s
+
+
+def input_arrays(inputs, batch, *, num_classes=None, seed=0, spatial=DEFAULT_SPATIAL_SIZE):
+    """Seeded NumPy inputs for entries of `ganzoo.json`'s `inputs` at `batch`."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for entry in inputs:
+        shape = (batch,) + tuple(spatial if dim is None else dim for dim in entry["shape"][1:])
+        dtype = np.dtype(entry["dtype"])
+        role = entry["role"]
+        if role == "label":
+            array = rng.integers(0, num_classes or 1, size=shape)
+        elif role == "image":
+            array = rng.uniform(-1.0, 1.0, size=shape)
+        elif role == "truncation":
+            array = np.ones(shape)
+        else:  # latent, noise
+            array = rng.standard_normal(shape)
+        feeds[entry["name"]] = np.ascontiguousarray(array, dtype=dtype)
+    return feeds
+
+
+class KerasBackend:
+    """The Keras generator called under `tf.function` with a dynamic batch axis."""
+
+    name = "keras"
+
+    def __init__(self, generator, inputs):
+        import tensorflow as tf
+
+        from ganzoo.export import _signature
+
+        self._tf = tf
+        self._names = [entry["name"] for entry in inputs]
+        signature = [
+            tf.TensorSpec([None] + list(entry["shape"][1:]), entry["dtype"], name=entry["name"])
+            for entry in inputs
+        ]
+
+        def serve(*tensors):
+            outputs = _signature.call_generator(generator, tensors)
+            return list(_signature.as_output_dict(outputs).values())[0]
+
+        self._function = tf.function(serve, input_signature=signature)
+        self.detail = "tf.function, " + ("GPU" if tf.config.list_logical_devices("GPU") else "CPU")
+
+    def prepare(self, feeds):
+        tensors = [self._tf.constant(feeds[name]) for name in self._names]
+        return lambda: self._function(*tensors).numpy()
+
+
+class SavedModelBackend:
+    """The `serving_default` signature of an exported SavedModel."""
+
+    name = "savedmodel"
+
+    def __init__(self, saved_model_dir):
+        import tensorflow as tf
+
+        from ganzoo.export import saved_model as saved_model_lib
+
+        self._tf = tf
+        self._signature = tf.saved_model.load(saved_model_dir).signatures[
+            saved_model_lib.SIGNATURE_KEY
+        ]
+        self.detail = "serving_default"
+
+    def prepare(self, feeds):
+        tensors = {name: self._tf.constant(array) for name, array in feeds.items()}
+        return lambda: self._signature(**tensors)["images"].numpy()
+
+
+class OnnxBackend:
+    """An ONNX bundle run by `ganzoo.runtime` (numpy in, numpy out)."""
+
+    name = "onnx"
+
+    def __init__(self, bundle, providers="auto", threads=None, optimized=True, name="onnx"):
+        from ganzoo import runtime
+
+        self.name = name
+        self.generator = runtime.load(bundle, providers=providers, threads=threads,
+                                      optimized=optimized)
+        self.detail = f"{self.generator.provider}, {self.generator.model_file}"
+
+    def prepare(self, feeds):
+        return lambda: self.generator.run(**feeds)
+
+
+class MatmulCeiling:
+    """A 2048x2048 float32 NumPy matmul: the practical FLOP/s ceiling of this machine."""
+
+    name = "matmul"
+    flops = 2.0 * MATMUL_SIZE**3
+
+    def __init__(self, seed=0):
+        rng = np.random.default_rng(seed)
+        self._a = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE), dtype=np.float32)
+        self._b = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE), dtype=np.float32)
+
+    def run(self):
+        return self._a @ self._b
+
+
+def measure(backends, inputs, batches, *, repeats=5, warmup=2, min_time=0.0,
+            num_classes=None, flops_per_image=None, ceiling=False,
+            spatial=DEFAULT_SPATIAL_SIZE, seed=0):
+    """Time every backend at every batch size, side by side.
+
+    Args:
+        backends: list of backend objects (`KerasBackend`, `SavedModelBackend`,
+            `OnnxBackend` or anything with `name`, `detail` and `prepare(feeds)`).
+        inputs: list of dicts. The generator's inputs as in `ganzoo.json`.
+        batches: list of int. Batch sizes.
+        repeats: int. Timed rounds per batch size, at least. Defaults to 5.
+        warmup: int. Untimed runs of each backend at each batch size. Defaults to 2.
+        min_time: float. Keep adding rounds until they took this many seconds, so that
+            fast (small) batches get more rounds. Defaults to 0.
+        num_classes: int. Classes for label inputs. Defaults to None (labels 0).
+        flops_per_image: float. FLOPs of one image, to report GFLOP/s. Defaults to None.
+        ceiling: bool. Also time a 2048x2048 NumPy matmul in every round.
+        spatial: int. Size of dynamic spatial axes.
+        seed: int. Seed of the inputs.
+
+    Returns:
+        A `Report`.
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"Need repeats >= 1 and warmup >= 0. Received: {repeats}, {warmup}")
+    matmul = MatmulCeiling(seed) if ceiling else None
+    results, matmul_gflops = [], {}
+    for batch in batches:
+        feeds = input_arrays(inputs, batch, num_classes=num_classes, seed=seed, spatial=spatial)
+        runs = [(backend, backend.prepare(feeds)) for backend in backends]
+        for _, run in runs:
+            for _ in range(warmup):
+                run()
+        if matmul is not None:
+            for _ in range(max(warmup, 1)):
+                matmul.run()
+        times = {backend.name: [] for backend, _ in runs}
+        matmul_times = []
+        started = time.perf_counter()
+        rounds = 0
+        while rounds < repeats or time.perf_counter() - started < min_time:
+            rounds += 1
+            for backend, run in runs:
+                start = time.perf_counter()
+                run()
+                times[backend.name].append(time.perf_counter() - start)
+            if matmul is not None:
+                start = time.perf_counter()
+                matmul.run()
+                matmul_times.append(time.perf_counter() - start)
+        for backend, _ in runs:
+            results.append(Measurement(backend.name, batch, times[backend.name],
+                                       getattr(backend, "detail", ""), flops_per_image))
+        if matmul_times:
+            matmul_gflops[batch] = matmul.flops / statistics.median(matmul_times) / 1e9
+    return Report(results, matmul_gflops)
+
+
+def format_report(report, baseline="keras"):
+    """A plain-text table: latency, images/s, GFLOP/s and speed-up over `baseline`."""
+    with_flops = any(result.gflops for result in report.results)
+    header = f"{'backend':<12} {'batch':>5} {'rounds':>6} {'latency ms':>11} {'images/s':>10}"
+    if with_flops:
+        header += f" {'GFLOP/s':>8}"
+    header += f" {'vs ' + baseline:>10}  runs on"
+    lines = [header]
+    for result in report.results:
+        line = (
+            f"{result.backend:<12} {result.batch:>5} {len(result.seconds):>6} "
+            f"{result.latency_ms:>11.2f} "
+            f"{result.images_per_s:>10.1f}"
+        )
+        if with_flops:
+            line += f" {result.gflops:>8.1f}" if result.gflops else f" {'':>8}"
+        speedup = report.speedup(result.backend, result.batch, baseline)
+        line += f" {speedup:>9.2f}x" if speedup is not None else f" {'-':>10}"
+        lines.append(f"{line}  {result.detail}")
+    for batch, gflops in report.matmul_gflops.items():
+        lines.append(
+            f"numpy {MATMUL_SIZE}x{MATMUL_SIZE} float32 matmul in the batch-{batch} rounds: "
+            f"{gflops:.1f} GFLOP/s"
+        )
+    return "\n".join(lines)
+
+
+def onnx_flops(model_path, batch=1, spatial=DEFAULT_SPATIAL_SIZE):
+    """FLOPs (2 x multiply-adds) of one run of an ONNX graph at `batch`.
+
+    Counts Conv, ConvTranspose, MatMul and Gemm from shapes found by ONNX shape
+    inference, with the dynamic axes of the inputs fixed to `batch` and `spatial`.
+    Element-wise operators are left out: they are a rounding error in a generator.
+    """
+    import onnx
+    from onnx import numpy_helper, shape_inference
+
+    model = onnx.load(model_path)
+    for value in model.graph.input:
+        dims = value.type.tensor_type.shape.dim
+        for index, dim in enumerate(dims):
+            if not dim.HasField("dim_value"):
+                dim.dim_value = batch if index == 0 else spatial
+    model = shape_inference.infer_shapes(model)
+    shapes = {}
+    for value in list(model.graph.value_info) + list(model.graph.input) + list(
+        model.graph.output
+    ):
+        dims = value.type.tensor_type.shape.dim
+        if all(dim.HasField("dim_value") for dim in dims):
+            shapes[value.name] = [dim.dim_value for dim in dims]
+    for init in model.graph.initializer:
+        shapes[init.name] = list(numpy_helper.to_array(init).shape)
+    total = 0
+    for node in model.graph.node:
+        if node.op_type in ("Conv", "ConvTranspose"):
+            # Conv: every output value takes (in/group)*kh*kw multiply-adds; ConvTranspose:
+            # every input value feeds (out/group)*kh*kw. Weights' dims 1.. say exactly that.
+            weights = shapes.get(node.input[1])
+            counted = shapes.get(node.output[0] if node.op_type == "Conv" else node.input[0])
+            if weights is not None and counted is not None:
+                total += 2 * math.prod(counted) * math.prod(weights[1:])
+        elif node.op_type in ("MatMul", "Gemm"):
+            left, right = shapes.get(node.input[0]), shapes.get(node.input[1])
+            if left is not None and right is not None:
+                columns = right[0] if _attribute(node, "transB") else right[-1]
+                total += 2 * math.prod(left) * columns
+    return float(total)
+
+
+def _attribute(node, name):
+    for attribute in node.attribute:
+        if attribute.name == name:
+            return attribute.i
+    return 0
