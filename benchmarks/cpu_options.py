@@ -52,7 +52,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="1,32")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--min-time", type=float, default=20,
+    parser.add_argument("--min-time", type=float, default=40,
                         help="seconds of timed rounds per batch, at least")
     args = parser.parse_args(argv)
     batches = [int(batch) for batch in args.batches.split(",")]

@@ -22,7 +22,7 @@ def main(argv=None):
     parser.add_argument("--batches", default="1,32", help="comma-separated batch sizes")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds per batch")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per shape")
-    parser.add_argument("--min-time", type=float, default=5,
+    parser.add_argument("--min-time", type=float, default=10,
                         help="seconds of timed rounds per batch, at least")
     args = parser.parse_args(argv)
     batches = [int(batch) for batch in args.batches.split(",")]

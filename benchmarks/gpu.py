@@ -9,15 +9,19 @@ For every bundle, provider (TensorRT, CUDA; those that cannot be created are rep
 skipped) and batch size it prints the median latency of `ganzoo.runtime`'s `run` (host
 arrays in and out, I/O binding: one copy each way) and of a run on inputs and outputs
 already on the GPU (`device`), after warm-up runs; TensorRT builds its engines during the
-warm-up. docs/benchmarks.md holds the numbers measured for this project.
+warm-up. With --rewritten it also times each fp32 bundle's graph after ganzoo's CPU
+rewrites (`ganzoo.export.optimize.optimize_for_cpu`; needs the onnx package), to see what
+they do on a GPU. docs/benchmarks.md holds the numbers measured for this project.
 """
 
 import argparse
 import json
 import os
 import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -61,6 +65,29 @@ def _device_run(generator, feeds):
     return run
 
 
+def _rewritten_copies(bundles, scratch):
+    """Copies of the fp32 bundles whose model.onnx holds the CPU-rewritten graph."""
+    import onnx
+
+    from ganzoo import _bundle
+    from ganzoo.export import optimize
+
+    copies = []
+    for bundle in bundles:
+        metadata = _bundle.read_bundle(bundle)
+        if metadata["fp16"] or metadata["format"] != "onnx":
+            continue
+        name = os.path.basename(os.path.normpath(bundle)) + "-rewritten"
+        copy = os.path.join(scratch, name)
+        os.makedirs(copy)
+        rewritten, _ = optimize.optimize_for_cpu(onnx.load(_bundle.model_path(bundle, metadata)))
+        onnx.save(rewritten, os.path.join(copy, "model.onnx"))
+        metadata.pop("variants", None)
+        _bundle.write_metadata(copy, metadata)
+        copies.append(copy)
+    return copies
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundles", nargs="+")
@@ -69,9 +96,21 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--rewritten", action="store_true",
+                        help="also time the fp32 bundles' graphs after the CPU rewrites")
     args = parser.parse_args(argv)
     batches = [int(batch) for batch in args.batches.split(",")]
+    scratch = tempfile.mkdtemp(prefix="ganzoo-gpu-")
+    try:
+        bundles = list(args.bundles)
+        if args.rewritten:
+            bundles += _rewritten_copies(bundles, scratch)
+        return _measure(args, bundles, batches)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
+
+def _measure(args, bundles, batches):
     import onnxruntime as ort
 
     from ganzoo import _bundle, runtime
@@ -86,7 +125,7 @@ def main(argv=None):
         if problem:
             print(f"{full_name}: cannot be used here: {problem}")
             continue
-        for bundle in args.bundles:
+        for bundle in bundles:
             metadata = _bundle.read_bundle(bundle)
             try:
                 generator = runtime.load(bundle, providers=provider)

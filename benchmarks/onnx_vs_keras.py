@@ -69,7 +69,7 @@ def main(argv=None):
     parser.add_argument("--batches", default="1,32", help="comma-separated batch sizes")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds per batch")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per shape")
-    parser.add_argument("--min-time", type=float, default=20,
+    parser.add_argument("--min-time", type=float, default=40,
                         help="seconds of timed rounds per batch, at least")
     parser.add_argument("--threads", type=int, help="onnxruntime threads (default: cores)")
     parser.add_argument("--opset", type=int, help="ONNX opset of the export (default 17)")

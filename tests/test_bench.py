@@ -123,7 +123,7 @@ class _Counting:
 def test_measure_warms_up_and_interleaves_every_backend():
     inputs = [{"name": "latent", "shape": [None, 4], "dtype": "float32", "role": "latent"}]
     first, second = _Counting("keras"), _Counting("onnx")
-    report = bench.measure([first, second], inputs, [1, 3], repeats=3, warmup=2,
+    report = bench.measure([first, second], inputs, [1, 3], repeats=3, warmup=2, pause=0,
                            flops_per_image=1e6, ceiling=True)
     assert first.batches == second.batches == [1, 3]
     assert [(r.backend, r.batch, len(r.seconds)) for r in report.results] == [

@@ -5,8 +5,12 @@ Backends: `keras` (the generator called under `tf.function`, `training=False`),
 `ganzoo.runtime`). Every backend gets the same inputs; each is warmed up at each batch size
 (onnxruntime's first runs at a new shape are much slower) and then timed in rounds, one
 run of every backend per round, so that a change in machine load hits all backends alike.
-The median over rounds is reported. Optionally a 2048x2048 float32 NumPy matmul joins the
-rounds as the machine's practical FLOP/s ceiling.
+The median over rounds is reported. A run can be slowed by the one before it: onnxruntime,
+BLAS and TensorFlow worker threads keep spinning for a while after their work and take the
+cores from the next backend (2x at batch 1 was seen on a 2-core machine). So each timed run
+starts after a short pause, and the order within a round rotates from round to round.
+Optionally a 2048x2048 float32 NumPy matmul joins the rounds as the machine's practical
+FLOP/s ceiling.
 
 Only the `keras` and `savedmodel` backends import TensorFlow, when they are built.
 """
@@ -176,7 +180,7 @@ class MatmulCeiling:
         return self._a @ self._b
 
 
-def measure(backends, inputs, batches, *, repeats=5, warmup=2, min_time=0.0,
+def measure(backends, inputs, batches, *, repeats=5, warmup=2, min_time=0.0, pause=0.25,
             num_classes=None, flops_per_image=None, ceiling=False,
             spatial=DEFAULT_SPATIAL_SIZE, seed=0):
     """Time every backend at every batch size, side by side.
@@ -188,8 +192,11 @@ def measure(backends, inputs, batches, *, repeats=5, warmup=2, min_time=0.0,
         batches: list of int. Batch sizes.
         repeats: int. Timed rounds per batch size, at least. Defaults to 5.
         warmup: int. Untimed runs of each backend at each batch size. Defaults to 2.
-        min_time: float. Keep adding rounds until they took this many seconds, so that
-            fast (small) batches get more rounds. Defaults to 0.
+        min_time: float. Keep adding rounds until this many seconds (pauses included)
+            have passed, so that fast (small) batches get more rounds. Defaults to 0.
+        pause: float. Seconds of sleep before each timed run, so that the worker threads
+            of the run before are idle again (OpenBLAS threads spin for about 0.2 s after
+            a matmul and doubled onnxruntime's batch-1 latency). Defaults to 0.25.
         num_classes: int. Classes for label inputs. Defaults to None (labels 0).
         flops_per_image: float. FLOPs of one image, to report GFLOP/s. Defaults to None.
         ceiling: bool. Also time a 2048x2048 NumPy matmul in every round.
@@ -213,19 +220,22 @@ def measure(backends, inputs, batches, *, repeats=5, warmup=2, min_time=0.0,
             for _ in range(max(warmup, 1)):
                 matmul.run()
         times = {backend.name: [] for backend, _ in runs}
+        timed = [(times[backend.name], run) for backend, run in runs]
         matmul_times = []
+        if matmul is not None:
+            timed.append((matmul_times, matmul.run))
         started = time.perf_counter()
         rounds = 0
         while rounds < repeats or time.perf_counter() - started < min_time:
-            rounds += 1
-            for backend, run in runs:
+            # Rotate who goes first, and let the threads of the run before stop spinning.
+            shift = rounds % len(timed)
+            for record, run in timed[shift:] + timed[:shift]:
+                if pause:
+                    time.sleep(pause)
                 start = time.perf_counter()
                 run()
-                times[backend.name].append(time.perf_counter() - start)
-            if matmul is not None:
-                start = time.perf_counter()
-                matmul.run()
-                matmul_times.append(time.perf_counter() - start)
+                record.append(time.perf_counter() - start)
+            rounds += 1
         for backend, _ in runs:
             results.append(Measurement(backend.name, batch, times[backend.name],
                                        getattr(backend, "detail", ""), flops_per_image))
