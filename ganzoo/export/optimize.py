@@ -391,7 +391,9 @@ def split_narrow_conv(graph):
                     total = sliced
                 else:
                     summed = graph.fresh(f"{node.name}_sum{i}{j}")
-                    new_nodes.append(helper.make_node("Add", [total, sliced], [summed], name=summed))
+                    new_nodes.append(
+                        helper.make_node("Add", [total, sliced], [summed], name=summed)
+                    )
                     total = summed
         if has_bias:
             bias = graph.array(node.input[2]).reshape(out_channels, 1, 1)
