@@ -110,25 +110,38 @@ def write_manifest(folder, files):
     (Path(folder) / MANIFEST_FILE).write_text("".join(lines), encoding="utf-8")
 
 
-def verify(name_or_path):
-    """Check every file in the manifest; raise ValueError naming the first mismatch."""
-    path = resolve(name_or_path)
-    manifest = path / MANIFEST_FILE
+def verify_manifest(folder, required):
+    """Check every file of `folder`'s sha256.txt; raise ValueError naming the first problem.
+
+    Args:
+        folder: path of a folder with a `sha256.txt` manifest.
+        required: file names the manifest must list.
+    """
+    folder = Path(folder)
+    manifest = folder / MANIFEST_FILE
     if not manifest.is_file():
-        raise ValueError(f"{path} has no {MANIFEST_FILE}: cannot verify its weights")
+        raise ValueError(f"{folder} has no {MANIFEST_FILE}: cannot verify its weights")
     listed = {}
     for line in manifest.read_text(encoding="utf-8").splitlines():
         if line.strip():
             digest, _, name = line.strip().partition("  ")
             listed[name] = digest
-    if WEIGHTS_FILE not in listed:
-        raise ValueError(f"{manifest} does not list {WEIGHTS_FILE}")
+    for name in required:
+        if name not in listed:
+            raise ValueError(f"{manifest} does not list {name}")
     for name, digest in listed.items():
-        if sha256_of(path / name) != digest:
+        if not (folder / name).is_file():
+            raise ValueError(f"{folder / name} is listed in {MANIFEST_FILE} but missing")
+        if sha256_of(folder / name) != digest:
             raise ValueError(
-                f"Checksum mismatch for {path / name}: the file differs from {MANIFEST_FILE}"
+                f"Checksum mismatch for {folder / name}: the file differs from {MANIFEST_FILE}"
             )
-    return path
+    return folder
+
+
+def verify(name_or_path):
+    """Check a preset's files against its manifest; returns the preset folder."""
+    return verify_manifest(resolve(name_or_path), required=(CONFIG_FILE, WEIGHTS_FILE))
 
 
 def _lean_copy(model):

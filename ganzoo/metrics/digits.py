@@ -104,38 +104,14 @@ def _resize_and_scale(pixels, input_size):
     return tf.clip_by_value(pixels / 127.5 - 1.0, -1.0, 1.0)
 
 
-def read_manifest(folder):
-    """{file name: sha256} of a classifier folder's `sha256.txt`."""
-    manifest = Path(folder) / MANIFEST_FILE
-    if not manifest.is_file():
-        raise ValueError(f"{folder} has no {MANIFEST_FILE}: cannot verify the classifier")
-    listed = {}
-    for line in manifest.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            digest, _, name = line.strip().partition("  ")
-            listed[name] = digest
-    return listed
-
-
 def verify(folder):
     """Check the classifier folder against its manifest; returns its Path.
 
     Raises a one-line ValueError when a file is missing, unlisted or differs.
     """
-    from ganzoo.presets import sha256_of
+    from ganzoo.presets import verify_manifest
 
-    folder = Path(folder)
-    listed = read_manifest(folder)
-    for required in (CONFIG_FILE, WEIGHTS_FILE):
-        if required not in listed:
-            raise ValueError(f"{folder / MANIFEST_FILE} does not list {required}")
-    for name, digest in listed.items():
-        path = folder / name
-        if not path.is_file():
-            raise ValueError(f"{path} is listed in {MANIFEST_FILE} but missing")
-        if sha256_of(path) != digest:
-            raise ValueError(f"Checksum mismatch for {path}: the file differs from {MANIFEST_FILE}")
-    return folder
+    return verify_manifest(folder, required=(CONFIG_FILE, WEIGHTS_FILE))
 
 
 def read_config(folder):
