@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ganzoo.metrics import _checks
-from ganzoo.metrics.features import RANDOM_WEIGHTS, FeatureExtractor
+from ganzoo.metrics.features import RANDOM_WEIGHTS, FeatureExtractor, check_uint8_batch
 
 CLASSIFIER_DIR = Path(__file__).resolve().parents[2] / "pretrained" / "digits-classifier"
 CONFIG_FILE = "config.json"
@@ -83,14 +83,7 @@ def build_classifier(input_size=(32, 32), filters=(32, 64), feature_dim=128, num
 
 
 def _grey_pixels(images):
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[-1] not in (1, 3) or 0 in images.shape:
-        raise ValueError(
-            "Expected a batch of images of shape (N, H, W, 1) or (N, H, W, 3). "
-            f"Received: shape={images.shape}"
-        )
-    if images.dtype != np.uint8:
-        raise ValueError(f"Expected uint8 images (0..255). Received: dtype={images.dtype}")
+    images = check_uint8_batch(images)
     if images.shape[-1] == 3:
         return (images.astype(np.float32) @ _LUMA)[..., None]
     return images.astype(np.float32)

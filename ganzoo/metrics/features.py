@@ -52,7 +52,8 @@ class FeatureExtractor:
         return self(images), self.probabilities(images)
 
 
-def _check_images(images):
+def check_uint8_batch(images):
+    """The images as an array, after checking they are a uint8 (N, H, W, 1 or 3) batch."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] not in (1, 3) or 0 in images.shape:
         raise ValueError(
@@ -63,6 +64,11 @@ def _check_images(images):
         raise ValueError(
             f"Expected uint8 images (0..255). Received: dtype={images.dtype}"
         )
+    return images
+
+
+def _check_images(images):
+    images = check_uint8_batch(images)
     if images.shape[-1] == 1:
         images = np.repeat(images, 3, axis=-1)
     return images
