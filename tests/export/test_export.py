@@ -351,3 +351,24 @@ def test_read_bundle_and_is_bundle(generator, tmp_path):
     metadata_path.write_text("{not json")
     with pytest.raises(ValueError, match="Cannot read"):
         export.read_bundle(tmp_path / "bundle")
+
+
+def test_a_conversion_with_misshapen_outputs_is_retried(generator, tmp_path, monkeypatch):
+    conversions = []
+    real_convert, real_run = onnx_export._convert, onnx_export.run_onnx
+
+    def counting_convert(*args):
+        conversions.append(1)
+        return real_convert(*args)
+
+    def first_run_misshapen(model, specs, feeds):
+        outputs = real_run(model, specs, feeds)
+        if len(conversions) == 1:
+            return [output[np.newaxis] for output in outputs]  # the shape tf2onnx got wrong
+        return outputs
+
+    monkeypatch.setattr(onnx_export, "_convert", counting_convert)
+    monkeypatch.setattr(onnx_export, "run_onnx", first_run_misshapen)
+    metadata = export.to_onnx(generator, tmp_path / "bundle")
+    assert len(conversions) == 2
+    assert metadata["parity"]["max_abs_diff"] <= 1e-4
