@@ -228,7 +228,7 @@ def _train(options, run_dir, resume, overwrite, debug):
         if options["image_size"] is None and not resume:
             options["image_size"] = preset_config["image_shape"][0]
     run_path, options = _plan_run(options, run_dir, resume, overwrite)
-    tf = _load_tensorflow(debug)
+    _load_tensorflow(debug)
     import keras
 
     from ganzoo import data as data_lib

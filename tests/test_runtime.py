@@ -14,33 +14,10 @@ from keras import layers
 
 from ganzoo import _imaging, _sampling, export, runtime
 
-LATENT_DIM = 16
+from export_helpers import LATENT_DIM, StandIn, tiny_generator
+
 NUM_CLASSES = 10
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class StandIn:
-    """The attributes a ganzoo family model offers the exporter."""
-
-    def __init__(self, generator, family, num_classes=None):
-        self.generator = generator
-        self.family = family
-        self.latent_dim = LATENT_DIM
-        self.image_shape = tuple(generator.outputs[0].shape[1:])
-        self.num_classes = num_classes
-        self.preset_name = None
-
-
-def unconditional_generator():
-    latent = keras.Input((LATENT_DIM,), name="latent")
-    x = layers.Dense(4 * 4 * 8, name="project")(latent)
-    x = layers.Reshape((4, 4, 8), name="reshape")(x)
-    x = layers.Conv2DTranspose(8, 4, strides=2, padding="same", name="up_1")(x)
-    x = layers.BatchNormalization(name="norm_1")(x)
-    x = layers.LeakyReLU(0.2, name="act_1")(x)
-    x = layers.Conv2DTranspose(8, 4, strides=2, padding="same", name="up_2")(x)
-    images = layers.Conv2D(1, 3, padding="same", activation="tanh", name="to_image")(x)
-    return keras.Model(latent, images, name="generator")
 
 
 def conditional_generator():
@@ -76,7 +53,7 @@ def bundles(tmp_path_factory):
     """One exported bundle of each kind, with the Keras generator it came from."""
     root = tmp_path_factory.mktemp("bundles")
     made = {}
-    plain = unconditional_generator()
+    plain = tiny_generator()
     export.to_onnx(StandIn(plain, "dcgan"), root / "dcgan")
     made["dcgan"] = (str(root / "dcgan"), plain)
     conditional = conditional_generator()

@@ -18,22 +18,7 @@ from ganzoo import export
 from ganzoo.export import onnx_export
 from ganzoo.export import saved_model as saved_model_lib
 
-LATENT_DIM = 16
-
-
-def tiny_generator(latent_dim=LATENT_DIM, channels=1, name="latent"):
-    """Dense -> Reshape -> Conv2DTranspose -> BatchNorm -> LeakyReLU -> Conv2D tanh."""
-    latent = keras.Input((latent_dim,), name=name)
-    x = layers.Dense(4 * 4 * 8, name="project")(latent)
-    x = layers.Reshape((4, 4, 8), name="reshape")(x)
-    x = layers.Conv2DTranspose(8, 4, strides=2, padding="same", name="up_1")(x)
-    x = layers.BatchNormalization(name="norm_1")(x)
-    x = layers.LeakyReLU(0.2, name="act_1")(x)
-    x = layers.Conv2DTranspose(8, 4, strides=2, padding="same", name="up_2")(x)
-    images = layers.Conv2D(channels, 3, padding="same", activation="tanh", name="to_image")(x)
-    generator = keras.Model(latent, images, name="generator")
-    _randomize_batch_norm(generator)
-    return generator
+from export_helpers import LATENT_DIM, StandIn, tiny_generator
 
 
 def conditional_generator(num_classes=10):
@@ -48,18 +33,6 @@ def conditional_generator(num_classes=10):
     return keras.Model([latent, label], images, name="conditional_generator")
 
 
-class StandIn:
-    """The attributes a ganzoo family model offers the exporter."""
-
-    def __init__(self, generator, family="dcgan", num_classes=None, preset_name="tiny"):
-        self.generator = generator
-        self.family = family
-        self.latent_dim = generator.inputs[0].shape[-1]
-        self.image_shape = tuple(generator.outputs[0].shape[1:])
-        self.num_classes = num_classes
-        self.preset_name = preset_name
-
-
 class SubclassedGenerator(keras.Model):
     """A user's generator with no functional `.inputs`."""
 
@@ -71,15 +44,6 @@ class SubclassedGenerator(keras.Model):
 
     def call(self, latent, training=False):
         return self.to_image(self.reshape(self.project(latent)))
-
-
-def _randomize_batch_norm(model):
-    """Give batch norm non-trivial moving statistics so inference mode matters."""
-    rng = np.random.default_rng(1)
-    for layer in model.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape))
-            layer.moving_variance.assign(rng.uniform(0.5, 1.5, layer.moving_variance.shape))
 
 
 def _cpu_session(path):

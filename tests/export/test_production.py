@@ -12,20 +12,9 @@ from keras import layers
 
 from ganzoo import _sampling, export, runtime
 
-LATENT_DIM = 16
+from export_helpers import LATENT_DIM, StandIn
+
 NUM_CLASSES = 5
-
-
-class StandIn:
-    """The attributes a ganzoo family model offers the exporter."""
-
-    def __init__(self, generator, family, num_classes=None):
-        self.generator = generator
-        self.family = family
-        self.latent_dim = LATENT_DIM
-        self.image_shape = tuple(generator.outputs[0].shape[1:])
-        self.num_classes = num_classes
-        self.preset_name = "tiny"
 
 
 def dcgan_like_generator():
