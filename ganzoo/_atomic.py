@@ -1,14 +1,25 @@
-"""Atomic folder writes shared by presets and export bundles (standard library only).
+"""Atomic folder writes shared by presets, export bundles and run folders (standard library only).
 
 A folder is built in a temporary sibling and renamed into place only when complete, so a
 reader never sees half a preset or bundle, and a failed write leaves nothing behind. An
-existing folder is replaced (when the caller allows it) only after the new one is ready.
+existing folder is replaced (when the caller allows it) only after the new one is ready,
+and only when it is one ganzoo wrote (`check_replaceable`) or an empty folder: overwrite
+never deletes a user's own files.
+
+Write failures surface as one line naming the file and the operating system's reason
+(`cannot write to DIR/model.onnx: No space left on device`), of the same `OSError`
+subclass, never as a traceback from deep inside a writer.
 """
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
+
+
+class NotReplaceableError(FileExistsError, ValueError):
+    """An existing path that overwrite may not replace (a `FileExistsError` and a `ValueError`)."""
 
 
 def _umask():
@@ -22,23 +33,109 @@ def public_mode(path, directory=False):
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+def check_replaceable(path, is_ours, what, *, overwrite=True):
+    """Refuse, in one line, to replace `path` unless it is absent, empty or ganzoo's own.
+
+    Args:
+        path: str or path-like. The folder about to be written.
+        is_ours: callable taking the path and returning True for a folder ganzoo wrote
+            (`presets.is_preset`, `_bundle.is_bundle`, a run-folder test).
+        what: str. What such a folder is called in messages ("ganzoo preset").
+        overwrite: bool. Whether the caller was asked to replace an existing folder.
+            Defaults to True.
+
+    Returns:
+        The absolute path, as a str.
+
+    Raises:
+        FileExistsError: `path` exists and `overwrite` is False.
+        NotReplaceableError: (a `FileExistsError` and a `ValueError`) `path` is a file, a
+            link, or a folder holding anything but a `what`.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.lexists(path):
+        return path
+    if not overwrite:
+        raise FileExistsError(
+            f"{path} already exists; pass overwrite=True (--overwrite on the command line) "
+            "to replace it"
+        )
+    if os.path.islink(path):
+        kind = "a symbolic link"
+    elif not os.path.isdir(path):
+        kind = "a file"
+    elif not os.listdir(path) or is_ours(path):
+        return path
+    else:
+        kind = "a folder with other files"
+    raise NotReplaceableError(
+        f"{path} is not a {what} ({kind}); refusing to replace it even with overwrite=True: "
+        "choose another folder or remove it yourself"
+    )
+
+
+def write_error(error, path):
+    """`error` (an `OSError`) as one line naming `path` and the OS reason, same subclass."""
+    if getattr(error, "ganzoo_message", False):
+        return error
+    if isinstance(error, PermissionError) or error.errno in (errno.EACCES, errno.EPERM):
+        reason = "permission denied"
+    elif error.strerror:
+        reason = error.strerror
+    elif error.errno:
+        reason = os.strerror(error.errno)
+    else:
+        reason = _first_line(error)
+    return _one_line(error, f"cannot write to {os.fspath(path)}: {reason}")
+
+
 @contextlib.contextmanager
-def staged_folder(out_dir):
+def writing(path):
+    """Turn an `OSError` raised while writing `path` into one line naming it (`write_error`)."""
+    try:
+        yield
+    except OSError as error:
+        raise write_error(error, path) from None
+
+
+@contextlib.contextmanager
+def staged_folder(out_dir, *, overwrite=False, is_ours=None, what="ganzoo folder"):
     """Yield a temporary folder beside `out_dir`; move it into place if the block succeeds.
 
-    On any error the temporary folder, and any parent folders this call created, are
-    removed and an existing `out_dir` is left untouched. An existing `out_dir` is replaced
-    only once the new folder is complete: callers decide beforehand whether that is allowed.
+    An existing `out_dir` is refused unless `overwrite` and it is empty or `is_ours(out_dir)`
+    (`check_replaceable`), checked before anything is written and again just before the
+    move. On any error the temporary folder, and any parent folders this call created, are
+    removed and an existing `out_dir` is left untouched; an `OSError` comes out as one line
+    naming the file or folder as the user knows it (never the temporary one).
+
+    Args:
+        out_dir: str or path-like. The folder to create or replace.
+        overwrite: bool. Allow replacing an existing `out_dir`. Defaults to False.
+        is_ours: callable or None. True for a folder ganzoo wrote, that `overwrite` may
+            replace; None allows only an empty folder. Defaults to None.
+        what: str. What `is_ours` recognises, for messages. Defaults to "ganzoo folder".
     """
-    out_dir = os.path.abspath(os.fspath(out_dir))
+    is_ours = is_ours or (lambda path: False)
+    out_dir = check_replaceable(out_dir, is_ours, what, overwrite=overwrite)
     parent, name = os.path.split(out_dir)
-    created = _make_parents(parent)
+    created = []
     staging = None
     try:
-        staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-        public_mode(staging, directory=True)
-        yield staging
-        _move_into_place(staging, out_dir)
+        try:
+            _make_parents(parent, created)
+            staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+            public_mode(staging, directory=True)
+        except OSError as error:
+            raise write_error(error, _deepest_existing(parent)) from None
+        try:
+            yield staging
+        except OSError as error:
+            raise _as_user_path(error, staging, out_dir) from None
+        check_replaceable(out_dir, is_ours, what, overwrite=overwrite)
+        try:
+            _move_into_place(staging, out_dir)
+        except OSError as error:
+            raise write_error(error, out_dir) from None
     except BaseException:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
@@ -48,18 +145,23 @@ def staged_folder(out_dir):
         raise
 
 
-def _make_parents(parent):
-    """Create the missing folders above a target; return them, outermost first."""
+def _make_parents(parent, created):
+    """Create the missing folders above a target, outermost first, appending each to `created`."""
     missing = []
     folder = parent
     while folder and not os.path.exists(folder):
         missing.append(folder)
         folder = os.path.dirname(folder)
-    created = []
     for folder in reversed(missing):
         os.mkdir(folder)
         created.append(folder)
-    return created
+
+
+def _deepest_existing(folder):
+    """`folder`, or its nearest ancestor that exists (where a failed mkdir tried to write)."""
+    while folder and not os.path.exists(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    return folder
 
 
 def _move_into_place(staging, out_dir):
@@ -76,3 +178,30 @@ def _move_into_place(staging, out_dir):
         os.rename(retired, out_dir)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _as_user_path(error, staging, out_dir):
+    """A one-line `error` that names paths inside `out_dir`, not the staging folder."""
+    if getattr(error, "ganzoo_message", False):
+        return _one_line(error, str(error).replace(staging, out_dir))
+    filename = error.filename if isinstance(error.filename, str) else None
+    path = filename.replace(staging, out_dir) if filename else out_dir
+    return write_error(error, path)
+
+
+def _one_line(error, message):
+    """An exception of `error`'s class (or plain `OSError`) whose text is `message`."""
+    try:
+        new = type(error)(message)
+    except Exception:  # a subclass with another constructor
+        new = OSError(message)
+    if not isinstance(new, OSError) or str(new) != message:
+        new = OSError(message)
+    new.errno = error.errno
+    new.ganzoo_message = True
+    return new
+
+
+def _first_line(error):
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

@@ -9,19 +9,58 @@ import numpy as np
 from ganzoo import _atomic
 
 
+# to_uint8 converts this many values at a time, so its float64 work arrays stay small
+# whatever the size of the batch.
+_UINT8_CHUNK = 1 << 20
+
+
 def to_uint8(images, value_range=(-1.0, 1.0)):
-    """Map float images in `value_range` to uint8 [0, 255], rounding to nearest."""
-    low, high = value_range
-    images = np.asarray(images, dtype=np.float32)
-    scaled = (images - low) * (255.0 / (high - low))
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    """Map float images in `value_range` to uint8 [0, 255], rounding half up.
+
+    A value x becomes floor((x - low) * 255 / (high - low) + 0.5), computed in float64 and
+    clipped to [0, 255]: with the default range -1 -> 0, 0 -> 128 (127.5 rounds up),
+    1 -> 255, and values outside the range clip. Rounding half up, not NumPy's
+    half-to-even `rint`, so every .5 goes the same way (126.5 -> 127, 127.5 -> 128).
+    The same floats always give the same bytes, so Keras, the runtime and the CLI agree
+    exactly whenever their floats agree. Works in chunks of about a million values, so a
+    large batch needs little memory beyond its uint8 result.
+
+    Args:
+        images: float array, any shape.
+        value_range: (low, high). The floats that map to 0 and 255. Defaults to (-1, 1).
+
+    Returns:
+        uint8 array of the same shape.
+    """
+    low, high = (float(bound) for bound in value_range)
+    if not high > low:
+        raise ValueError(
+            "value_range must be (low, high) with low < high. "
+            f"Received: value_range={value_range!r}"
+        )
+    images = np.asarray(images)
+    out = np.empty(images.shape, dtype=np.uint8)
+    flat_in, flat_out = images.reshape(-1), out.reshape(-1)
+    scale = 255.0 / (high - low)
+    for start in range(0, flat_in.size, _UINT8_CHUNK):
+        chunk = flat_in[start : start + _UINT8_CHUNK].astype(np.float64)
+        chunk -= low
+        chunk *= scale
+        chunk += 0.5
+        np.floor(chunk, out=chunk)
+        np.clip(chunk, 0.0, 255.0, out=chunk)
+        flat_out[start : start + _UINT8_CHUNK] = chunk
+    return out
 
 
 def from_uint8(images, value_range=(-1.0, 1.0)):
-    """Map uint8 images to float32 in `value_range`."""
+    """Map uint8 images to float32 in `value_range`: 0 -> low, 255 -> high.
+
+    The inverse of `to_uint8` on its 256 levels: `to_uint8(from_uint8(u)) == u`.
+    """
     low, high = value_range
     images = np.asarray(images, dtype=np.float32)
-    return images * ((high - low) / 255.0) + low
+    return images * np.float32((high - low) / 255.0) + np.float32(low)
 
 
 def grid(images, columns=None, padding=2, pad_value=0):
@@ -77,11 +116,23 @@ def save_png(image, path, overwrite=True):
 
 
 def load_image(path, channels=None):
-    """Read an image file as uint8 HWC, optionally converted to 1 or 3 channels."""
+    """Read an image file as uint8 HWC, optionally converted to 1 or 3 channels.
+
+    16-bit grayscale images (Pillow modes "I;16", "I;16B", "I;16L", and "I", which 16-bit
+    PNG and PGM files may open as) are scaled to 8 bits, round(v * 255 / 65535), where
+    Pillow's own conversion would clip them at 255. Pillow itself reduces 16-bit RGB(A)
+    PNGs to 8 bits. Bilevel images come back as grayscale 0 / 255 and palette images as
+    RGB (RGBA with transparency), never as palette indices.
+
+    Raises:
+        ValueError: "Cannot read image PATH: REASON", for a file Pillow cannot decode or
+            floating-point pixels (mode "F"), whose range is unknown.
+    """
     from PIL import Image
 
     try:
         with Image.open(path) as image:
+            image = _eight_bit(image)
             if channels == 1:
                 image = image.convert("L")
             elif channels == 3:
@@ -92,3 +143,28 @@ def load_image(path, channels=None):
     if array.ndim == 2:
         array = array[..., None]
     return array
+
+
+# Pillow modes of 16-bit grayscale images ("I" holds 32-bit ints, but 16-bit PNG and PGM
+# files open as "I" too: values above 65535 are clipped).
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _eight_bit(image):
+    """An opened Pillow image with 8-bit channels: 16-bit grayscale scaled, not clipped."""
+    from PIL import Image
+
+    if image.mode in _SIXTEEN_BIT_MODES:
+        values = np.clip(np.asarray(image).astype(np.float64), 0, 65535)
+        return Image.fromarray(np.rint(values * (255.0 / 65535.0)).astype(np.uint8))
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode in ("P", "PA"):
+        transparent = image.mode == "PA" or "transparency" in image.info
+        return image.convert("RGBA" if transparent else "RGB")
+    if image.mode == "F":
+        raise ValueError(
+            "floating-point pixels (Pillow mode F) have no known range; expected 8- or "
+            "16-bit images"
+        )
+    return image

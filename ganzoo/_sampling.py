@@ -1,11 +1,213 @@
-"""Seeded latent vectors shared by Keras models, presets, bundles and the runtime.
+"""Seeded generator inputs shared by Keras models, presets, bundles and the runtime.
 
-NumPy only: `ganzoo.runtime` imports this module and must never pull in TensorFlow.
-A seed means the same latents everywhere, so a picture sampled from a preset and one
-sampled from its exported bundle with the same seed are the same picture.
+NumPy and the standard library only: `ganzoo.runtime` imports this module and must never
+pull in TensorFlow. A seed means the same inputs everywhere, so a picture sampled from a
+preset and one sampled from its exported bundle with the same seed are the same picture.
+
+Every input is drawn by one NumPy generator per role, row after row, so drawing `n` rows in
+batches (`latent_batches`, `label_batches`, `noise_batches`) gives exactly the rows that
+one call for all `n` gives (`latents`, `labels_for`, `noise`): a large `sample(n)` streams
+its inputs one batch at a time and still draws the pictures of a small one.
+
+Streams, for seed `s`: latents `default_rng(s)`, labels `default_rng(s + 1)`, the k-th noise
+input `default_rng(s + 2 + k)`; `None` draws fresh entropy.
 """
 
+import math
+import os
+
 import numpy as np
+
+_GIB = 1024**3
+_MIB = 1024**2
+
+
+# --- argument checks -----------------------------------------------------------------
+
+
+def _is_integer(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_seed(seed, name="seed"):
+    """`seed` as a Python int, or None; refuses anything else in one line.
+
+    Accepts None, Python ints and NumPy integer scalars >= 0. Refuses bools, floats
+    (even 2.0), strings and negative numbers, which NumPy would reject (or accept) with a
+    message that does not name the argument.
+
+    Args:
+        seed: the value to check.
+        name: str. The argument's name in the message. Defaults to "seed".
+
+    Returns:
+        int or None.
+
+    Raises:
+        ValueError: "seed must be a non-negative integer or None. Received: seed='abc'".
+    """
+    if seed is None:
+        return None
+    if not _is_integer(seed) or seed < 0:
+        raise ValueError(
+            f"{name} must be a non-negative integer or None. Received: {name}={seed!r}"
+        )
+    return int(seed)
+
+
+def check_count(n, name="n"):
+    """`n` as a positive Python int; refuses bools, floats (2.7 or 3.0), strings and n < 1.
+
+    Args:
+        n: the value to check.
+        name: str. The argument's name in the message. Defaults to "n".
+
+    Returns:
+        int >= 1.
+
+    Raises:
+        ValueError: "n must be a positive integer. Received: n=2.7".
+    """
+    if not _is_integer(n) or n < 1:
+        raise ValueError(f"{name} must be a positive integer. Received: {name}={n!r}")
+    return int(n)
+
+
+def _check_shape(shape, name):
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = (shape,)
+    for dim in dims:
+        if not _is_integer(dim) or dim < 1:
+            raise ValueError(
+                f"{name} must be a tuple of positive integers. Received: {name}={shape!r}"
+            )
+    return tuple(int(dim) for dim in dims)
+
+
+# --- memory ----------------------------------------------------------------------------
+
+
+def available_memory():
+    """Bytes this process can still allocate without swapping, or None if unknown.
+
+    The kernel's `MemAvailable` (/proc/meminfo; `os.sysconf` where there is none), lowered
+    to what the cgroup memory limit leaves when the process runs in a container.
+    """
+    free = _meminfo_available()
+    if free is None:
+        try:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            free = None
+    limit = _cgroup_memory_left()
+    if limit is not None:
+        free = limit if free is None else min(free, limit)
+    return free
+
+
+def _meminfo_available():
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _cgroup_memory_left():
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),  # cgroup v1
+    ):
+        try:
+            with open(limit_file, encoding="ascii") as handle:
+                limit = handle.read().strip()
+            with open(usage_file, encoding="ascii") as handle:
+                usage = int(handle.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or not limit.isdigit() or int(limit) >= 2**60:
+            return None  # no limit (v1 writes "no limit" as a huge number)
+        return max(int(limit) - usage, 0)
+    return None
+
+
+def _format_bytes(size):
+    if size >= _GIB:
+        return f"{size / _GIB:.1f} GiB"
+    return f"{size / _MIB:.1f} MiB"
+
+
+def check_fits_in_memory(n, image_shape, what="samples", bytes_per_value=1):
+    """Refuse `n` images of `image_shape` that would not fit in free memory, before any work.
+
+    A large `sample(n)` streams its inputs batch by batch, but its result is one array
+    of n·H·W·C values: when that cannot fit, say so in one line instead of swapping the
+    machine to a halt or dying of an out-of-memory kill half-way.
+
+    Args:
+        n: int. Number of images.
+        image_shape: tuple of ints. (H, W, C) of one image.
+        what: str. What the images are, for the message. Defaults to "samples".
+        bytes_per_value: int. 1 for uint8 images, 4 for float32. Defaults to 1.
+
+    Raises:
+        ValueError: "n=100000000 samples of 32x32x1 need 95.4 GiB; about 20.1 GiB is
+            free: sample fewer (or in several calls)".
+    """
+    n = check_count(n)
+    image_shape = _check_shape(image_shape, "image_shape")
+    needed = n * math.prod(image_shape) * int(bytes_per_value)
+    free = available_memory()
+    if free is None or needed <= free:
+        return
+    size = "x".join(str(dim) for dim in image_shape)
+    raise ValueError(
+        f"n={n} {what} of {size} need {_format_bytes(needed)}; about {_format_bytes(free)} "
+        "is free: sample fewer (or in several calls)"
+    )
+
+
+# --- seeded streams --------------------------------------------------------------------
+
+
+def _batch_sizes(n, batch_size):
+    for start in range(0, n, batch_size):
+        yield min(batch_size, n - start)
+
+
+def _normal_rows(rng, n, row_shape, batch_size):
+    for size in _batch_sizes(n, batch_size):
+        yield rng.standard_normal((size,) + row_shape, dtype=np.float32)
+
+
+def latent_batches(n, latent_dim, seed=None, batch_size=64):
+    """The rows of `latents(n, latent_dim, seed)`, `batch_size` at a time.
+
+    Only one batch is in memory at once; concatenated, the batches equal
+    `latents(n, latent_dim, seed)` exactly.
+
+    Args:
+        n: int. Number of latent vectors.
+        latent_dim: int. Size of each vector.
+        seed: int or None. Same seed, same latents.
+        batch_size: int. Rows per batch (the last one may be shorter). Defaults to 64.
+
+    Returns:
+        An iterator of float32 arrays of shape `(rows, latent_dim)`.
+    """
+    n = check_count(n)
+    latent_dim = check_count(latent_dim, "latent_dim")
+    batch_size = check_count(batch_size, "batch_size")
+    rng = np.random.default_rng(check_seed(seed))
+    return _normal_rows(rng, n, (latent_dim,), batch_size)
 
 
 def latents(n, latent_dim, seed=None):
@@ -16,33 +218,95 @@ def latents(n, latent_dim, seed=None):
         latent_dim: int. Size of each vector.
         seed: int or None. The same seed always gives the same latents.
     """
-    n = int(n)
-    latent_dim = int(latent_dim)
-    if n < 1:
-        raise ValueError(f"Number of samples must be at least 1. Received: n={n}")
-    if latent_dim < 1:
+    n = check_count(n)
+    return next(latent_batches(n, latent_dim, seed, batch_size=n))
+
+
+def noise_batches(n, shape, seed=None, index=0, batch_size=64):
+    """Standard-normal float32 noise for the `index`-th noise input, `batch_size` rows at a time.
+
+    Args:
+        n: int. Number of rows.
+        shape: tuple of ints. Shape of one row, e.g. (H, W, 1).
+        seed: int or None. Row `i` is the same for one seed whatever the batch size.
+        index: int. Which noise input (its stream is `default_rng(seed + 2 + index)`).
+        batch_size: int. Rows per batch. Defaults to 64.
+
+    Returns:
+        An iterator of float32 arrays of shape `(rows,) + shape`.
+    """
+    n = check_count(n)
+    shape = _check_shape(shape, "shape")
+    batch_size = check_count(batch_size, "batch_size")
+    seed = check_seed(seed)
+    index = check_seed(index, "index")
+    rng = np.random.default_rng(None if seed is None else seed + 2 + index)
+    return _normal_rows(rng, n, shape, batch_size)
+
+
+def noise(n, shape, seed=None, index=0):
+    """Standard-normal noise of shape `(n,) + shape` for the `index`-th noise input."""
+    n = check_count(n)
+    return next(noise_batches(n, shape, seed, index, batch_size=n))
+
+
+def _checked_labels(n, num_classes, labels):
+    try:
+        array = np.asarray(labels)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"labels must be integers. Received: labels={labels!r}") from error
+    if array.dtype.kind not in "iu" or array.ndim > 1:
         raise ValueError(
-            f"latent_dim must be at least 1. Received: latent_dim={latent_dim}"
+            f"labels must be one integer or a 1-D sequence of integers. Received: "
+            f"labels with dtype={array.dtype}, shape={array.shape}"
         )
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, latent_dim), dtype=np.float32)
+    array = array.astype(np.int64).reshape(-1)
+    if array.size == 1:
+        array = np.full((n,), int(array[0]), dtype=np.int64)
+    if array.shape != (n,):
+        raise ValueError(f"Expected one label or {n} labels. Received: {array.size} labels")
+    if array.min() < 0 or array.max() >= num_classes:
+        raise ValueError(
+            f"Labels must lie in [0, {num_classes - 1}]. "
+            f"Received: labels in [{array.min()}, {array.max()}]"
+        )
+    return array.astype(np.int32)
+
+
+def label_batches(n, num_classes, labels=None, seed=None, batch_size=64):
+    """The labels of `labels_for(n, num_classes, labels, seed)`, `batch_size` at a time.
+
+    Given labels are checked once, then sliced; drawn ones are drawn batch by batch from
+    one generator, so the batches equal `labels_for(...)` exactly.
+
+    Returns:
+        An iterator of int32 arrays of shape `(rows,)`.
+    """
+    n = check_count(n)
+    num_classes = check_count(num_classes, "num_classes")
+    batch_size = check_count(batch_size, "batch_size")
+    seed = check_seed(seed)
+    if labels is not None:
+        given = _checked_labels(n, num_classes, labels)
+        return (
+            given[start : start + size]
+            for start, size in zip(range(0, n, batch_size), _batch_sizes(n, batch_size))
+        )
+    rng = np.random.default_rng(None if seed is None else seed + 1)
+    return (
+        rng.integers(0, num_classes, size=size).astype(np.int32)
+        for size in _batch_sizes(n, batch_size)
+    )
 
 
 def labels_for(n, num_classes, labels=None, seed=None):
-    """Integer class labels of shape `(n,)`: the given ones, or seeded uniform ones."""
-    if labels is None:
-        rng = np.random.default_rng(None if seed is None else seed + 1)
-        return rng.integers(0, num_classes, size=n).astype(np.int32)
-    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    if labels.size == 1:
-        labels = np.full((n,), int(labels[0]), dtype=np.int64)
-    if labels.shape != (n,):
-        raise ValueError(
-            f"Expected one label or {n} labels. Received: {labels.size} labels"
-        )
-    if labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(
-            f"Labels must lie in [0, {num_classes - 1}]. "
-            f"Received: labels in [{labels.min()}, {labels.max()}]"
-        )
-    return labels.astype(np.int32)
+    """Integer class labels of shape `(n,)`: the given ones, or seeded uniform ones.
+
+    Args:
+        n: int. Number of labels.
+        num_classes: int. Labels lie in [0, num_classes).
+        labels: int, sequence of `n` ints, or None (draw them from the seed).
+        seed: int or None. Drawn labels come from `default_rng(seed + 1)`.
+    """
+    n = check_count(n)
+    return next(label_batches(n, num_classes, labels, seed, batch_size=n))

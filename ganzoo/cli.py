@@ -5,9 +5,7 @@ TensorFlow's own logs.
 """
 
 import contextlib
-import datetime
 import json
-import math
 import os
 import sys
 import warnings
@@ -16,8 +14,6 @@ from pathlib import Path
 import click
 
 EXIT_USAGE = 2
-RUN_FILE = "run.json"
-DEFAULT_IMAGE_SIZE = 32
 
 
 class UserError(click.ClickException):
@@ -78,12 +74,26 @@ def _run_guarded(function, debug):
         return function()
     except click.ClickException:
         raise
-    except (ValueError, FileExistsError, FileNotFoundError, NotADirectoryError,
-            RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError, MemoryError) as error:
         if debug:
             raise
-        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        raise UserError(message) from None
+        raise UserError(_one_line(error)) from None
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        raise UserError("interrupted") from None
+
+
+def _one_line(error):
+    """The first line of an error's message, with the file and reason of OS errors."""
+    if isinstance(error, MemoryError):
+        return "out of memory: ask for less (fewer samples, a smaller batch or image size)"
+    if isinstance(error, OSError) and error.strerror:
+        if error.filename:
+            return f"{error.strerror}: {error.filename}"
+        return error.strerror
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,25 +151,61 @@ def list_command(ctx):
 @click.option("--preset", help="Start from this preset's weights (fine-tuning).")
 @click.option("--distribute", type=click.Choice(["auto", "none", "mirrored", "multiworker"]),
               default="auto", show_default=True)
+@click.option("--peer-timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to wait for the other workers (multiworker; default 300).")
 @click.option("--out", "run_dir", type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
-@click.option("--seed", type=int, help="Seed of data and noise (default 0).")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of data and noise (default 0).")
 @click.option("--samples", type=click.IntRange(min=1), help="Samples per grid (default 64).")
+@click.option("--deterministic", is_flag=True,
+              help="TensorFlow op determinism: repeatable runs, exact resume (slower).")
+@click.option("--lr-factor", type=click.FloatRange(min=0, min_open=True),
+              help="Multiply the learning rates (with --resume: the restored ones).")
 @click.pass_context
 def train(ctx, family, data_source, epochs, steps, batch_size, image_size, latent_dim,
-          model_options, preset, distribute, run_dir, resume, overwrite, seed, samples):
-    """Train FAMILY on --data and save a preset, sample grids and logs in --out."""
+          model_options, preset, distribute, peer_timeout, run_dir, resume, overwrite, seed,
+          samples, deterministic, lr_factor):
+    """Train FAMILY on --data and save a preset, sample grids and logs in --out.
+
+    Python: `ganzoo.training.plan_run(FAMILY, DATA, OUT, ...).train()`, or
+    `ganzoo.training.plan_resume(OUT).train()` for --resume.
+    """
     debug = _state(ctx)["debug"]
-    options = {
+    settings = {
         "family": family, "data": data_source, "epochs": epochs, "steps": steps,
         "batch_size": batch_size, "image_size": image_size, "latent_dim": latent_dim,
-        "model_options": _parse_model_options(model_options) or None, "preset": preset, "distribute": distribute, "seed": seed, "samples": samples,
+        "model_options": _parse_model_options(model_options) or None, "preset": preset,
+        "seed": seed, "samples": samples, "deterministic": deterministic,
     }
-    _run_guarded(
-        lambda: _train(options, run_dir, resume=resume, overwrite=overwrite, debug=debug),
-        debug,
-    )
+
+    def run():
+        from ganzoo.training import run as run_lib
+
+        common = {"distribute": distribute, "log": _info}
+        if resume:
+            if overwrite:
+                raise ValueError("Give either --resume or --overwrite, not both")
+            planned = run_lib.plan_resume(run_dir, lr_factor=lr_factor, **common, **settings)
+        else:
+            planned = run_lib.plan_run(out=run_dir, overwrite=overwrite, lr_factor=lr_factor,
+                                       **common, **settings)
+        if distribute == "multiworker":
+            from ganzoo.training import peers
+
+            # TensorFlow's wait for the other workers cannot be interrupted from inside.
+            peers.supervised(lambda: None, timeout=peer_timeout or peers.DEFAULT_TIMEOUT,
+                             log=_info)
+        _load_tensorflow(debug)
+        result = planned.train()
+        if not result.is_chief:
+            click.echo(f"worker finished; the chief writes {result.path}")
+            return
+        click.echo(f"preset: {result.preset}")
+        click.echo(f"samples: {result.samples}")
+        click.echo(f"tensorboard: tensorboard --logdir {result.path / 'logs'}")
+
+    _run_guarded(run, debug)
 
 
 def _parse_model_options(pairs):
@@ -174,165 +220,6 @@ def _parse_model_options(pairs):
         except json.JSONDecodeError:
             parsed[key.strip()] = raw
     return parsed
-
-
-def _plan_run(options, run_dir, resume, overwrite):
-    """Validate arguments and settle the run folder before TensorFlow is loaded."""
-    if resume:
-        if not run_dir:
-            raise ValueError("--resume needs --out RUN_DIR, the folder of the run to continue")
-        run_file = Path(run_dir) / RUN_FILE
-        if not run_file.is_file():
-            raise ValueError(f"Cannot resume: {run_dir} has no {RUN_FILE} (not a ganzoo run folder)")
-        saved = json.loads(run_file.read_text(encoding="utf-8"))
-        for key, value in options.items():
-            if key != "distribute" and value is not None and value != saved.get(key):
-                raise ValueError(
-                    f"--resume continues {run_dir} with its own settings; "
-                    f"{key}={value!r} differs from the run's {saved.get(key)!r}"
-                )
-        saved["distribute"] = options["distribute"]
-        return Path(run_dir), saved
-    if options["epochs"] and options["steps"]:
-        raise ValueError("Give either --epochs or --steps, not both")
-    if not options["data"]:
-        raise ValueError("train needs --data SOURCE (a bundled dataset, TFDS name or folder)")
-    if not options["epochs"] and not options["steps"]:
-        options["epochs"] = 1
-    for key, default in _DEFAULTS.items():
-        if options[key] is None:
-            options[key] = default
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_path = Path(run_dir or Path("runs") / f"{options['family']}-{stamp}")
-    if run_path.exists() and any(run_path.iterdir()):
-        if not overwrite:
-            raise FileExistsError(
-                f"{run_path} already exists; pass --resume to continue it or --overwrite to replace it"
-            )
-    return run_path, options
-
-
-_DEFAULTS = {"image_size": DEFAULT_IMAGE_SIZE, "batch_size": 64, "seed": 0, "samples": 64}
-
-
-def _train(options, run_dir, resume, overwrite, debug):
-    from ganzoo import presets
-
-    if options["preset"]:
-        preset_config = presets.read_config(options["preset"])
-        if preset_config["family"] != options["family"]:
-            raise ValueError(
-                f"Preset {options['preset']!r} is a {preset_config['family']!r} model, "
-                f"not {options['family']!r}"
-            )
-        if options["image_size"] is None and not resume:
-            options["image_size"] = preset_config["image_shape"][0]
-    run_path, options = _plan_run(options, run_dir, resume, overwrite)
-    _load_tensorflow(debug)
-    import keras
-
-    from ganzoo import data as data_lib
-    from ganzoo import models, training
-
-    family_class = models.get(options["family"])
-    description = data_lib.describe(options["data"])
-    image_shape = (options["image_size"], options["image_size"], description["channels"])
-
-    if not resume and run_path.exists() and overwrite:
-        import shutil
-
-        shutil.rmtree(run_path)
-    run_path.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        _write_json(run_path / RUN_FILE, options)
-
-    keras.utils.set_random_seed(options["seed"])
-    strategy = training.strategy(options["distribute"])
-    with strategy.scope():
-        if options["preset"]:
-            model = family_class.from_preset(options["preset"])
-            if tuple(model.image_shape) != image_shape:
-                raise ValueError(
-                    f"Preset {options['preset']!r} makes {tuple(model.image_shape)} images; "
-                    f"the data gives {image_shape} (set --image-size)"
-                )
-        else:
-            kwargs = {"image_shape": image_shape, "seed": options["seed"]}
-            if options["latent_dim"]:
-                kwargs["latent_dim"] = options["latent_dim"]
-            kwargs.update(options["model_options"] or {})
-            try:
-                model = family_class(**kwargs)
-            except TypeError as error:
-                raise ValueError(f"Bad --model-option for {options['family']}: {error}") from None
-        model.compile()
-
-    dataset, epochs, steps_per_epoch = _training_data(data_lib, options, description)
-    callbacks = [
-        training.SampleGrid(run_path / "samples", n=options["samples"], seed=0),
-        keras.callbacks.TensorBoard(str(run_path / "logs"), write_graph=False),
-        training.TensorBoardImages(str(run_path / "logs"), n=min(options["samples"], 16)),
-        keras.callbacks.CSVLogger(str(run_path / "history.csv"), append=True),
-        keras.callbacks.BackupAndRestore(str(run_path / "backup")),
-    ]
-    backup_state = run_path / "backup" / "training_metadata.json"
-    if resume and backup_state.is_file():
-        done = json.loads(backup_state.read_text())["epoch"] + 1
-        _info(f"resuming {run_path} after epoch {done} of {epochs}")
-    elif resume:
-        raise ValueError(f"Cannot resume: {run_path} has no backup (the run finished or never started)")
-    _info(
-        f"training {options['family']} on {options['data']} {image_shape} for {epochs} "
-        f"epoch(s) x {steps_per_epoch} steps, batch {options['batch_size']}, "
-        f"{strategy.num_replicas_in_sync} replica(s)"
-    )
-    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-              shuffle=False, verbose=1 if sys.stderr.isatty() else 2)
-    preset_path = model.save_to_preset(
-        run_path / presets.RUN_PRESET_DIR, overwrite=True, preset_name=run_path.name,
-        data=options["data"], epochs=epochs, steps_per_epoch=steps_per_epoch,
-        batch_size=options["batch_size"], seed=options["seed"],
-        started_from=options["preset"], replicas=strategy.num_replicas_in_sync,
-    )
-    final_grid = run_path / "samples" / "final.png"
-    from ganzoo import _imaging
-
-    _imaging.save_png(_imaging.grid(model.sample(options["samples"], seed=0)), final_grid)
-    click.echo(f"preset: {preset_path}")
-    click.echo(f"samples: {final_grid}")
-    click.echo(f"tensorboard: tensorboard --logdir {run_path / 'logs'}")
-
-
-def _training_data(data_lib, options, description):
-    per_pass = description["num_examples"] // options["batch_size"]
-    if per_pass < 1:
-        raise ValueError(
-            f"--batch-size {options['batch_size']} is larger than the "
-            f"{description['num_examples']} images of {options['data']}"
-        )
-    if options["steps"]:
-        epochs, steps_per_epoch = _split_steps(options["steps"], per_pass)
-        repeat = True
-    else:
-        epochs, steps_per_epoch, repeat = options["epochs"], per_pass, True
-    dataset = data_lib.load(
-        options["data"], image_size=options["image_size"], batch_size=options["batch_size"],
-        seed=options["seed"], repeat=repeat,
-    )
-    return dataset, epochs, steps_per_epoch
-
-
-def _split_steps(steps, per_pass):
-    """(epochs, steps_per_epoch) close to one pass over the data per epoch.
-
-    Prefers an exact split of `steps`; when none is near, rounds the total up by less
-    than one step per epoch.
-    """
-    fewest = math.ceil(steps / per_pass)
-    for epochs in range(fewest, 2 * fewest + 1):
-        if steps % epochs == 0:
-            return epochs, steps // epochs
-    return fewest, math.ceil(steps / fewest)
 
 
 def _write_json(path, content):

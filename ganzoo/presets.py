@@ -18,11 +18,16 @@ Presets are found by name in the folders of the `GANZOO_PRESETS` environment var
 
 import datetime
 import hashlib
+import io
 import json
+import ntpath
 import os
+import re
+import warnings
 from pathlib import Path
 
-from ganzoo import _atomic
+from ganzoo import _atomic, _finite
+from ganzoo._finite import check_finite
 
 PRESET_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -30,6 +35,10 @@ WEIGHTS_FILE = "model.weights.h5"
 CARD_FILE = "card.md"
 MANIFEST_FILE = "sha256.txt"
 RUN_PRESET_DIR = "preset"
+PRESET = "ganzoo preset"
+# A manifest lists a handful of files; anything this large is not one.
+MAX_MANIFEST_BYTES = 1 << 20
+_DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 def search_path():
@@ -107,11 +116,85 @@ def sha256_of(path, chunk_size=1 << 20):
 
 def write_manifest(folder, files):
     lines = [f"{sha256_of(Path(folder) / name)}  {name}\n" for name in files]
-    (Path(folder) / MANIFEST_FILE).write_text("".join(lines), encoding="utf-8")
+    path = Path(folder) / MANIFEST_FILE
+    with _atomic.writing(path):
+        path.write_text("".join(lines), encoding="utf-8")
+
+
+def read_manifest(folder):
+    """The entries of `folder`'s sha256.txt as `{relative name: digest}`, every name checked.
+
+    Nothing listed is opened: each name must be a relative path inside `folder` (no
+    absolute path, drive, backslash or `..`, and not a link leading out), listed once, on
+    a `<64 hex digits>  <name>` line. Raises ValueError naming the first bad line.
+    """
+    folder = Path(folder)
+    manifest = folder / MANIFEST_FILE
+    if not manifest.is_file():
+        raise ValueError(f"{folder} has no {MANIFEST_FILE}: cannot verify its weights")
+    if manifest.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ValueError(
+            f"{manifest} is {manifest.stat().st_size} bytes: not a manifest (expected a few "
+            "'<sha256>  <file name>' lines)"
+        )
+    try:
+        text = manifest.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{manifest} is not UTF-8 text: not a manifest") from None
+    root = folder.resolve()
+    listed = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{manifest} line {number}"
+        digest, separator, name = line.partition("  ")
+        if not separator or not _DIGEST.match(digest) or not name:
+            raise ValueError(
+                f"{where} is malformed: expected '<64 hex digits>  <file name>'. "
+                f"Received: {_shorten(line)}"
+            )
+        problem = _unsafe_name(name, root)
+        if problem:
+            raise ValueError(
+                f"{where} names {_shorten(name)}, {problem}: a manifest may only list files "
+                "inside its folder, by relative name"
+            )
+        if name in listed:
+            raise ValueError(f"{where} lists {_shorten(name)} a second time")
+        listed[name] = digest.lower()
+    return listed
+
+
+def _unsafe_name(name, root):
+    """Why `name` is not a plain relative name of a file under `root`, or None."""
+    if "\\" in name:
+        return "which has a backslash"
+    if any(ord(char) < 32 for char in name):
+        return "which has a control character"
+    if name.startswith("/") or os.path.isabs(name):
+        return "an absolute path"
+    if ntpath.splitdrive(name)[0]:
+        return "which has a drive letter"
+    if ".." in name.split("/"):
+        return "which climbs out with '..'"
+    try:
+        resolved = (root / name).resolve()
+    except (OSError, RuntimeError):  # a symbolic-link loop
+        return "which cannot be resolved (a link loop)"
+    if resolved == root or root not in resolved.parents:
+        return "which leads outside the folder"
+    return None
+
+
+def _shorten(text, limit=80):
+    text = repr(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def verify_manifest(folder, required):
     """Check every file of `folder`'s sha256.txt; raise ValueError naming the first problem.
+
+    Every line is checked (`read_manifest`) before any listed file is opened.
 
     Args:
         folder: path of a folder with a `sha256.txt` manifest.
@@ -119,22 +202,19 @@ def verify_manifest(folder, required):
     """
     folder = Path(folder)
     manifest = folder / MANIFEST_FILE
-    if not manifest.is_file():
-        raise ValueError(f"{folder} has no {MANIFEST_FILE}: cannot verify its weights")
-    listed = {}
-    for line in manifest.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            digest, _, name = line.strip().partition("  ")
-            listed[name] = digest
+    listed = read_manifest(folder)
     for name in required:
         if name not in listed:
             raise ValueError(f"{manifest} does not list {name}")
     for name, digest in listed.items():
-        if not (folder / name).is_file():
-            raise ValueError(f"{folder / name} is listed in {MANIFEST_FILE} but missing")
-        if sha256_of(folder / name) != digest:
+        path = folder / name
+        if not path.exists():
+            raise ValueError(f"{path} is listed in {MANIFEST_FILE} but missing")
+        if not path.is_file():
+            raise ValueError(f"{path} is listed in {MANIFEST_FILE} but is not a regular file")
+        if sha256_of(path) != digest:
             raise ValueError(
-                f"Checksum mismatch for {folder / name}: the file differs from {MANIFEST_FILE}"
+                f"Checksum mismatch for {path}: the file differs from {MANIFEST_FILE}"
             )
     return folder
 
@@ -180,21 +260,28 @@ def save_to_preset(model, preset_dir, overwrite=False, card=None, preset_name=No
     Args:
         model: a ganzoo family model.
         preset_dir: path of the folder to create.
-        overwrite: bool. Replace an existing folder. Defaults to False.
+        overwrite: bool. Replace an existing preset folder (or an empty folder); any
+            other folder or file is refused. The old preset stays untouched until the new
+            one is complete. Defaults to False.
         card: str or None. Markdown of `card.md`; a summary is written when None.
         preset_name: str or None. Name recorded in config.json; the folder's by default.
         **training: JSON-serialisable facts recorded in config.json under "training"
             (data, steps, batch size, ...).
+
+    Raises:
+        FileExistsError: `preset_dir` exists and `overwrite` is False, or it is not a
+            preset (`ganzoo._atomic.NotReplaceableError`, also a ValueError).
+        ValueError: a weight is NaN or Inf (the model diverged).
+        OSError: a write failed (one line naming the file and the reason); nothing is
+            left behind.
     """
     import keras
 
     from ganzoo import __version__
 
     preset_dir = Path(os.fspath(preset_dir)).expanduser()
-    if preset_dir.exists() and not overwrite:
-        raise FileExistsError(
-            f"{preset_dir} already exists; pass overwrite=True (--overwrite) to replace it"
-        )
+    _atomic.check_replaceable(preset_dir, is_preset, PRESET, overwrite=overwrite)
+    check_finite(model)
     config = {
         "format_version": PRESET_FORMAT_VERSION,
         "family": model.family,
@@ -211,15 +298,41 @@ def save_to_preset(model, preset_dir, overwrite=False, card=None, preset_name=No
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "training": training,
     }
-    with _atomic.staged_folder(preset_dir) as staging:
+    with _atomic.staged_folder(
+        preset_dir, overwrite=overwrite, is_ours=is_preset, what=PRESET
+    ) as staging:
         staging = Path(staging)
-        _lean_copy(model).save_weights(str(staging / WEIGHTS_FILE))
-        with open(staging / CONFIG_FILE, "w", encoding="utf-8") as handle:
-            json.dump(config, handle, indent=2)
-            handle.write("\n")
-        (staging / CARD_FILE).write_text(card or default_card(config), encoding="utf-8")
+        save_weights(_lean_copy(model), staging / WEIGHTS_FILE)
+        with _atomic.writing(staging / CONFIG_FILE):
+            with open(staging / CONFIG_FILE, "w", encoding="utf-8") as handle:
+                json.dump(config, handle, indent=2)
+                handle.write("\n")
+        with _atomic.writing(staging / CARD_FILE):
+            (staging / CARD_FILE).write_text(card or default_card(config), encoding="utf-8")
         write_manifest(staging, [CONFIG_FILE, WEIGHTS_FILE])
     return preset_dir
+
+
+class _WeightsBuffer(io.BytesIO):
+    """An in-memory file that Keras' `save_weights` takes for a `.weights.h5` path."""
+
+    def __str__(self):
+        return WEIGHTS_FILE
+
+
+def save_weights(model, path):
+    """Write `model.save_weights` to `path` through memory; a failed write is one line.
+
+    HDF5 writing straight to a disk that fills up crashes the process (a segmentation
+    fault, seen with h5py here). Keras builds the HDF5 image in memory instead, and plain
+    Python I/O writes it, failing with `OSError` ("No space left on device") like any other
+    write.
+    """
+    buffer = _WeightsBuffer()
+    model.save_weights(buffer)
+    with _atomic.writing(path):
+        with open(path, "wb") as handle:
+            handle.write(buffer.getbuffer())
 
 
 def load_model(name_or_path, load_weights=True, expected_class=None):
@@ -236,13 +349,115 @@ def load_model(name_or_path, load_weights=True, expected_class=None):
     model = family_class.from_config(config["config"])
     if load_weights:
         verify(path)
-        model.load_weights(str(path / WEIGHTS_FILE))
+        _load_weights(model, path / WEIGHTS_FILE)
     model.preset_name = config.get("preset") or path.name
     if config.get("class_names") is not None:
         model.class_names = config["class_names"]
     return model
 
 
+def _load_weights(model, weights_path):
+    """`model.load_weights`, with a weights file that does not fit said in one line.
+
+    Keras' own message ("A total of N objects could not be loaded ...") neither names the
+    file nor the variable that does not fit; `weights_mismatch` finds the first one.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(str(weights_path))
+        except ValueError as error:
+            detail = weights_mismatch(model, weights_path) or f"Keras: {_first_line(error)}"
+            raise ValueError(
+                f"{weights_path} does not fit the model described by {CONFIG_FILE} "
+                f"({detail}): was {CONFIG_FILE} edited?"
+            ) from None
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno)
+
+
+def weights_mismatch(model, weights_path):
+    """The first difference between `model`'s weight layout and a `.weights.h5` file, or None.
+
+    Both files are laid out by Keras, so `model` is saved (to memory) and the datasets of
+    the two HDF5 files are compared by path and shape, in the order of the model's layers.
+    """
+    import h5py
+
+    buffer = _WeightsBuffer()
+    model.save_weights(buffer)
+    buffer.seek(0)
+    try:
+        with h5py.File(buffer, "r") as expected_file, \
+                h5py.File(weights_path, "r") as stored_file:
+            expected = _weight_shapes(model, expected_file)
+            stored = _weight_shapes(model, stored_file)
+    except (OSError, KeyError, ValueError):  # not an HDF5 file Keras wrote
+        return None
+    for key, (label, shape) in expected.items():
+        if key not in stored:
+            return f"{label}: expected shape {shape}, not in the file"
+        if stored[key][1] != shape:
+            return f"{label}: expected shape {shape}, stored {stored[key][1]}"
+    for key, (label, shape) in stored.items():
+        if key not in expected:
+            return f"{label}: stored with shape {shape}, not in the model"
+    return None
+
+
+def _weight_shapes(model, h5_file):
+    """`{dataset path: (readable label, shape)}` of a Keras weights file, in layer order.
+
+    Keras stores variable k of a layer as `<network>/layers/<class name>/vars/<k>`, with
+    the layer's own name in an attribute; the label names the variable as the model does
+    (`generator weight project/kernel`) where the model has that layer.
+    """
+    entries = []
+
+    def visit(key, item):
+        if hasattr(item, "shape"):
+            entries.append((key, tuple(item.shape)))
+
+    h5_file.visititems(visit)
+    rank = {name: number for number, (name, _) in enumerate(_finite.networks_of(model))}
+    shapes = {}
+    for key, shape in entries:
+        parts = key.split("/")
+        network, layer, variable = parts[0], None, None
+        position = (rank.get(network, len(rank)), float("inf"), key)
+        if len(parts) >= 3 and parts[-2] == "vars" and parts[-1].isdigit():
+            layer_name = h5_file["/".join(parts[:-1])].attrs.get("name") or parts[-3]
+            layer, index = _find_layer(model, network, layer_name)
+            if layer is not None:
+                weights = layer.weights
+                if int(parts[-1]) < len(weights):
+                    variable = weights[int(parts[-1])]
+                position = (rank.get(network, len(rank)), index, key)
+            label = f"{network}/{layer_name} variable {parts[-1]}"
+        else:
+            label = key
+        if variable is not None:
+            label = f"{network} weight {variable.path}"
+        shapes[key] = (position, label, shape)
+    ordered = sorted(shapes.items(), key=lambda item: item[1][0])
+    return {key: (label, shape) for key, (_, label, shape) in ordered}
+
+
+def _find_layer(model, network_name, layer_name):
+    """`(layer, position in its network)` or `(None, None)`."""
+    network = getattr(model, network_name, None)
+    for index, layer in enumerate(getattr(network, "layers", None) or []):
+        if layer.name == layer_name:
+            return layer, index
+    return None, None
+
+
 def load_generator(name_or_path):
     """The preset's generator: a plain Keras model, weights verified and loaded."""
     return load_model(name_or_path).generator
+
+
+def _first_line(error):
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

@@ -173,15 +173,27 @@ class Generator:
             truncation: float. Truncation psi of a bundle with a `truncation` input
                 (stylegan_lite). Defaults to 1 (no truncation).
             batch_size: int. Images per run of the graph. Defaults to 64.
+
+        Inputs are drawn one batch at a time (`ganzoo._sampling.latent_batches`: the same
+        rows as drawing all `n` at once), so memory holds one batch of inputs beside the
+        uint8 result. A result that cannot fit in free memory is refused in one line
+        before anything is drawn.
+
+        Raises:
+            ValueError: `n`, `seed`, `batch_size`, `labels` or `truncation` is not what is
+                described above, or the `n` images would not fit in memory.
         """
+        n = _sampling.check_count(n)
+        seed = _sampling.check_seed(seed)
+        batch_size = _sampling.check_count(batch_size, "batch_size")
         image_input = self._input_with_role("image")
         if image_input is not None:
             raise ValueError(
                 f"This bundle maps images (input {image_input['name']!r}); "
                 "use upscale() or translate() instead of sample()"
             )
-        feeds = self._drawn_inputs(n, seed, labels, truncation)
-        return self._to_uint8(self._run_batched(feeds, int(n), batch_size))
+        batches = self._drawn_batches(n, seed, labels, truncation, batch_size)
+        return self._generate(batches, n, self._output_image_shape())
 
     def upscale(self, image):
         """Super-resolve one uint8 HWC image (or an NHWC batch) with an srgan bundle."""
@@ -217,16 +229,51 @@ class Generator:
         value_range = tuple(spec.get("range", (-1.0, 1.0)))
         images = _imaging.from_uint8(array, value_range)
         n = images.shape[0]
-        feeds = self._drawn_inputs(n, 0, None, None, given={spec["name"]: images})
-        output = self._to_uint8(self._run_batched(feeds, n, batch_size=n))
+        if n == 0:
+            raise ValueError(f"{verb}() got an empty batch. Received: shape={array.shape}")
+        batches = self._drawn_batches(n, 0, None, None, batch_size=n, given={spec["name"]: images})
+        output = self._generate(batches, n)
         return output[0] if single else output
 
     def _input_with_role(self, role):
         return next((entry for entry in self._inputs if entry["role"] == role), None)
 
-    def _drawn_inputs(self, n, seed, labels, truncation, given=None):
-        """Feeds for every input, drawn from `seed` as docs/export.md describes."""
-        n = int(n)
+    def _output_image_shape(self):
+        """(H, W, C) of one output image when the bundle fixes it, else None."""
+        shape = self.image_shape
+        if shape is None:
+            declared = self._outputs[0].get("shape") or []
+            shape = tuple(declared[1:]) if len(declared) > 1 else None
+        if not shape or any(not isinstance(dim, int) or dim < 1 for dim in shape):
+            return None
+        return tuple(shape)
+
+    def _generate(self, batches, n, image_shape=None):
+        """Run every batch of feeds and gather the uint8 images into one (n, ...) array.
+
+        The result is allocated once, after checking that it fits in free memory: before
+        the first batch when `image_shape` (H, W, C) is known, else after it.
+        """
+        if image_shape is not None:
+            _sampling.check_fits_in_memory(n, image_shape)
+        images, start = None, 0
+        for feeds in batches:
+            batch = self._to_uint8(self._run_session(feeds)[0])
+            if images is None:
+                if image_shape is None:
+                    _sampling.check_fits_in_memory(n, batch.shape[1:])
+                images = np.empty((n,) + batch.shape[1:], dtype=np.uint8)
+            images[start : start + len(batch)] = batch
+            start += len(batch)
+        return images
+
+    def _drawn_batches(self, n, seed, labels, truncation, batch_size, given=None):
+        """Feeds for every input, `batch_size` rows at a time, drawn from `seed`.
+
+        docs/export.md describes the streams; each yields the rows one draw of all `n` would
+        give, so the batch size never changes the pictures. Arguments are checked here,
+        before the first batch is drawn.
+        """
         given = dict(given or {})
         roles = {entry["role"] for entry in self._inputs}
         if labels is not None and "label" not in roles:
@@ -234,37 +281,51 @@ class Generator:
                 "This bundle is not conditional (it has no label input). "
                 f"Received: labels={labels!r}"
             )
-        if truncation is not None and "truncation" not in roles and float(truncation) != 1.0:
-            raise ValueError(
-                "This bundle has no truncation input; truncation works with generators "
-                f"exported with one (stylegan_lite). Received: truncation={truncation!r}"
-            )
-        feeds = {}
+        if truncation is not None:
+            if (
+                isinstance(truncation, (bool, np.bool_))
+                or not isinstance(truncation, (int, float, np.integer, np.floating))
+                or not math.isfinite(truncation)
+            ):
+                raise ValueError(
+                    f"truncation must be a finite number. Received: truncation={truncation!r}"
+                )
+            if "truncation" not in roles and float(truncation) != 1.0:
+                raise ValueError(
+                    "This bundle has no truncation input; truncation works with generators "
+                    f"exported with one (stylegan_lite). Received: truncation={truncation!r}"
+                )
+        names, streams = [], []
         noise_index = 0
         for entry in self._inputs:
             name, role = entry["name"], entry["role"]
             if name in given:
-                feeds[name] = given[name]
-                continue
-            shape = (n,) + _fixed_dims(entry, role)
-            if role == "latent":
-                array = _sampling.latents(n, math.prod(shape[1:]), seed).reshape(shape)
-            elif role == "label":
-                array = self._labels(n, labels, seed).reshape(shape)
-            elif role == "noise":
-                rng = np.random.default_rng(None if seed is None else seed + 2 + noise_index)
-                noise_index += 1
-                array = rng.standard_normal(shape, dtype=np.float32)
-            elif role == "truncation":
-                array = np.full(shape, 1.0 if truncation is None else float(truncation))
+                stream = _row_slices(given[name], n, batch_size)
             else:
-                raise ValueError(f"Input {name!r} ({role}) must be given")
-            feeds[name] = array
-        return self._feeds((), feeds)
+                dims = _fixed_dims(entry, role)
+                if role == "latent":
+                    stream = _sampling.latent_batches(n, math.prod(dims), seed, batch_size)
+                elif role == "label":
+                    stream = self._label_batches(n, labels, seed, batch_size)
+                elif role == "noise":
+                    stream = _sampling.noise_batches(n, dims, seed, noise_index, batch_size)
+                    noise_index += 1
+                elif role == "truncation":
+                    value = 1.0 if truncation is None else float(truncation)
+                    stream = _constant_rows(value, dims, n, batch_size)
+                else:
+                    raise ValueError(f"Input {name!r} ({role}) must be given")
+                stream = _reshaped_rows(stream, dims)
+            names.append(name)
+            streams.append(stream)
+        return (self._feeds((), dict(zip(names, rows))) for rows in zip(*streams))
+
+    def _label_batches(self, n, labels, seed, batch_size):
+        if self.num_classes:
+            return _sampling.label_batches(n, self.num_classes, labels, seed, batch_size)
+        return _row_slices(self._labels(n, labels, seed), n, batch_size)
 
     def _labels(self, n, labels, seed):
-        if self.num_classes:
-            return _sampling.labels_for(n, self.num_classes, labels, seed)
         if labels is None:
             raise ValueError(
                 "This bundle does not record num_classes, so labels cannot be drawn; "
@@ -312,16 +373,6 @@ class Generator:
             feeds[name] = array
         return feeds
 
-    def _run_batched(self, feeds, n, batch_size):
-        batch_size = int(batch_size)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1. Received: batch_size={batch_size}")
-        chunks = []
-        for start in range(0, n, batch_size):
-            part = {name: array[start : start + batch_size] for name, array in feeds.items()}
-            chunks.append(self._run_session(part)[0])
-        return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-
     def _run_session(self, feeds):
         if self._io_device is None:
             return self._session.run(self._output_names, feeds)
@@ -336,6 +387,21 @@ class Generator:
     def _to_uint8(self, images):
         value_range = tuple(self._outputs[0].get("range", (-1.0, 1.0)))
         return _imaging.to_uint8(images, value_range)
+
+
+def _row_slices(array, n, batch_size):
+    for start in range(0, n, batch_size):
+        yield array[start : start + batch_size]
+
+
+def _constant_rows(value, dims, n, batch_size):
+    for start in range(0, n, batch_size):
+        yield np.full((min(batch_size, n - start),) + dims, value, dtype=np.float32)
+
+
+def _reshaped_rows(stream, dims):
+    for rows in stream:
+        yield rows.reshape((len(rows),) + dims)
 
 
 def _checked_array(entry, value, num_classes):

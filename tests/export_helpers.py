@@ -1,7 +1,14 @@
-"""Small generators and a stand-in family shared by the export and runtime tests."""
+"""Small generators, a stand-in family and a small disk shared by the export, preset and
+runtime tests."""
+
+import contextlib
+import os
+import shutil
+import subprocess
 
 import keras
 import numpy as np
+import pytest
 from keras import layers
 
 LATENT_DIM = 16
@@ -41,3 +48,53 @@ def randomize_batch_norm(model):
         if isinstance(layer, layers.BatchNormalization):
             layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape))
             layer.moving_variance.assign(rng.uniform(0.5, 1.5, layer.moving_variance.shape))
+
+
+def snapshot(folder):
+    """`{relative path: bytes}` of every file under `folder`, to compare byte for byte."""
+    files = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as handle:
+                files[os.path.relpath(path, folder)] = handle.read()
+    return files
+
+
+@contextlib.contextmanager
+def _tmpfs(folder, options):
+    """Mount a tmpfs at `folder`; skip the test where that is not allowed.
+
+    Only root with mount rights (a container with CAP_SYS_ADMIN) can mount; elsewhere the
+    test is skipped and the monkeypatched tests stand in for it.
+    """
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    os.makedirs(folder, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", os.fspath(folder)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", os.fspath(folder)], capture_output=True)
+
+
+@contextlib.contextmanager
+def small_disk(folder, free_bytes):
+    """A 256 KiB disk at `folder`, filled to leave about `free_bytes` free."""
+    with _tmpfs(folder, "size=256k"):
+        free = shutil.disk_usage(folder).free
+        with open(os.path.join(folder, "filler"), "wb") as handle:
+            handle.write(b"\0" * max(0, free - free_bytes))
+        yield folder
+
+
+@contextlib.contextmanager
+def read_only_disk(folder):
+    """An empty read-only file system at `folder`: even root cannot write there."""
+    with _tmpfs(folder, "size=64k,ro"):
+        yield folder

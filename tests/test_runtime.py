@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tracemalloc
 
 import keras
 import numpy as np
@@ -17,6 +18,7 @@ from ganzoo import _imaging, _sampling, export, runtime
 from export_helpers import LATENT_DIM, StandIn, tiny_generator
 
 NUM_CLASSES = 10
+WIDE_LATENT_DIM = 2048
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -37,6 +39,14 @@ def upscaling_generator():
     x = layers.UpSampling2D(2, name="up")(x)
     images = layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_image")(x)
     return keras.Model(image, images, name="upscaler")
+
+
+def wide_latent_generator():
+    """A large latent and a tiny picture: memory use is dominated by the inputs."""
+    latent = keras.Input((WIDE_LATENT_DIM,), name="latent")
+    x = layers.Dense(4, activation="tanh", name="project")(latent)
+    images = layers.Reshape((2, 2, 1), name="to_image")(x)
+    return keras.Model(latent, images, name="wide")
 
 
 def noisy_generator():
@@ -65,7 +75,36 @@ def bundles(tmp_path_factory):
     noisy = noisy_generator()
     export.to_onnx(noisy, root / "noisy")
     made["noisy"] = (str(root / "noisy"), noisy)
+    wide = wide_latent_generator()
+    export.to_onnx(StandIn(wide, "gan"), root / "wide")
+    made["wide"] = (str(root / "wide"), wide)
     return made
+
+
+def assert_same_pixels_as_keras(images, keras_floats, float_difference, value_range=(-1.0, 1.0)):
+    """uint8 images from the runtime equal `to_uint8` of Keras' floats for the same inputs.
+
+    onnxruntime and Keras add up the same products in a different order, so their floats
+    differ by up to `float_difference` (~1e-7 here). A pixel whose Keras value lies within
+    that distance of a rounding boundary (a .5 after scaling to [0, 255]) may land one
+    level away; every other pixel must be the same byte. An off-by-one or a different
+    rounding in the runtime's conversion breaks pixels far from any boundary.
+    """
+    low, high = value_range
+    expected = _imaging.to_uint8(keras_floats, value_range)
+    assert images.dtype == np.uint8 and images.shape == expected.shape
+    differ = images != expected
+    if not differ.any():
+        return
+    scaled = (np.asarray(keras_floats, np.float64) - low) * (255.0 / (high - low))
+    to_boundary = np.abs(scaled - np.floor(scaled) - 0.5)
+    slack = float_difference * 255.0 / (high - low) + 1e-9
+    assert np.all(np.abs(images.astype(int) - expected.astype(int))[differ] == 1)
+    assert np.all(to_boundary[differ] <= slack), (
+        f"{differ.sum()} pixels differ from Keras; the farthest from a rounding boundary "
+        f"is {to_boundary[differ].max():.4f} levels away "
+        f"(float difference {float_difference:.2g})"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +116,15 @@ def dcgan(bundles):
 def test_sample_matches_keras_for_the_same_seed(dcgan):
     runner, generator = dcgan
     images = runner.sample(4, seed=3)
-    expected = _imaging.to_uint8(generator(_sampling.latents(4, LATENT_DIM, 3), training=False))
+    latents = _sampling.latents(4, LATENT_DIM, 3)
     assert images.dtype == np.uint8 and images.shape == (4, 16, 16, 1)
-    assert np.max(np.abs(images.astype(int) - expected.astype(int))) <= 1
+    # The same floats give the same bytes: sample() is to_uint8 of the graph's output.
+    onnx_floats = runner.run(latents)
+    np.testing.assert_array_equal(images, _imaging.to_uint8(onnx_floats))
+    keras_floats = generator(latents, training=False).numpy()
+    float_difference = float(np.abs(onnx_floats - keras_floats).max())
+    assert float_difference < 1e-5
+    assert_same_pixels_as_keras(images, keras_floats, float_difference)
     np.testing.assert_array_equal(runner.sample(4, seed=3), images)
     np.testing.assert_array_equal(runner.sample(5, seed=3, batch_size=2)[:4], images)
 
@@ -124,6 +169,18 @@ def test_loaded_generator_describes_itself(dcgan):
         (lambda r: r.run(np.zeros((1, 16)), np.zeros((1, 16))), r"takes 1 input"),
         (lambda r: r.sample(2, labels=3), r"not conditional"),
         (lambda r: r.sample(2, truncation=0.5), r"no truncation input"),
+        (lambda r: r.sample(2, truncation="abc"), r"truncation must be a finite number"),
+        (lambda r: r.sample(2, seed="abc"), r"^seed must be a non-negative .* seed='abc'$"),
+        (lambda r: r.sample(2, seed=1.5), r"Received: seed=1.5$"),
+        (lambda r: r.sample(2, seed=-1), r"Received: seed=-1$"),
+        (lambda r: r.sample(2, seed=True), r"Received: seed=True$"),
+        (lambda r: r.sample(2.5), r"^n must be a positive integer. Received: n=2.5$"),
+        (lambda r: r.sample(3.0), r"Received: n=3.0$"),
+        (lambda r: r.sample(0), r"Received: n=0$"),
+        (lambda r: r.sample(True), r"Received: n=True$"),
+        (lambda r: r.sample("4"), r"Received: n='4'$"),
+        (lambda r: r.sample(4, batch_size=0), r"Received: batch_size=0$"),
+        (lambda r: r.sample(4, batch_size=2.5), r"Received: batch_size=2.5$"),
         (lambda r: r.upscale(np.zeros((4, 4, 1), np.uint8)), r"upscale\(\) needs .* image input"),
         (lambda r: r.translate(np.zeros((4, 4, 1), np.uint8)), r"translate\(\) needs .* image"),
     ],
@@ -193,9 +250,13 @@ def test_conditional_bundle_samples_a_chosen_class(bundles):
 
     images = runner.sample(5, seed=2, labels=3)
     latents = _sampling.latents(5, LATENT_DIM, 2)
-    expected = _imaging.to_uint8(generator([latents, np.full(5, 3, np.int32)], training=False))
+    inputs = [latents, np.full(5, 3, np.int32)]
     assert images.shape == (5, 8, 8, 3)
-    assert np.max(np.abs(images.astype(int) - expected.astype(int))) <= 1
+    onnx_floats = runner.run(*inputs)
+    np.testing.assert_array_equal(images, _imaging.to_uint8(onnx_floats))
+    keras_floats = generator(inputs, training=False).numpy()
+    float_difference = float(np.abs(onnx_floats - keras_floats).max())
+    assert_same_pixels_as_keras(images, keras_floats, float_difference)
 
     np.testing.assert_array_equal(runner.sample(4, seed=9), runner.sample(4, seed=9))
     with pytest.raises(ValueError, match=r"Labels must lie in \[0, 9\]"):
@@ -212,9 +273,13 @@ def test_upscale_and_translate_take_uint8_images(bundles):
     picture = np.random.default_rng(0).integers(0, 256, (6, 10, 3), dtype=np.uint8)
 
     upscaled = runner.upscale(picture)
-    expected = _imaging.to_uint8(generator(_imaging.from_uint8(picture[None]), training=False))[0]
+    floats_in = _imaging.from_uint8(picture[None])
     assert upscaled.dtype == np.uint8 and upscaled.shape == (12, 20, 3)
-    assert np.max(np.abs(upscaled.astype(int) - expected.astype(int))) <= 1
+    onnx_floats = runner.run(floats_in)[0]
+    np.testing.assert_array_equal(upscaled, _imaging.to_uint8(onnx_floats))
+    keras_floats = generator(floats_in, training=False).numpy()[0]
+    float_difference = float(np.abs(onnx_floats - keras_floats).max())
+    assert_same_pixels_as_keras(upscaled, keras_floats, float_difference)
     np.testing.assert_array_equal(runner.translate(picture), upscaled)
     assert runner.upscale(np.stack([picture, picture])).shape == (2, 12, 20, 3)
 
@@ -232,6 +297,64 @@ def test_noise_inputs_are_drawn_from_the_seed(bundles):
     first = runner.sample(3, seed=4)
     np.testing.assert_array_equal(runner.sample(3, seed=4), first)
     assert not np.array_equal(runner.sample(3, seed=5), first)
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "cgan", "noisy"])
+def test_the_batch_size_never_changes_the_pictures(bundles, kind):
+    """Latents, drawn labels and noise are streamed batch by batch from one generator."""
+    runner = runtime.load(bundles[kind][0])
+    whole = runner.sample(7, seed=4, batch_size=7)
+    for batch_size in (1, 3, 64):
+        np.testing.assert_array_equal(runner.sample(7, seed=4, batch_size=batch_size), whole)
+    # Each image is the graph's output for the documented inputs of that row.
+    inputs = {"latent": _sampling.latents(7, LATENT_DIM, 4)}
+    if kind == "cgan":
+        inputs["label"] = _sampling.labels_for(7, NUM_CLASSES, seed=4)
+    if kind == "noisy":
+        inputs["noise_4x4"] = _sampling.noise(7, (4, 4, 1), seed=4, index=0)
+    np.testing.assert_array_equal(whole, _imaging.to_uint8(runner.run(**inputs)))
+
+
+def test_large_samples_hold_one_batch_of_inputs_at_a_time(bundles):
+    """Peak memory is one batch of latents beside the result, not all n latents."""
+    runner = runtime.load(bundles["wide"][0])
+    n, batch_size = 2000, 64
+    all_latents_bytes = n * WIDE_LATENT_DIM * 4  # 16 MB
+    runner.sample(2, seed=0)  # onnxruntime's first-run allocations are not the point
+    tracemalloc.start()
+    try:
+        images = runner.sample(n, seed=0, batch_size=batch_size)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert images.shape == (n, 2, 2, 1)
+    assert peak < all_latents_bytes / 8, f"peak {peak} bytes"
+    last_latents = _sampling.latents(n, WIDE_LATENT_DIM, 0)[-5:]
+    np.testing.assert_array_equal(images[-5:], _imaging.to_uint8(runner.run(last_latents)))
+
+
+def test_a_sample_that_cannot_fit_is_refused_before_any_work(dcgan, monkeypatch):
+    runner, _ = dcgan
+    # 10**12 images of 16x16x1 would need 233 TiB: more than any machine has.
+    expected = (
+        r"^n=1000000000000 samples of 16x16x1 need 238418\.6 GiB; "
+        r"about [\d.]+ [GM]iB is free: sample fewer \(or in several calls\)$"
+    )
+    with pytest.raises(ValueError, match=expected):
+        runner.sample(10**12, seed=0)
+    monkeypatch.setattr(_sampling, "available_memory", lambda: int(20.1 * 1024**3))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as info:
+            runner.sample(10**9)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(info.value) == (
+        "n=1000000000 samples of 16x16x1 need 238.4 GiB; about 20.1 GiB is free: "
+        "sample fewer (or in several calls)"
+    )
+    assert peak < 1024**2  # nothing was drawn or allocated
 
 
 def test_load_names_the_path_it_cannot_use(bundles, tmp_path):

@@ -6,11 +6,12 @@ Sources:
 - bundled datasets that work offline (see `ganzoo.data.bundled`): `"digits"`,
   `"faces"`, `"textures/grass"`, `"textures/gravel"`, `"textures/brick"`, `"photos"`;
 - a TensorFlow Datasets name: `"mnist"`, `"cifar10"`, `"celeb_a"`,
-  `"cycle_gan/horse2zebra"`, `"div2k/bicubic_x4"`, ... (downloaded on first use; see
-  `ganzoo.data.tfds_source`);
+  `"cycle_gan/horse2zebra"`, `"div2k/bicubic_x4"`, ... (downloaded on first use; offline,
+  one clear `ValueError`; see `ganzoo.data.tfds_source`);
 - a path to a folder of images, flat or with one sub-folder per class (see
   `ganzoo.data.folders`);
-- NumPy arrays: `images` or `(images, labels)` (see `ganzoo.data.arrays`).
+- NumPy arrays: `images` or `(images, labels)`, uint8 in [0, 255] or float in [-1, 1]
+  (other ranges with `value_range=`; see `ganzoo.data.arrays`).
 
 Example:
 
@@ -59,12 +60,19 @@ def load(
     seed=None,
     cache=True,
     repeat=False,
+    value_range=None,
 ):
     """Load a dataset of images scaled to [-1, 1], ready for `fit`.
 
     The pipeline scales to [-1, 1], converts channels, resizes (bilinear, antialiased),
     caches in memory when the preprocessed images fit in 2 GiB and their number is known,
     shuffles, optionally repeats, batches with `drop_remainder=True` and prefetches.
+
+    Value ranges: image files (8-bit, or 16-bit PNGs scaled to 8 bits), bundled and TFDS
+    data are scaled from [0, 255]. NumPy arrays: uint8 is taken as [0, 255]; float arrays
+    must already lie in [-1, 1] (values outside it are refused, and so are float arrays
+    whose values all lie in [0, 1], not all equal: they look like [0, 1] data);
+    `value_range` names any other range, rescaled linearly to [-1, 1].
 
     Args:
         source: str, path or NumPy array(s). A bundled name (`BUNDLED_NAMES`), a
@@ -86,19 +94,34 @@ def load(
         seed: int or None. Seed that makes the shuffle order reproducible. Defaults to None.
         cache: bool. Cache preprocessed images in memory (when they fit). Defaults to True.
         repeat: bool. Repeat forever, for step-based training. Defaults to False.
+        value_range: (low, high) or None. NumPy arrays only: the range their values lie
+            in, e.g. `(0, 1)` for float images in [0, 1], `(0, 255)`, or `(0, 65535)`
+            for uint16 images; they are rescaled linearly to [-1, 1] and values outside
+            it are refused. `(-1, 1)` accepts float images that happen to lie in
+            [0, 1]. None: uint8 as [0, 255], floats as [-1, 1]. Defaults to None.
 
     Returns:
         A `tf.data.Dataset` of float32 NHWC image batches, or `(images, labels)` pairs.
 
     Raises:
-        ValueError: with one line naming the source, for an unknown name, a missing or
-            empty folder, an unreadable image, a wrong channel count, an unknown split,
-            missing labels, or fewer examples than `batch_size`.
+        ValueError: with one line naming the source, for an unknown name, a TFDS
+            dataset that is not prepared while offline, a missing or empty folder, an
+            unreadable image, a wrong channel count (not 1 or 3), array values outside
+            the expected range, an unknown split, missing labels, or fewer examples than
+            `batch_size`.
+
+    Examples:
+
+    ```python
+    images = np.random.default_rng(0).uniform(0, 1, (256, 32, 32, 3))
+    data = ganzoo.data.load(images, value_range=(0, 1), batch_size=64)
+    ```
     """
     from ganzoo.data import _pipeline
 
     image_size = normalize_image_size(image_size)
     _check_options(source, batch_size, channels)
+    value_range = _arrays.check_value_range(value_range)
     options = dict(
         image_size=image_size,
         channels=channels,
@@ -109,6 +132,12 @@ def load(
         repeat=repeat,
     )
     kind = _kind_of(source)
+    if value_range is not None and kind != "numpy":
+        raise source_error(
+            source,
+            f"value_range applies to NumPy arrays only (image files and datasets are "
+            f"scaled from [0, 255]); received value_range={value_range!r}",
+        )
     if kind == "tfds":
         elements, num_examples = _tfds.load_elements(
             source, split, labels, shuffle, seed, _unknown_message()
@@ -120,7 +149,7 @@ def load(
         arrays = _bundled.load_arrays(source, split, image_size)
     elif kind == "numpy":
         _check_whole_split(source, split)
-        arrays = _arrays.load_arrays(source)
+        arrays = _arrays.load_arrays(source, value_range)
     else:
         _check_whole_split(source, split)
         arrays = _folders.load_arrays(source, image_size, channels)
@@ -135,10 +164,13 @@ def describe(source, split="train"):
         split: str. As in `load`. Defaults to `"train"`.
 
     Returns:
-        A dict: `num_examples` (int, or None where TFDS does not know it yet),
+        A dict: `num_examples` (int),
         `num_classes` (int or None), `class_names` (list of str or None), `channels`
         (native, 1 or 3), `native_size` ((height, width), or None when images vary in
         size). Bundled textures and photos report their default patch size.
+
+    A TFDS dataset that is not prepared yet is downloaded and prepared first; offline it
+    raises the `ValueError` of `ganzoo.data.tfds_source.not_available_offline_error`.
     """
     kind = _kind_of(source)
     if kind == "tfds":

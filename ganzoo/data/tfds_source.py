@@ -3,15 +3,22 @@
 
 `tensorflow_datasets` is imported only when such a source is used: it is slow to import.
 Data is downloaded and prepared on first use (this needs internet access) into
-`~/tensorflow_datasets`, or the folder named by the `TFDS_DATA_DIR` environment variable.
-Offline, with the data not prepared, loading fails with one `ValueError`.
+`~/tensorflow_datasets`, or the folder named by the `TFDS_DATA_DIR` environment variable
+(read at each call). Before downloading, ganzoo checks within a few seconds that the
+internet can be reached: offline, a dataset that is not prepared fails at once with one
+`ValueError` saying how to prepare it (`not_available_offline_error`), instead of TFDS
+retrying its downloads for minutes.
 
 The image is the `image` feature, or `hr` (the high-resolution image) for DIV2K; labels
 are the `label` feature. Split names pass through unchanged (`"train"`, `"test"`,
 `"train[:10%]"`; CycleGAN's `"trainA"`, `"trainB"`, `"testA"`, `"testB"`).
 """
 
+import os
 import re
+import threading
+import urllib.error
+import urllib.request
 
 from ganzoo.data._common import source_error
 
@@ -19,6 +26,10 @@ from ganzoo.data._common import source_error
 _TFDS_NAME = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_.\-]+)?(:[0-9.*]+)?$")
 IMAGE_FEATURES = ("image", "hr")
 LABEL_FEATURE = "label"
+# Where TFDS looks first for prepared data (its GCS bucket): answering at all means online.
+NETWORK_PROBE_URL = "https://storage.googleapis.com/"
+# Seconds the network check may take, name resolution included.
+NETWORK_PROBE_TIMEOUT = 5.0
 
 
 def looks_like_tfds_name(source):
@@ -43,22 +54,19 @@ def load_elements(name, split, labels, shuffle, seed, unknown_message):
     """
     import tensorflow_datasets as tfds
 
-    builder = _builder(name, unknown_message)
+    builder = prepared_builder(name, unknown_message)
     _check_split(name, split, builder)
     try:
-        dataset = tfds.load(
-            name,
+        dataset = builder.as_dataset(
             split=split,
-            download=True,
             shuffle_files=shuffle,
             read_config=tfds.ReadConfig(shuffle_seed=seed),
         )
-    except Exception as error:  # network, missing data, bad split: one clear line
+    except Exception as error:  # damaged files, bad split: one clear line
         raise source_error(
             name,
-            f"TensorFlow Datasets could not load split {split!r} ({_first_line(error)}); "
-            f"the data is downloaded on first use, which needs internet access, or set "
-            f"TFDS_DATA_DIR to a folder where it is already prepared",
+            f"TensorFlow Datasets could not read split {split!r} from "
+            f"{_data_dir_of(builder)} ({_first_line(error)})",
         ) from None
     features = dataset.element_spec
     image_key = _image_feature(name, features)
@@ -78,8 +86,12 @@ def load_elements(name, split, labels, shuffle, seed, unknown_message):
 
 
 def describe(name, split, unknown_message):
-    """Metadata from the builder's info, without loading data (see `ganzoo.data.describe`)."""
-    builder = _builder(name, unknown_message)
+    """Metadata from the builder's info (see `ganzoo.data.describe`).
+
+    The data is downloaded and prepared first when it is not yet (offline: a `ValueError`),
+    so that the number of examples is known.
+    """
+    builder = prepared_builder(name, unknown_message)
     _check_split(name, split, builder)
     features = builder.info.features
     image_key = _image_feature(name, features)
@@ -95,11 +107,101 @@ def describe(name, split, unknown_message):
     }
 
 
+def not_available_offline_error(name, data_dir=None):
+    """The one-line `ValueError` for a TFDS dataset that is not prepared, offline.
+
+    Args:
+        name: str. TFDS name.
+        data_dir: str or None. Where TFDS looked for the prepared data; None for the
+            current default (`TFDS_DATA_DIR`, else `~/tensorflow_datasets`).
+
+    Returns:
+        A `ValueError` naming the dataset, the folder and how to prepare it.
+    """
+    data_dir = data_dir or default_data_dir()
+    return source_error(
+        name,
+        f"not available offline: TensorFlow Datasets has not prepared it in {data_dir} and "
+        f"the internet cannot be reached to download it; prepare it on a machine with "
+        f"internet access (`tfds build {name} --data_dir DIR`) and copy DIR here, or set "
+        f"TFDS_DATA_DIR to a folder where it is prepared",
+    )
+
+
+def default_data_dir():
+    """The folder TFDS prepares data in: `TFDS_DATA_DIR`, else `~/tensorflow_datasets`."""
+    return os.environ.get("TFDS_DATA_DIR") or os.path.join(
+        os.path.expanduser("~"), "tensorflow_datasets"
+    )
+
+
+def prepared_builder(name, unknown_message):
+    """The TFDS builder of `name` with its data prepared, downloading it when online.
+
+    Raises:
+        ValueError: for an unknown name, or `not_available_offline_error` when the data
+            is not prepared and the internet cannot be reached (checked within
+            `NETWORK_PROBE_TIMEOUT` seconds, so offline never hangs in TFDS' retries).
+    """
+    builder = _builder(name, unknown_message)
+    if builder.is_prepared() or _download_is_mocked(builder):
+        return builder
+    if not network_reachable():
+        raise not_available_offline_error(name, _data_dir_of(builder))
+    try:
+        builder.download_and_prepare()
+    except Exception as error:
+        raise source_error(
+            name,
+            f"TensorFlow Datasets could not download and prepare it in "
+            f"{_data_dir_of(builder)} ({_first_line(error)}); set TFDS_DATA_DIR to a "
+            f"folder where it is prepared",
+        ) from None
+    return builder
+
+
+def network_reachable(url=NETWORK_PROBE_URL, timeout=NETWORK_PROBE_TIMEOUT):
+    """Whether `url` answers (any HTTP status) within `timeout` seconds.
+
+    Runs in a daemon thread so that a slow name resolution cannot hold the caller longer
+    than `timeout`. Proxies from the environment (`HTTPS_PROXY`) are honoured.
+    """
+    answered = []
+
+    def probe():
+        try:
+            urllib.request.urlopen(url, timeout=timeout).close()
+            answered.append(True)
+        except urllib.error.HTTPError:
+            answered.append(True)  # a server replied: the network works
+        except Exception:
+            answered.append(False)
+
+    thread = threading.Thread(target=probe, name="ganzoo-network-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answered and answered[0])
+
+
+def _download_is_mocked(builder):
+    # Under `tfds.testing.mock_data` downloading is replaced by fake examples: there is
+    # nothing to fetch, so no network check either.
+    prepare = type(builder).download_and_prepare
+    return getattr(prepare, "__module__", "").startswith("tensorflow_datasets.testing")
+
+
+def _data_dir_of(builder):
+    root = getattr(builder, "data_dir_root", None)
+    return os.fspath(root) if root is not None else default_data_dir()
+
+
 def _builder(name, unknown_message):
     import tensorflow_datasets as tfds
 
+    # TFDS reads TFDS_DATA_DIR once, at import: pass it on so a later change is seen.
+    data_dir = os.environ.get("TFDS_DATA_DIR") or None
     try:
-        return tfds.builder(name)
+        return tfds.builder(name, data_dir=data_dir)
     except Exception as error:
         if type(error).__name__ == "DatasetNotFoundError":
             raise source_error(name, unknown_message) from None
@@ -133,8 +235,9 @@ def _image_feature(name, features):
 def _num_examples(builder, split):
     try:
         return int(builder.info.splits[split].num_examples)
-    except Exception:  # unprepared data or mocked info: not known cheaply
-        return None
+    except Exception:  # mocked info has no splits: count what the split yields
+        count = int(builder.as_dataset(split=split).cardinality())
+        return count if count >= 0 else None
 
 
 def _first_line(error):

@@ -39,7 +39,9 @@ def to_onnx(
     rewritten for onnxruntime's CPU provider (transposed convolutions as sub-pixel
     convolutions, onnxruntime's EXTENDED optimisations saved), which `ganzoo.runtime`
     runs on CPU. It passes the same parity check; if it cannot be built or does not
-    pass, it is left out with a `RuntimeWarning`. fp16 bundles have none.
+    pass, it is left out with a `RuntimeWarning` (and `ganzoo.json` does not name it);
+    if it cannot be written, the export fails like any other write. fp16 bundles have
+    none.
 
     Args:
         model: a ganzoo model (its `.generator` is exported) or any Keras generator.
@@ -47,7 +49,8 @@ def to_onnx(
         opset: int. ONNX opset, 17 or newer. Defaults to 17.
         fp16: bool. Store weights and arithmetic in float16, inputs and outputs staying
             float32; needs the `onnxconverter-common` package. Defaults to False.
-        overwrite: bool. Replace an existing bundle at `out_dir`. Defaults to False.
+        overwrite: bool. Replace an existing bundle (or empty folder) at `out_dir`; any
+            other folder or file is refused. Defaults to False.
         input_signature: list of `tf.TensorSpec`. The generator's inputs, for models
             without `.inputs` (subclassed models). Names give roles: `latent`, `label`,
             `image`, `noise*`, `truncation`. Defaults to the generator's own inputs.
@@ -59,8 +62,12 @@ def to_onnx(
         The bundle's metadata (the content of `ganzoo.json`) as a dict.
 
     Raises:
-        FileExistsError: `out_dir` exists and `overwrite` is False.
-        ValueError: bad arguments, a generator that does not convert, or parity failed.
+        FileExistsError: `out_dir` exists and `overwrite` is False, or it is not a ganzoo
+            bundle (`ganzoo._atomic.NotReplaceableError`, also a ValueError).
+        ValueError: bad arguments, NaN or Inf generator weights (a diverged model), a
+            generator that does not convert, or parity failed.
+        OSError: a write failed (one line naming the file and the reason). Nothing is
+            left behind and an existing bundle stays as it was.
 
     Examples:
 
@@ -104,7 +111,8 @@ def to_saved_model(
     Args:
         model: a ganzoo model (its `.generator` is exported) or any Keras generator.
         out_dir: str or path-like. The bundle folder to create.
-        overwrite: bool. Replace an existing bundle at `out_dir`. Defaults to False.
+        overwrite: bool. Replace an existing bundle (or empty folder) at `out_dir`.
+            Defaults to False.
         input_signature: list of `tf.TensorSpec`. As for `to_onnx`.
         parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
         seed: int. Seed of the parity inputs. Defaults to 0.

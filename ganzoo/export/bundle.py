@@ -12,30 +12,18 @@ from ganzoo import _atomic, _bundle
 # Largest max-abs difference against Keras that an export accepts.
 TOLERANCE_FP32 = 1e-4
 TOLERANCE_FP16 = 1e-2
+# What `check_target` calls a folder that overwrite may replace, in messages.
+BUNDLE = "ganzoo bundle"
 
 
 def check_target(out_dir, overwrite):
-    """Refuse (FileExistsError) to write where something exists, unless replaceable.
+    """Refuse to write where something exists, unless it may be replaced; returns the path.
 
-    With `overwrite=True` only a ganzoo bundle or an empty folder is replaced, so a
-    mistyped `--out` cannot wipe an unrelated folder.
+    With `overwrite=True` only a ganzoo bundle (a folder with `ganzoo.json`: ONNX,
+    SavedModel and Triton repositories all have one) or an empty folder is replaced, so a
+    mistyped `--out` cannot wipe an unrelated folder (`_atomic.check_replaceable`).
     """
-    out_dir = os.path.abspath(os.fspath(out_dir))
-    if not os.path.lexists(out_dir):
-        return out_dir
-    if not overwrite:
-        raise FileExistsError(
-            f"{out_dir} already exists; pass overwrite=True (--overwrite on the command "
-            "line) to replace it"
-        )
-    if not os.path.isdir(out_dir) or os.path.islink(out_dir):
-        raise FileExistsError(f"{out_dir} exists and is not a folder; refusing to replace it")
-    if os.listdir(out_dir) and not _bundle.is_bundle(out_dir):
-        raise FileExistsError(
-            f"{out_dir} exists and is not a ganzoo bundle; refusing to replace it even with "
-            "overwrite=True. Choose another folder or remove it first"
-        )
-    return out_dir
+    return _atomic.check_replaceable(out_dir, _bundle.is_bundle, BUNDLE, overwrite=overwrite)
 
 
 @contextlib.contextmanager
@@ -43,12 +31,37 @@ def staged_folder(out_dir, overwrite=False):
     """Yield a temporary folder beside `out_dir`; move it into place if the block succeeds.
 
     Refuses an existing `out_dir` unless it may be replaced (`check_target`); see
-    `ganzoo._atomic.staged_folder` for the guarantees.
+    `ganzoo._atomic.staged_folder` for the guarantees. Before the move, every file that
+    the staged `ganzoo.json` names must exist.
     """
-    out_dir = check_target(out_dir, overwrite)
-    with _atomic.staged_folder(out_dir) as staging:
+    with _atomic.staged_folder(
+        out_dir, overwrite=overwrite, is_ours=_bundle.is_bundle, what=BUNDLE
+    ) as staging:
         yield staging
-        check_target(out_dir, overwrite)
+        check_named_files(staging)
+
+
+def write_metadata(folder, metadata):
+    """Write `ganzoo.json` into the staged `folder`; a failed write names the file."""
+    with _atomic.writing(os.path.join(folder, _bundle.METADATA_FILE)):
+        _bundle.write_metadata(folder, metadata)
+
+
+def check_named_files(folder):
+    """Raise RuntimeError if the staged bundle's `ganzoo.json` names a file it lacks."""
+    metadata = _bundle.read_bundle(folder)
+    named = [_bundle.model_path(folder, metadata)]
+    for variant in metadata.get("variants") or {}:
+        named.append(_bundle.variant_path(folder, metadata, variant))
+    triton = metadata.get("triton") or {}
+    if triton.get("config"):
+        named.append(os.path.join(folder, *triton["config"].split("/")))
+    for path in named:
+        if path is not None and not os.path.exists(path):
+            raise RuntimeError(
+                f"ganzoo.json names {os.path.relpath(path, folder)}, which was not written; "
+                "nothing was exported"
+            )
 
 
 def check_parity_args(parity_samples, seed):

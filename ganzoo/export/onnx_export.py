@@ -13,7 +13,8 @@ import warnings
 import onnx
 import tensorflow as tf
 
-from ganzoo import _bundle
+from ganzoo import _atomic, _bundle
+from ganzoo._finite import check_finite
 from ganzoo.export import _signature
 from ganzoo.export import bundle as bundle_lib
 
@@ -45,7 +46,7 @@ def to_onnx(
     with bundle_lib.staged_folder(out_dir, overwrite) as staging:
         metadata = exported.write(staging, _bundle.MODEL_FILES["onnx"], optimize=optimize)
         metadata = bundle_lib.build_metadata(fmt="onnx", **metadata)
-        _bundle.write_metadata(staging, metadata)
+        bundle_lib.write_metadata(staging, metadata)
     return metadata
 
 
@@ -54,6 +55,7 @@ def convert_checked(model, *, opset, fp16, input_signature, parity_samples, seed
     opset, float16 = check_arguments(opset, fp16, parity_samples, seed)
 
     generator, info = _signature.resolve_generator(model)
+    check_finite(generator)
     specs = _signature.input_specs(generator, input_signature)
     function = _signature.serving_function(generator, specs)
     outputs = _signature.output_specs(function)
@@ -100,11 +102,14 @@ class ExportedGraph:
 
         `model_file` is relative to `folder`. Returns the keyword arguments of
         `bundle.build_metadata` except `fmt`. Raises ValueError when the graph is further
-        from Keras than the tolerance; a CPU variant that fails is left out with a warning.
+        from Keras than the tolerance, and OSError (one line naming the file) when a
+        write fails. A CPU variant that cannot be built or misses the bar is left out
+        with a warning; one that cannot be written fails the export.
         """
         model_path = os.path.join(folder, model_file)
-        os.makedirs(os.path.dirname(model_path), exist_ok=True)
-        onnx.save(self.onnx_model, model_path)
+        with _atomic.writing(model_path):
+            os.makedirs(os.path.dirname(model_path), exist_ok=True)
+            onnx.save(self.onnx_model, model_path)
         diff = bundle_lib.max_abs_diff(self.reference, run_onnx(model_path, self.specs, self.feeds))
         bundle_lib.check_parity(diff, self.tolerance, "The ONNX export")
         diffs = {model_file: diff}
@@ -132,7 +137,12 @@ class ExportedGraph:
         }
 
     def _write_cpu_variant(self, folder, model_file):
-        """Write `model.cpu.onnx` beside `model_file`; None (and a warning) if it fails."""
+        """Write `model.cpu.onnx` beside `model_file`; None (and a warning) if it does not apply.
+
+        A rewrite or optimisation that fails, or a result that misses the parity bar, is
+        not the user's problem: the bundle goes without the variant (the runtime then runs
+        `model.onnx` on CPU too). A failed write is: it raises OSError.
+        """
         import onnxruntime as ort
 
         from ganzoo.export import optimize as optimize_lib
@@ -170,21 +180,56 @@ def save_cpu_optimized(onnx_model, path):
     does not change the memory layout, so the file runs on any CPU; the blocked NCHWc
     layout (ORT_ENABLE_ALL) depends on the vector width of the machine that loads it, so
     it is applied at load time, where onnxruntime does it by default.
+
+    Raises ValueError when onnxruntime cannot optimise the graph, and OSError (one line
+    naming `path` and the reason) when it optimises it but cannot write the file:
+    onnxruntime reports both alike ("Protobuf serialization failed" on a full disk), so a
+    failure is tried again in memory to tell them apart.
     """
     import onnxruntime as ort
 
+    serialized = onnx_model.SerializeToString()
+    options = _cpu_session_options(ort)
+    options.optimized_model_filepath = os.fspath(path)
+    try:
+        ort.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types
+        try:
+            ort.InferenceSession(
+                serialized, _cpu_session_options(ort), providers=["CPUExecutionProvider"]
+            )
+        except Exception:
+            raise ValueError(
+                f"onnxruntime could not optimise the graph: {_first_line(error)}"
+            ) from None
+        raise _write_failure(path, serialized, error) from None
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        raise _write_failure(path, serialized, None)
+
+
+def _cpu_session_options(ort):
     options = ort.SessionOptions()
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    options.optimized_model_filepath = os.fspath(path)
+    return options
+
+
+def _write_failure(path, serialized, error):
+    """The one-line OSError for a file onnxruntime failed to write at `path`.
+
+    onnxruntime does not say why; writing the same bytes with Python I/O does
+    ("No space left on device", "permission denied").
+    """
     try:
-        ort.InferenceSession(
-            onnx_model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
-    except Exception as error:  # onnxruntime raises its own exception types
-        raise ValueError(
-            f"onnxruntime could not optimise the graph: {_first_line(error)}"
-        ) from None
+        with open(path, "wb") as handle:
+            handle.write(serialized)
+    except OSError as os_error:
+        return _atomic.write_error(os_error, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+    reason = _first_line(error) if error is not None else "no file was written"
+    return _atomic.write_error(OSError(f"onnxruntime could not write it ({reason})"), path)
 
 
 def run_onnx(model, specs, feeds):

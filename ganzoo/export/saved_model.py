@@ -4,12 +4,14 @@ The signature takes the generator's named inputs and returns `{"images": ...}`; 
 with `tf.saved_model.load` (and TF Serving) without ganzoo or Keras.
 """
 
+import errno
 import os
 
 import keras
 import tensorflow as tf
 
-from ganzoo import _bundle
+from ganzoo import _atomic, _bundle
+from ganzoo._finite import check_finite
 from ganzoo.export import _signature
 from ganzoo.export import bundle as bundle_lib
 
@@ -30,6 +32,7 @@ def to_saved_model(
     bundle_lib.check_target(out_dir, overwrite)
 
     generator, info = _signature.resolve_generator(model)
+    check_finite(generator)
     specs = _signature.input_specs(generator, input_signature)
     function = _signature.serving_function(generator, specs)
     outputs = _signature.output_specs(function)
@@ -65,7 +68,7 @@ def to_saved_model(
             },
             extra={"signature": SIGNATURE_KEY},
         )
-        _bundle.write_metadata(staging, metadata)
+        bundle_lib.write_metadata(staging, metadata)
     return metadata
 
 
@@ -78,9 +81,28 @@ def run_saved_model(model_path, specs, feeds):
     return [results[name].numpy() for name in names]
 
 
+# TensorFlow reports failed writes as its own errors, often with no message at all
+# (a full disk is a bare ResourceExhaustedError): the OS errors they stand for.
+_TF_WRITE_ERRORS = {
+    "ResourceExhaustedError": (OSError, errno.ENOSPC),
+    "PermissionDeniedError": (PermissionError, errno.EACCES),
+    "NotFoundError": (FileNotFoundError, errno.ENOENT),
+}
+
+
 def _write_saved_model(generator, function, model_path):
     archive = keras.export.ExportArchive()
     if isinstance(generator, (keras.Layer, tf.Module)):
         archive.track(generator)
     archive.add_endpoint(name=SIGNATURE_KEY, fn=function)
-    archive.write_out(model_path, verbose=False)
+    try:
+        archive.write_out(model_path, verbose=False)
+    except tf.errors.OpError as error:
+        kind, code = _TF_WRITE_ERRORS.get(type(error).__name__, (OSError, None))
+        if code is not None:
+            os_error = kind(code, os.strerror(code))
+        else:
+            message = (error.message or "").strip().splitlines()
+            os_error = OSError(f"TensorFlow could not write it ({type(error).__name__}"
+                               f"{': ' + message[0] if message else ''})")
+        raise _atomic.write_error(os_error, model_path) from None

@@ -15,7 +15,7 @@ repo/                         (out_dir: point tritonserver --model-repository he
 import os
 import re
 
-from ganzoo import _bundle
+from ganzoo import _atomic
 from ganzoo.export import bundle as bundle_lib
 from ganzoo.export import onnx_export
 
@@ -81,9 +81,11 @@ def to_triton(
             name, metadata["inputs"], metadata["outputs"], max_batch_size=max_batch_size,
             instance_count=instance_count, max_queue_delay_us=max_queue_delay_us,
         )
-        with open(os.path.join(staging, name, CONFIG_FILE), "w", encoding="utf-8") as handle:
-            handle.write(config)
-        _bundle.write_metadata(staging, metadata)
+        config_path = os.path.join(staging, name, CONFIG_FILE)
+        with _atomic.writing(config_path):
+            with open(config_path, "w", encoding="utf-8") as handle:
+                handle.write(config)
+        bundle_lib.write_metadata(staging, metadata)
     return metadata
 
 

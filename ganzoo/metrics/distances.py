@@ -12,6 +12,10 @@ from ganzoo.metrics import _checks
 # precision/recall over 50k x 2048 features never builds an N x N matrix at once.
 _DISTANCE_BLOCK_BYTES = 64 * 1024 * 1024
 
+# A covariance may have eigenvalues down to -_PSD_TOLERANCE · max|eigenvalue| from rounding
+# (accumulated statistics, float32 files); anything more negative is not a covariance.
+_PSD_TOLERANCE = 1e-6
+
 
 def frechet_distance(feats_a, feats_b):
     """Fréchet distance between Gaussian fits of two feature sets (FID on Inception features).
@@ -60,10 +64,16 @@ def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2):
         mu1: array of shape (D,).
         sigma1: array of shape (D, D), a symmetric positive semi-definite covariance.
         mu2: array of shape (D,).
-        sigma2: array of shape (D, D).
+        sigma2: array of shape (D, D), likewise.
 
     Returns:
         float, >= 0.
+
+    Raises:
+        ValueError: a covariance that is not square, finite, symmetric (to 1e-6 of its
+            largest entry) or positive semi-definite: an eigenvalue below
+            -1e-6 · max|eigenvalue| is refused, as no set of features has that
+            covariance (smaller negative eigenvalues are rounding and count as 0).
     """
     mu1 = _mean_vector(mu1, "mu1")
     mu2 = _mean_vector(mu2, "mu2")
@@ -100,17 +110,25 @@ def _trace_sqrt_product(sigma1, sigma2):
     keeps their square roots (~1e-8 |sigma|^½ each) from leaking into the sum, so the FID of
     a sample against itself stays 0 even for rank-deficient covariances.
     """
-    factor1 = _psd_factor(sigma1)
-    factor2 = _psd_factor(sigma2)
+    factor1 = _psd_factor(sigma1, "sigma1")
+    factor2 = _psd_factor(sigma2, "sigma2")
     cross = factor1.T @ factor2
     gram = cross @ cross.T if cross.shape[0] <= cross.shape[1] else cross.T @ cross
     eigenvalues = np.clip(np.linalg.eigvalsh(gram), 0.0, None)
     return float(np.sqrt(eigenvalues).sum())
 
 
-def _psd_factor(matrix):
-    """F of shape (D, rank) with F Fᵀ = matrix, for a symmetric PSD matrix."""
+def _psd_factor(matrix, name):
+    """F of shape (D, rank) with F Fᵀ = matrix; refuses a matrix that is not PSD."""
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
+    largest = float(np.abs(eigenvalues).max())
+    smallest = float(eigenvalues.min())
+    if smallest < -_PSD_TOLERANCE * largest:
+        raise ValueError(
+            f"Expected `{name}` to be a positive semi-definite covariance, but it has the "
+            f"eigenvalue {smallest:.6g} (largest magnitude {largest:.6g}). "
+            f"Received: shape={matrix.shape}"
+        )
     # numpy.linalg.matrix_rank's tolerance: smaller eigenvalues are rounding noise.
     tolerance = max(eigenvalues.max(), 0.0) * len(matrix) * np.finfo(np.float64).eps
     keep = eigenvalues > tolerance

@@ -317,10 +317,7 @@ class _DatasetStream:
 
         available = data_lib.describe(self.source, split=self.split)["num_examples"]
         if available is None:
-            raise ValueError(
-                f"The number of images of {self.description} is not known yet (prepare the "
-                "TensorFlow dataset first)"
-            )
+            raise data_lib.tfds_source.not_available_offline_error(self.source)
         self._available = available
         return min(n, available)
 

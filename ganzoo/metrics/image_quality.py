@@ -3,6 +3,11 @@
 Used for generators that have a target image (super-resolution, paired translation).
 Images are uint8 (H, W), (H, W, C) or batches (N, H, W, C); a 3-D array is one HWC image (a
 batch of grayscale images is (N, H, W, 1)). A batch gives the mean of the per-image values.
+
+Both numbers depend on the data range, so it is never guessed: uint8 images are in
+[0, 255]; any other dtype (float images, uint16) needs `max_value=` and must lie in
+[0, max_value]. Float images in [-1, 1] (a generator's raw output) are refused: convert
+them with `(x + 1) / 2` and `max_value=1`, or to uint8 first (what `sample()` returns).
 """
 
 import numpy as np
@@ -17,35 +22,39 @@ _SSIM_K1 = 0.01
 _SSIM_K2 = 0.03
 
 
-def psnr(a, b, max_value=255):
+def psnr(a, b, max_value=None):
     """Peak signal-to-noise ratio in dB: 10·log10(max_value² / MSE), per image.
 
     Higher is better; identical images give `inf`. For a batch, the mean of the per-image
     values (the convention of super-resolution benchmarks).
 
     Args:
-        a: uint8 images, (H, W), (H, W, C) or (N, H, W, C).
+        a: uint8 images, (H, W), (H, W, C) or (N, H, W, C); other dtypes with `max_value`.
         b: images of the same shape as `a`.
-        max_value: float. Largest possible pixel value. Defaults to 255.
+        max_value: float. Largest possible pixel value; every pixel must lie in
+            [0, max_value]. Defaults to 255 for uint8 images and must be given for others.
 
     Returns:
         float (may be `inf`).
+
+    Raises:
+        ValueError: images that are not uint8 without `max_value`, or pixels outside
+            [0, max_value] (e.g. float images in [-1, 1]); the message names the dtype and
+            the range found.
 
     Examples:
     >>> a = np.zeros((8, 8, 3), np.uint8)
     >>> round(psnr(a, a + 1), 2)
     48.13
     """
-    a, b = _image_batches(a, b, min_size=1)
-    if max_value <= 0:
-        raise ValueError(f"`max_value` must be positive. Received: max_value={max_value}")
+    a, b, max_value = _image_batches(a, b, min_size=1, max_value=max_value, metric="psnr")
     mse = ((a - b) ** 2).mean(axis=(1, 2, 3))
     with np.errstate(divide="ignore"):
         per_image = 10.0 * np.log10(float(max_value) ** 2 / mse)
     return float(per_image.mean())
 
 
-def ssim(a, b, max_value=255):
+def ssim(a, b, max_value=None):
     """Structural similarity (SSIM) of Wang et al. 2004, per channel and averaged.
 
     Wang, Bovik, Sheikh, Simoncelli, "Image Quality Assessment: From Error Visibility to
@@ -58,12 +67,17 @@ def ssim(a, b, max_value=255):
     code, large images are not downsampled first. 1 means identical; higher is better.
 
     Args:
-        a: uint8 images, (H, W), (H, W, C) or (N, H, W, C), with H, W >= 11.
+        a: uint8 images, (H, W), (H, W, C) or (N, H, W, C), with H, W >= 11; other
+            dtypes with `max_value`.
         b: images of the same shape as `a`.
-        max_value: float. The data range (255 for uint8). Defaults to 255.
+        max_value: float. The data range: every pixel must lie in [0, max_value].
+            Defaults to 255 for uint8 images and must be given for others.
 
     Returns:
         float in [-1, 1].
+
+    Raises:
+        ValueError: as `psnr`.
 
     Examples:
     >>> a = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
@@ -71,9 +85,7 @@ def ssim(a, b, max_value=255):
     1.0
     """
     window = 2 * _SSIM_RADIUS + 1
-    a, b = _image_batches(a, b, min_size=window)
-    if max_value <= 0:
-        raise ValueError(f"`max_value` must be positive. Received: max_value={max_value}")
+    a, b, max_value = _image_batches(a, b, min_size=window, max_value=max_value, metric="ssim")
     c1 = (_SSIM_K1 * max_value) ** 2
     c2 = (_SSIM_K2 * max_value) ** 2
 
@@ -96,8 +108,8 @@ def ssim(a, b, max_value=255):
     return float(per_channel.mean(axis=1).mean())
 
 
-def _image_batches(a, b, min_size):
-    """Both inputs as float64 (N, H, W, C) batches of one shape."""
+def _image_batches(a, b, min_size, max_value, metric):
+    """Both inputs as float64 (N, H, W, C) batches of one shape, and the checked max_value."""
     a = np.asarray(a)
     b = np.asarray(b)
     if a.shape != b.shape:
@@ -113,6 +125,7 @@ def _image_batches(a, b, min_size):
     for array in (a, b):
         if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
             raise ValueError(f"Expected numeric images. Received: dtype={array.dtype}")
+    dtype = a.dtype if a.dtype == b.dtype else np.result_type(a.dtype, b.dtype)
     if a.ndim == 2:
         a, b = a[..., None], b[..., None]
     if a.ndim == 3:
@@ -126,4 +139,33 @@ def _image_batches(a, b, min_size):
     b = b.astype(np.float64)
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError(f"Expected finite pixel values. Received: shape={a.shape}")
-    return a, b
+    return a, b, _checked_max_value(a, b, max_value, dtype, metric)
+
+
+def _checked_max_value(a, b, max_value, dtype, metric):
+    """The data range: 255 for uint8, else `max_value`, which must hold every pixel."""
+    low = min(float(a.min()), float(b.min()))
+    high = max(float(a.max()), float(b.max()))
+    found = f"Received: dtype={dtype}, values in [{low:.6g}, {high:.6g}]"
+    if max_value is None:
+        if dtype == np.uint8:
+            return 255.0
+        raise ValueError(
+            f"{metric}() takes uint8 images, or other images in [0, max_value] with "
+            f"max_value= given (e.g. max_value=1 for floats in [0, 1]). {found}"
+        )
+    if (
+        isinstance(max_value, (bool, np.bool_))
+        or not isinstance(max_value, (int, float, np.integer, np.floating))
+        or not np.isfinite(max_value)
+        or max_value <= 0
+    ):
+        raise ValueError(
+            f"`max_value` must be a positive number. Received: max_value={max_value!r}"
+        )
+    if low < 0 or high > max_value:
+        raise ValueError(
+            f"{metric}() needs every pixel in [0, max_value] = [0, {max_value:g}]; "
+            f"rescale the images (floats in [-1, 1]: (x + 1) / 2 with max_value=1). {found}"
+        )
+    return float(max_value)

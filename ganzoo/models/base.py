@@ -240,8 +240,21 @@ class AdversarialModel(keras.Model):
 
     # -- the standard step: one discriminator update, then one generator update ------
 
+    def check_batch(self, real_images):
+        """One clear error when the data's images do not have the model's shape."""
+        got = tuple(real_images.shape[1:])
+        if len(got) != 3 or any(
+            have is not None and have != want for have, want in zip(got, self.image_shape)
+        ):
+            raise ValueError(
+                f"{self.family} was built for images of shape {self.image_shape} "
+                f"(height, width, channels); the data gives {got}: load the data with "
+                f"image_size={self.image_shape[0]} and channels={self.image_shape[2]}"
+            )
+
     def train_step(self, data):
         real_images, labels = self.unpack_batch(data)
+        self.check_batch(real_images)
         batch_size = tf.shape(real_images)[0]
 
         with tf.GradientTape() as d_tape:
@@ -271,6 +284,7 @@ class AdversarialModel(keras.Model):
 
     def test_step(self, data):
         real_images, labels = self.unpack_batch(data)
+        self.check_batch(real_images)
         batch_size = tf.shape(real_images)[0]
         fake_images = self.generator(self.generator_inputs(batch_size, labels), training=False)
         real_logits = self.discriminator(
@@ -292,14 +306,38 @@ class AdversarialModel(keras.Model):
             raise ValueError(f"{self.family} is unconditional; it takes no labels")
         return _sampling.latents(n, self.latent_dim, seed)
 
-    def generate(self, n, seed=None, labels=None, batch_size=256):
-        """Float images in [-1, 1], `(n, H, W, C)`, for seeded latents."""
+    def sampling_batches(self, n, seed=None, labels=None, batch_size=256):
+        """The inputs of `sampling_inputs(n, seed, labels)`, `batch_size` rows at a time.
+
+        Families with other inputs than latents override this together with
+        `sampling_inputs`; the default slices `sampling_inputs`.
+        """
+        if type(self).sampling_inputs is AdversarialModel.sampling_inputs:
+            if labels is not None:
+                raise ValueError(f"{self.family} is unconditional; it takes no labels")
+            yield from _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
+            return
         inputs = self.sampling_inputs(n, seed=seed, labels=labels)
-        chunks = []
         for start in range(0, n, batch_size):
-            chunk = tf.nest.map_structure(lambda x: x[start : start + batch_size], inputs)
-            chunks.append(keras.ops.convert_to_numpy(self.generator(chunk, training=False)))
-        return np.concatenate(chunks, axis=0)
+            yield tf.nest.map_structure(lambda x: x[start : start + batch_size], inputs)
+
+    def generate(self, n, seed=None, labels=None, batch_size=256):
+        """Float images in [-1, 1], `(n, H, W, C)`, for seeded latents.
+
+        Inputs are drawn a batch at a time; a result that cannot fit in memory is refused
+        before any work.
+        """
+        n = _sampling.check_count(n)
+        seed = _sampling.check_seed(seed)
+        batch_size = _sampling.check_count(batch_size, "batch_size")
+        _sampling.check_fits_in_memory(n, self.image_shape, bytes_per_value=4)
+        images = np.empty((n, *self.image_shape), np.float32)
+        start = 0
+        for chunk in self.sampling_batches(n, seed=seed, labels=labels, batch_size=batch_size):
+            out = keras.ops.convert_to_numpy(self.generator(chunk, training=False))
+            images[start : start + len(out)] = out
+            start += len(out)
+        return images
 
     def sample(self, n, seed=None, labels=None):
         """uint8 NHWC images for seeded latents (what `ganzoo sample` writes)."""

@@ -5,6 +5,10 @@ strided transposed convolutions (batch norm + ReLU, tanh output); the discrimina
 it with strided convolutions (LeakyReLU 0.2, batch norm except on the first layer). No
 pooling and no fully connected hidden layers; weights start from N(0, 0.02); Adam with
 learning rate 2e-4 and beta_1 = 0.5; the non-saturating loss.
+
+Batch norm is synchronised across replicas (statistics of the global batch), so that a
+step on several devices equals a step on one device and every replica keeps the same
+moving statistics.
 """
 
 import math
@@ -16,6 +20,14 @@ from ganzoo.models.base import AdversarialModel, _validate_positive_int
 
 def _init():
     return keras.initializers.RandomNormal(stddev=0.02)
+
+
+def _batch_norm(name):
+    # Statistics over the global batch, all-reduced across replicas: per-replica statistics
+    # would make a step on N replicas differ from a step on one device, and each replica
+    # would update its copy of the moving statistics on its own, so the copies drift apart.
+    # Inference (training=False) uses the moving statistics and is unchanged.
+    return keras.layers.BatchNormalization(synchronized=True, name=name)
 
 
 def _num_stages(image_shape):
@@ -31,7 +43,7 @@ def build_dcgan_generator(image_shape, latent_dim, filters, name="generator"):
     x = keras.layers.Dense(4 * 4 * width, use_bias=False, kernel_initializer=_init(),
                            name="project")(latent)
     x = keras.layers.Reshape((4, 4, width), name="reshape")(x)
-    x = keras.layers.BatchNormalization(name="project_bn")(x)
+    x = _batch_norm("project_bn")(x)
     x = keras.layers.ReLU(name="project_relu")(x)
     for stage in range(1, stages):
         width //= 2
@@ -39,7 +51,7 @@ def build_dcgan_generator(image_shape, latent_dim, filters, name="generator"):
             width, 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=_init(), name=f"up{stage}_deconv",
         )(x)
-        x = keras.layers.BatchNormalization(name=f"up{stage}_bn")(x)
+        x = _batch_norm(f"up{stage}_bn")(x)
         x = keras.layers.ReLU(name=f"up{stage}_relu")(x)
     x = keras.layers.Conv2DTranspose(
         image_shape[2], 4, strides=2, padding="same", kernel_initializer=_init(),
@@ -61,7 +73,7 @@ def build_dcgan_discriminator(image_shape, filters, name="discriminator"):
             kernel_initializer=_init(), name=f"down{stage}_conv",
         )(x)
         if stage > 0:
-            x = keras.layers.BatchNormalization(name=f"down{stage}_bn")(x)
+            x = _batch_norm(f"down{stage}_bn")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"down{stage}_lrelu")(x)
         width *= 2
     x = keras.layers.Flatten(name="flatten")(x)

@@ -1,6 +1,30 @@
-"""Training helpers: distribution strategies and callbacks."""
+"""Training helpers: runs (what `ganzoo train` does), strategies, callbacks, checkpoints.
 
-from ganzoo.training.callbacks import SampleGrid, TensorBoardImages
-from ganzoo.training.distribute import strategy
+Importing `ganzoo.training` is light; the pieces that need TensorFlow load on first use,
+so a run can be planned (arguments and folder checked) before TensorFlow starts.
+"""
 
-__all__ = ["SampleGrid", "TensorBoardImages", "strategy"]
+import importlib
+
+_EXPORTS = {
+    "SampleGrid": "callbacks",
+    "TensorBoardImages": "callbacks",
+    "strategy": "distribute",
+    "RunCheckpoint": "checkpoints",
+    "NonFiniteGuard": "checkpoints",
+    "TrainingDiverged": "checkpoints",
+    "plan_run": "run",
+    "plan_resume": "run",
+    "TrainingRun": "run",
+    "RunResult": "run",
+    "is_run_folder": "run",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"ganzoo.training.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'ganzoo.training' has no attribute {name!r}")

@@ -2,8 +2,11 @@
 
 import json
 import os
+import sys
 
 import tensorflow as tf
+
+from ganzoo.training import peers
 
 KINDS = ("auto", "none", "mirrored", "multiworker")
 
@@ -19,6 +22,11 @@ def strategy(kind="auto", devices=None):
             `TF_CONFIG` environment variable.
         devices: list of str or None. Devices for `"mirrored"`, e.g.
             `["/cpu:0", "/cpu:1"]`.
+
+    `"multiworker"` waits until every worker of `TF_CONFIG` is up. TensorFlow waits in
+    C++ holding the interpreter, where no timeout, exception or Ctrl-C can reach it;
+    `ganzoo train --peer-timeout` bounds that wait from a supervising process
+    (`ganzoo.training.peers.supervised`), which Python programs can use too.
 
     Examples:
     ```python
@@ -59,4 +67,11 @@ def _multiworker():
             "TF_CONFIG must be JSON with cluster.worker and task.index entries. "
             f"Received: TF_CONFIG={raw!r}"
         ) from None
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    missing = peers.unreachable(peers.of(config))
+    if missing:
+        print(f"ganzoo: waiting for {', '.join(missing)}", file=sys.stderr, flush=True)
+    multiworker = tf.distribute.MultiWorkerMirroredStrategy()
+    # A first collective over every worker: it returns once all of them are up.
+    multiworker.reduce("SUM", multiworker.run(lambda: tf.constant(1.0)), axis=None)
+    peers.report_ready()
+    return multiworker

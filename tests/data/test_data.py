@@ -230,6 +230,117 @@ def test_folder_of_different_sizes_needs_image_size(tmp_path):
     assert data.describe(tmp_path)["native_size"] is None
 
 
+# ---- 16-bit and other pixel formats ----
+
+
+def gradient_16_bit(height=16, width=64):
+    """A horizontal ramp over the whole 16-bit range, one value per column."""
+    ramp = np.rint(np.linspace(0, 65535, width)).astype(np.uint16)
+    return np.tile(ramp, (height, 1))
+
+
+def write_16_bit_png(path, values):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(values).save(path)  # uint16 → Pillow "I;16" → a 16-bit PNG
+    with Image.open(path) as image:
+        assert image.mode == "I;16"  # really 16 bits per pixel on disk
+
+
+def write_16_bit_rgb_png(path, values):
+    """A 16-bit RGB PNG (colour type 2), written by hand: Pillow cannot write one."""
+    import struct
+    import zlib
+
+    height, width, _ = values.shape
+    rows = b"".join(b"\x00" + values[y].astype(">u2").tobytes() for y in range(height))
+
+    def chunk(kind, payload):
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_16_bit_png_folder_is_scaled_to_8_bits_not_clipped(tmp_path):
+    values = gradient_16_bit()
+    write_16_bit_png(str(tmp_path / "ramp.png"), values)
+    write_16_bit_png(str(tmp_path / "ramp_copy.png"), values)
+    images = first_batch(data.load(tmp_path, batch_size=2, shuffle=False)).numpy()
+    assert images.shape == (2, 16, 64, 1)
+    levels = np.rint((images[0, ..., 0] + 1.0) * 127.5)  # back to 8-bit levels
+    expected = np.rint(values / 257.0)
+    assert np.abs(levels - expected).max() <= 1
+    assert (levels == 255).mean() < 0.05  # clipping put 99.6% of pixels at 255
+    assert levels.min() == 0 and levels.max() == 255
+
+
+def test_16_bit_and_8_bit_files_of_one_picture_load_alike(tmp_path):
+    values = gradient_16_bit()
+    write_16_bit_png(str(tmp_path / "deep.png"), values)
+    Image.fromarray(np.rint(values / 257.0).astype(np.uint8)).save(tmp_path / "flat.png")
+    deep, flat = first_batch(data.load(tmp_path, batch_size=2, shuffle=False)).numpy()
+    np.testing.assert_allclose(deep, flat, atol=1.01 / 127.5)
+
+
+def test_load_image_scales_16_bit_grayscale_formats(tmp_path):
+    from ganzoo._imaging import load_image
+
+    values = gradient_16_bit()
+    png = tmp_path / "ramp.png"
+    write_16_bit_png(str(png), values)
+    pgm = tmp_path / "ramp.pgm"  # a 16-bit PGM opens in Pillow's 32-bit "I" mode
+    pgm.write_bytes(b"P5\n64 16\n65535\n" + values.astype(">u2").tobytes())
+    with Image.open(pgm) as image:
+        assert image.mode == "I"
+    for path in (png, pgm):
+        for channels in (None, 1, 3):
+            array = load_image(path, channels=channels)
+            assert array.dtype == np.uint8
+            assert array.shape == (16, 64, channels or 1)
+            difference = np.abs(array.astype(int) - np.rint(values / 257.0)[..., None])
+            assert difference.max() <= 1, (path.name, channels)
+
+
+def test_load_image_16_bit_rgb_png_comes_back_8_bit(tmp_path):
+    from ganzoo._imaging import load_image
+
+    ramp = gradient_16_bit()
+    values = np.stack([ramp, ramp[:, ::-1], 65535 - ramp], axis=-1)
+    path = tmp_path / "rgb16.png"
+    write_16_bit_rgb_png(path, values)
+    array = load_image(path)
+    assert array.dtype == np.uint8 and array.shape == (16, 64, 3)
+    assert np.abs(array.astype(int) - np.rint(values / 257.0)).max() <= 1
+
+
+def test_load_image_palette_and_bilevel_give_colours_not_indices(tmp_path):
+    from ganzoo._imaging import load_image
+
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[:, 3:] = (200, 30, 10)
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=2).save(
+        tmp_path / "palette.png"
+    )
+    np.testing.assert_array_equal(load_image(tmp_path / "palette.png"), rgb)
+    Image.fromarray(rgb[..., 0] > 0).save(tmp_path / "bilevel.png")  # mode "1"
+    bilevel = load_image(tmp_path / "bilevel.png")
+    assert bilevel.dtype == np.uint8 and set(np.unique(bilevel)) == {0, 255}
+
+
+def test_load_image_refuses_float_pixels_in_one_line(tmp_path):
+    from ganzoo._imaging import load_image
+
+    path = tmp_path / "float.tif"
+    Image.fromarray(np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)).save(path)
+    with pytest.raises(ValueError) as error:
+        load_image(path)
+    assert_one_line_naming(error, str(path), "mode F", "8- or 16-bit")
+
+
 # ---- NumPy arrays ----
 
 
@@ -250,6 +361,107 @@ def test_float_array_with_labels_passes_values_through():
     np.testing.assert_allclose(images.numpy(), array.astype(np.float32))
     np.testing.assert_array_equal(batch_labels.numpy(), labels)
     assert data.describe((array, labels))["num_classes"] == 3
+
+
+def all_images(dataset):
+    return np.concatenate([batch.numpy() for batch in dataset])
+
+
+def ramp_images(low, high, dtype, count=4):
+    """`count` 2x2 images whose values run evenly from `low` to `high`."""
+    return np.linspace(low, high, count * 4).reshape(count, 2, 2).astype(dtype)
+
+
+def test_float_array_in_zero_one_is_refused_naming_value_range():
+    images = np.random.default_rng(0).uniform(0, 1, (8, 4, 4, 3)).astype(np.float32)
+    with pytest.raises(ValueError) as error:
+        data.load(images, batch_size=4)
+    assert_one_line_naming(
+        error, "NumPy array", "look like [0, 1] data", "[-1, 1] is expected",
+        "value_range=(0, 1)",
+    )
+
+
+def test_float_array_outside_minus_one_one_names_both_ranges():
+    with pytest.raises(ValueError) as error:
+        data.load(ramp_images(0, 255, np.float32), batch_size=4)
+    assert_one_line_naming(error, "NumPy array", "[0, 255]", "[-1, 1]", "value_range=")
+
+
+@pytest.mark.parametrize(
+    "value_range, low, high, dtype",
+    [
+        ((0, 1), 0.0, 1.0, np.float32),
+        ((0, 1), 0.0, 1.0, np.float64),
+        ((0, 255), 0.0, 255.0, np.float32),
+        ((0, 255), 0, 255, np.uint8),
+        ((0, 65535), 0, 65535, np.uint16),
+        ((-5, 5), -5.0, 5.0, np.float32),
+    ],
+)
+def test_value_range_rescales_linearly_to_minus_one_one(value_range, low, high, dtype):
+    source = ramp_images(low, high, dtype)
+    images = all_images(data.load(source, batch_size=4, shuffle=False, value_range=value_range))
+    expected = (source.astype(np.float64) - low) / (high - low) * 2.0 - 1.0
+    np.testing.assert_allclose(images[..., 0], expected, atol=1e-6)
+    assert images.min() == -1.0 and images.max() == 1.0
+
+
+def test_value_range_minus_one_one_accepts_zero_one_looking_floats():
+    source = ramp_images(0.0, 0.5, np.float32)
+    images = all_images(data.load(source, batch_size=4, shuffle=False, value_range=(-1, 1)))
+    np.testing.assert_array_equal(images[..., 0], source)
+
+
+@pytest.mark.parametrize(
+    "source, value_range, expected",
+    [
+        (ramp_images(0, 2, np.float32), (0, 1), "[0, 2], outside value_range=(0, 1)"),
+        (ramp_images(0, 300, np.uint16), (0, 255), "[0, 300], outside value_range=(0, 255)"),
+        (np.full((4, 2, 2), np.nan, np.float32), None, "NaN or Inf"),
+        (ramp_images(0, 1, np.float32), (1, 0), "low < high"),
+        (ramp_images(0, 1, np.float32), "0-1", "Received: value_range='0-1'"),
+        (ramp_images(0, 1000, np.int32), None, "value_range=(low, high)"),
+    ],
+)
+def test_bad_array_values_are_refused_in_one_line(source, value_range, expected):
+    with pytest.raises(ValueError) as error:
+        data.load(source, batch_size=2, value_range=value_range)
+    message = str(error.value)
+    assert "\n" not in message and expected in message, message
+
+
+def test_value_range_is_for_arrays_only():
+    with pytest.raises(ValueError) as error:
+        data.load("digits", value_range=(0, 1))
+    assert_one_line_naming(error, "'digits'", "NumPy arrays only")
+
+
+def test_array_channels_convert_between_gray_and_rgb():
+    rgb = np.zeros((4, 3, 3, 3), np.uint8)
+    rgb[..., 0] = 255  # pure red
+    gray = all_images(data.load(rgb, channels=1, batch_size=4, shuffle=False))
+    assert gray.shape == (4, 3, 3, 1)
+    np.testing.assert_allclose(gray, 0.2989 * 2 - 1, atol=0.01)  # red's luma, in [-1, 1]
+    levels = np.arange(4 * 9, dtype=np.uint8).reshape(4, 3, 3)
+    colour = all_images(data.load(levels, channels=3, batch_size=4, shuffle=False))
+    assert colour.shape == (4, 3, 3, 3)
+    np.testing.assert_array_equal(colour[..., 0], colour[..., 2])
+
+
+@pytest.mark.parametrize(
+    "shape, channels, expected",
+    [
+        ((4, 5, 5, 4), None, "has 4 channels; expected 1 (grayscale) or 3 (RGB)"),
+        ((4, 5, 5, 4), 3, "drop it"),
+        ((4, 3, 8, 8), None, "channels first?"),
+        ((4, 5, 5, 2), 1, "has 2 channels"),
+    ],
+)
+def test_array_with_wrong_channel_count_is_one_line(shape, channels, expected):
+    with pytest.raises(ValueError) as error:
+        data.load(np.zeros(shape, np.uint8), channels=channels, batch_size=2)
+    assert_one_line_naming(error, f"NumPy array (shape={shape}", expected)
 
 
 # ---- errors ----
@@ -365,6 +577,63 @@ def test_unknown_tfds_name():
     assert_one_line_naming(
         error, "'not_a_real_tfds_dataset/config'", "TensorFlow Datasets name", "digits"
     )
+
+
+@pytest.fixture
+def offline_empty_tfds_dir(tmp_path, monkeypatch):
+    """An empty TFDS_DATA_DIR, a network check that fails at once, and no download."""
+    import tensorflow_datasets as tfds
+
+    from ganzoo.data import tfds_source
+
+    def no_download(self, *args, **kwargs):
+        raise AssertionError("download_and_prepare must not run offline")
+
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    for proxy in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+        monkeypatch.delenv(proxy.upper(), raising=False)
+    # Port 9 (discard) on loopback refuses at once: the real check runs, offline.
+    monkeypatch.setattr(tfds_source, "NETWORK_PROBE_URL", "http://127.0.0.1:9/")
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
+    return tmp_path
+
+
+@pytest.mark.parametrize("call", [data.describe, data.load])
+def test_tfds_not_prepared_offline_is_one_clear_error(offline_empty_tfds_dir, call):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ValueError) as error:
+        call("cifar10")
+    assert time.monotonic() - started < 10
+    assert_one_line_naming(
+        error, "'cifar10'", "not available offline", str(offline_empty_tfds_dir),
+        "tfds build cifar10", "TFDS_DATA_DIR",
+    )
+    assert os.listdir(offline_empty_tfds_dir) == []  # nothing half-downloaded
+
+
+def test_network_check_returns_in_time_when_name_resolution_hangs(monkeypatch):
+    import socket
+    import time
+
+    from ganzoo.data import tfds_source
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: time.sleep(30))
+    started = time.monotonic()
+    assert tfds_source.network_reachable("http://example.invalid/", timeout=0.5) is False
+    assert time.monotonic() - started < 3
+
+
+def test_offline_error_is_the_shared_one():
+    from ganzoo.data import tfds_source
+
+    error = tfds_source.not_available_offline_error("mnist", "/data/tfds")
+    assert isinstance(error, ValueError)
+    message = str(error)
+    assert message.startswith("Data source 'mnist': not available offline")
+    assert "/data/tfds" in message and "\n" not in message
 
 
 def test_import_does_not_load_tensorflow_datasets():

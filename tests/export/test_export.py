@@ -1,5 +1,6 @@
 """ONNX and SavedModel bundles: parity with Keras, ganzoo.json, atomic and safe writes."""
 
+import errno
 import json
 import os
 import sys
@@ -13,12 +14,15 @@ import tensorflow as tf
 from keras import layers
 
 import ganzoo
+from ganzoo import _atomic
+from ganzoo import _bundle
 from ganzoo import _sampling
 from ganzoo import export
 from ganzoo.export import onnx_export
 from ganzoo.export import saved_model as saved_model_lib
 
-from export_helpers import LATENT_DIM, StandIn, tiny_generator
+from export_helpers import (LATENT_DIM, StandIn, read_only_disk, small_disk, snapshot,
+                            tiny_generator)
 
 
 def conditional_generator(num_classes=10):
@@ -174,6 +178,134 @@ def test_overwrite_refuses_a_folder_that_is_not_a_bundle(generator, tmp_path):
     with pytest.raises(FileExistsError, match="not a ganzoo bundle"):
         export.to_onnx(generator, out_dir, overwrite=True)
     assert os.listdir(out_dir) == ["holiday.png"]
+
+
+@pytest.mark.parametrize("exporter", [export.to_onnx, export.to_saved_model])
+def test_overwrite_refuses_a_file(generator, tmp_path, exporter):
+    out_dir = tmp_path / "notes.txt"
+    out_dir.write_text("keep me")
+    with pytest.raises(ValueError, match="is not a ganzoo bundle \\(a file\\)") as info:
+        exporter(generator, out_dir, overwrite=True, parity_samples=1)
+    assert isinstance(info.value, FileExistsError) and str(out_dir) in str(info.value)
+    assert out_dir.read_text() == "keep me"
+    assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+def test_overwrite_replaces_an_empty_folder(generator, tmp_path):
+    (tmp_path / "bundle").mkdir()
+    export.to_saved_model(generator, tmp_path / "bundle", overwrite=True, parity_samples=1)
+    assert export.is_bundle(tmp_path / "bundle")
+
+
+@pytest.mark.parametrize("exporter", [export.to_onnx, export.to_saved_model, export.to_triton])
+def test_a_diverged_generator_is_named_as_such_not_as_a_parity_failure(tmp_path, exporter):
+    diverged = tiny_generator()
+    variable = diverged.get_layer("up_1").kernel
+    variable.assign(np.full(variable.shape, np.nan, "float32"))
+    with pytest.raises(ValueError) as info:
+        exporter(StandIn(diverged), tmp_path / "bundle")
+    message = str(info.value)
+    assert message == (
+        f"The generator has NaN or Inf weights (first: {variable.path}): the model diverged "
+        "in training. Lower the learning rate and resume from the last good checkpoint"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+def _half_then_disk_full(model, path, *args, **kwargs):
+    """`onnx.save` on a full disk: half a file is written, then the write fails."""
+    with open(path, "wb") as handle:
+        handle.write(model.SerializeToString()[:100])
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_while_writing_the_model_keeps_the_old_bundle(generator, tmp_path,
+                                                                  monkeypatch):
+    out_dir = tmp_path / "bundle"
+    export.to_onnx(generator, out_dir, parity_samples=1)
+    before = snapshot(out_dir)
+    monkeypatch.setattr(onnx, "save", _half_then_disk_full)
+
+    with pytest.raises(OSError) as info:
+        export.to_onnx(generator, out_dir, overwrite=True, parity_samples=1)
+
+    assert str(info.value) == f"cannot write to {out_dir / 'model.onnx'}: No space left on device"
+    assert info.value.errno == errno.ENOSPC
+    assert snapshot(out_dir) == before
+    assert os.listdir(tmp_path) == ["bundle"]
+
+
+def test_a_full_disk_while_writing_ganzoo_json_leaves_nothing(generator, tmp_path,
+                                                             monkeypatch):
+    def disk_full(folder, metadata):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(_bundle, "write_metadata", disk_full)
+    with pytest.raises(OSError, match="ganzoo.json: No space left on device"):
+        export.to_saved_model(generator, tmp_path / "new" / "bundle", parity_samples=1)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_full_disk_while_writing_a_saved_model_is_one_line(generator, tmp_path,
+                                                            monkeypatch):
+    def disk_full(obj, path, *args, **kwargs):
+        os.makedirs(path)
+        (open(os.path.join(path, "saved_model.pb"), "wb")).close()
+        raise tf.errors.ResourceExhaustedError(None, None, "")  # what TensorFlow raises
+
+    monkeypatch.setattr(tf.saved_model, "save", disk_full)
+    out_dir = tmp_path / "bundle"
+    with pytest.raises(OSError) as info:
+        export.to_saved_model(generator, out_dir, parity_samples=1)
+    assert str(info.value) == f"cannot write to {out_dir / 'saved_model'}: No space left on device"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_really_full_disk_fails_the_onnx_export(generator, tmp_path):
+    """model.onnx fits, model.cpu.onnx does not: the export fails, nothing is left."""
+    size = len(onnx_export.convert_checked(
+        generator, opset=None, fp16=False, input_signature=None, parity_samples=1, seed=0,
+    ).onnx_model.SerializeToString())
+    with small_disk(tmp_path / "disk", free_bytes=size + 8192) as disk:
+        with pytest.raises(OSError) as info:
+            export.to_onnx(generator, disk / "bundle", parity_samples=1)
+        assert str(info.value) == (
+            f"cannot write to {disk / 'bundle' / 'model.cpu.onnx'}: No space left on device"
+        )
+        assert os.listdir(disk) == ["filler"]
+
+
+@pytest.mark.parametrize("exporter", [export.to_onnx, export.to_saved_model])
+def test_a_read_only_output_folder_is_one_line(generator, tmp_path, monkeypatch, exporter):
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".b.tmp-1"))
+
+    monkeypatch.setattr(_atomic.tempfile, "mkdtemp", refused)
+    with pytest.raises(PermissionError) as info:
+        exporter(generator, tmp_path / "bundle", parity_samples=1)
+    assert str(info.value) == f"cannot write to {tmp_path}: permission denied"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_read_only_file_system_fails_the_export_in_one_line(generator, tmp_path):
+    with read_only_disk(tmp_path / "disk") as disk:
+        with pytest.raises(OSError) as info:
+            export.to_saved_model(generator, disk / "bundle", parity_samples=1)
+        assert str(info.value) == f"cannot write to {disk}: Read-only file system"
+        assert os.listdir(disk) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_really_read_only_output_folder_is_one_line(generator, tmp_path):
+    parent = tmp_path / "locked"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError, match=f"cannot write to {parent}: permission denied"):
+            export.to_onnx(generator, parent / "sub" / "bundle", parity_samples=1)
+    finally:
+        parent.chmod(0o755)
+    assert os.listdir(parent) == []
 
 
 def test_failed_onnx_parity_leaves_nothing_behind(generator, tmp_path, monkeypatch):

@@ -100,18 +100,33 @@ def test_lowering_without_bias_and_with_other_activations(activation):
     assert applied["lower_conv_transpose"] == 1
 
 
-def test_batch_norm_folds_into_the_transposed_convolution():
+@pytest.mark.parametrize("bias", [True, False])
+def test_batch_norm_folds_into_the_transposed_convolution(bias):
+    """Inference batch norm, as tf2onnx writes it: Mul by gamma / sqrt(var + eps), then Add
+    beta - mean * that. Folding must scale the convolution's own bias too: with a bias of
+    0 a fold that forgets it looks right, so the bias here is far from 0."""
     channels = 6
+    rng = np.random.default_rng(3)
+    gamma = rng.uniform(0.5, 2.0, channels)
+    beta = rng.normal(0.0, 0.5, channels)
+    moving_mean = rng.normal(0.0, 1.0, channels)
+    moving_variance = rng.uniform(0.2, 3.0, channels)
+    scale = gamma / np.sqrt(moving_variance + 1e-3)
     inits = {
         "w": _weights(4, channels, 4, 4),
-        "scale": RNG.uniform(0.5, 2.0, (1, channels, 1, 1)).astype(np.float32),
-        "shift": _weights(1, channels, 1, 1),
+        "scale": scale.reshape(1, channels, 1, 1).astype(np.float32),
+        "shift": (beta - moving_mean * scale).reshape(1, channels, 1, 1).astype(np.float32),
     }
+    inputs = ["x", "w"]
+    if bias:
+        signs = rng.choice([-1.0, 1.0], channels)
+        inits["b"] = (rng.uniform(1.0, 3.0, channels) * signs).astype(np.float32)
+        inputs.append("b")
     nodes = [
-        helper.make_node("ConvTranspose", ["x", "w"], ["t"], strides=[2, 2], pads=[1] * 4),
+        helper.make_node("ConvTranspose", inputs, ["t"], strides=[2, 2], pads=[1] * 4),
         helper.make_node("Mul", ["t", "scale"], ["m"]),
         helper.make_node("Add", ["m", "shift"], ["a"]),
-        helper.make_node("Relu", ["a"], ["y"]),
+        helper.make_node("LeakyRelu", ["a"], ["y"], alpha=0.2),
     ]
     rewritten, applied = _check_same(_graph_model(nodes, inits, (4, 4, 4)), (4, 4, 4))
     assert applied["fold_channel_affine"] == 1

@@ -1,18 +1,23 @@
 """Production exports: the CPU-optimised graph, fp16, opset 18 and Triton repositories."""
 
+import errno
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from google.protobuf import text_format
 from keras import layers
 
 from ganzoo import _sampling, export, runtime
+from ganzoo.export import onnx_export
+from ganzoo.export import triton as triton_lib
 
-from export_helpers import LATENT_DIM, StandIn
+from export_helpers import LATENT_DIM, StandIn, snapshot
 
 NUM_CLASSES = 5
 
@@ -103,6 +108,80 @@ def test_cpu_graph_that_does_not_load_falls_back_silently(bundle, tmp_path, capf
     assert generator.sample(2, seed=0).shape == (2, 16, 16, 3)
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_a_failed_write_of_the_cpu_graph_fails_the_export_and_keeps_the_old_bundle(
+    generator, tmp_path, monkeypatch
+):
+    out_dir = tmp_path / "bundle"
+    export.to_onnx(generator, out_dir, parity_samples=1)
+    before = snapshot(out_dir)
+
+    def disk_full(onnx_model, path):
+        with open(path, "wb") as handle:
+            handle.write(b"half a graph")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path))
+
+    monkeypatch.setattr(onnx_export, "save_cpu_optimized", disk_full)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the failure must not become a warning
+        with pytest.raises(OSError) as info:
+            export.to_onnx(generator, out_dir, overwrite=True, parity_samples=1)
+
+    assert str(info.value) == (
+        f"cannot write to {out_dir / 'model.cpu.onnx'}: No space left on device"
+    )
+    assert snapshot(out_dir) == before
+    assert os.listdir(tmp_path) == ["bundle"]
+
+
+class _SessionThatCannot:
+    """onnxruntime's InferenceSession, failing where the CPU graph is optimised.
+
+    `writing`: only when asked to save the optimised graph (as on a full disk, where
+    onnxruntime says "Protobuf serialization failed"); otherwise whenever the EXTENDED
+    optimisations run (a graph onnxruntime cannot optimise).
+    """
+
+    real = ort.InferenceSession
+
+    def __init__(self, writing):
+        self.writing = writing
+
+    def __call__(self, model, options=None, **kwargs):
+        optimizing = options is not None and (
+            options.optimized_model_filepath if self.writing
+            else options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        )
+        if optimizing:
+            raise RuntimeError(
+                "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Protobuf serialization failed."
+            )
+        return self.real(model, options, **kwargs)
+
+
+def test_onnxruntime_failing_to_write_the_cpu_graph_fails_the_export(generator, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setattr(ort, "InferenceSession", _SessionThatCannot(writing=True))
+    out_dir = tmp_path / "bundle"
+    with pytest.raises(OSError) as info:
+        export.to_onnx(generator, out_dir, parity_samples=1)
+    assert str(info.value).startswith(
+        f"cannot write to {out_dir / 'model.cpu.onnx'}: onnxruntime could not write it "
+        "([ONNXRuntimeError] : 7 : INVALID_PROTOBUF"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_cpu_graph_that_cannot_be_optimised_is_left_out_and_not_named(generator, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setattr(ort, "InferenceSession", _SessionThatCannot(writing=False))
+    out_dir = tmp_path / "bundle"
+    with pytest.warns(RuntimeWarning, match="onnxruntime could not optimise the graph"):
+        metadata = export.to_onnx(generator, out_dir, parity_samples=1)
+    assert sorted(os.listdir(out_dir)) == ["ganzoo.json", "model.onnx"]
+    assert "variants" not in metadata and "variants" not in export.read_bundle(out_dir)
+    assert set(metadata["parity"]["models"]) == {"model.onnx"}
 
 
 def test_optimize_false_writes_the_portable_graph_only(generator, tmp_path):
@@ -220,3 +299,36 @@ def test_triton_bad_arguments_write_nothing(tmp_path, options, message):
     with pytest.raises(ValueError, match=message):
         export.to_triton(conditional_generator(), tmp_path / "repo", **options)
     assert not (tmp_path / "repo").exists()
+
+
+def test_triton_overwrite_replaces_a_repository_only(generator, tmp_path):
+    repo = tmp_path / "models"
+    export.to_triton(generator, repo, model_name="old", parity_samples=1)
+    export.to_triton(generator, repo, model_name="new", overwrite=True, parity_samples=1)
+    assert sorted(os.listdir(repo)) == ["ganzoo.json", "new"]
+
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.pbtxt").write_text("someone else's model")
+    with pytest.raises(ValueError, match="is not a ganzoo bundle"):
+        export.to_triton(generator, tmp_path / "other", overwrite=True, parity_samples=1)
+    assert os.listdir(tmp_path / "other") == ["config.pbtxt"]
+    assert sorted(os.listdir(tmp_path)) == ["models", "other"]
+
+
+def test_a_full_disk_while_writing_triton_config_is_one_line(generator, tmp_path, monkeypatch):
+    import builtins
+
+    real_open = builtins.open
+
+    def disk_full_for_config(path, mode="r", *args, **kwargs):
+        if os.fspath(path).endswith("config.pbtxt") and "w" in mode:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(triton_lib, "open", disk_full_for_config, raising=False)
+    with pytest.raises(OSError) as info:
+        export.to_triton(generator, tmp_path / "repo", model_name="g", parity_samples=1)
+    assert str(info.value) == (
+        f"cannot write to {tmp_path / 'repo' / 'g' / 'config.pbtxt'}: No space left on device"
+    )
+    assert os.listdir(tmp_path) == []

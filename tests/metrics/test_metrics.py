@@ -10,7 +10,7 @@ import scipy.linalg
 import scipy.ndimage
 import scipy.spatial.distance
 
-from ganzoo import metrics
+from ganzoo import _imaging, metrics
 from ganzoo.metrics import distances
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -89,6 +89,44 @@ def test_fid_from_stats_equals_fid_on_features():
         np.cov(feats_b, rowvar=False),
     )
     assert from_stats == pytest.approx(metrics.frechet_distance(feats_a, feats_b), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "sigma, eigenvalue",
+    [
+        ([[1.0, 2.0], [2.0, 1.0]], "-1"),  # eigenvalues 3 and -1: FID came out as 0.0
+        ([[1.0, 0.0], [0.0, -1e-3]], "-0.001"),
+        (np.diag([4.0, 1.0, -2e-6 * 4.0]), "-8e-06"),  # just past the rounding tolerance
+    ],
+)
+def test_fid_from_stats_refuses_a_covariance_that_is_not_positive_semi_definite(sigma, eigenvalue):
+    sigma = np.asarray(sigma)
+    dim = len(sigma)
+    for args, name in (
+        ((np.zeros(dim), sigma, np.zeros(dim), np.eye(dim)), "sigma1"),
+        ((np.zeros(dim), np.eye(dim), np.ones(dim), sigma), "sigma2"),
+    ):
+        with pytest.raises(ValueError) as info:
+            metrics.frechet_distance_from_stats(*args)
+        message = str(info.value)
+        assert "\n" not in message
+        assert f"Expected `{name}` to be a positive semi-definite covariance" in message
+        assert f"eigenvalue {eigenvalue} " in message and f"shape=({dim}, {dim})" in message
+
+
+def test_fid_from_stats_accepts_rounding_level_negative_eigenvalues():
+    # A covariance computed in float32 or accumulated over batches can have eigenvalues a
+    # little below 0; they count as 0.
+    rng = np.random.default_rng(24)
+    feats = correlated_gaussian(rng, 10, 32)  # rank 9: 23 eigenvalues are rounding noise
+    sigma = np.cov(feats, rowvar=False).astype(np.float32).astype(np.float64)
+    assert np.linalg.eigvalsh(sigma).min() < 0
+    value = metrics.frechet_distance_from_stats(feats.mean(0), sigma, feats.mean(0), sigma)
+    assert value == pytest.approx(0.0, abs=1e-5)
+    nudged = np.diag([4.0, 1.0, -1e-7])  # -2.5e-8 of the largest eigenvalue
+    distance = metrics.frechet_distance_from_stats(np.zeros(3), nudged, np.zeros(3), np.eye(3))
+    # Tr(S1) + Tr(S2) - 2 Tr((S1 S2)^½) = (5 - 1e-7) + 3 - 2 (2 + 1) = 2 - 1e-7.
+    assert distance == pytest.approx(2.0 - 1e-7, abs=1e-12)
 
 
 # --- Streaming statistics ---------------------------------------------------------------
@@ -344,6 +382,39 @@ def test_ssim_matches_skimage(shape):
         expected = reference(a, b)
     assert metrics.ssim(a, b) == pytest.approx(expected, abs=1e-6)
     assert metrics.ssim(a, a) == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("metric", [metrics.psnr, metrics.ssim])
+def test_image_metrics_refuse_images_whose_range_they_cannot_know(metric):
+    name = metric.__name__
+    rng = np.random.default_rng(25)
+    generated = rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32)  # a generator's output
+    target = np.clip(generated + rng.normal(0, 0.05, generated.shape), -1, 1).astype(np.float32)
+    with pytest.raises(ValueError) as info:
+        metric(generated, target)  # PSNR gave 88 dB here, as if the range were 255
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{name}() takes uint8 images, or other images in [0, max_value]")
+    assert "dtype=float32, values in [-1, 1]" in message
+    outside = r"in \[0, max_value\] = \[0, 1\];.*dtype=float32, values in \[-1, 1\]"
+    with pytest.raises(ValueError, match=outside):
+        metric(generated, target, max_value=1.0)
+    with pytest.raises(ValueError, match=r"\[0, 100\].*dtype=uint8, values in \[0, 2\d\d\]"):
+        metric(_imaging.to_uint8(generated), _imaging.to_uint8(target), max_value=100)
+    for bad in (0, -1.0, True, "255", float("nan")):
+        with pytest.raises(ValueError, match="`max_value` must be a positive number"):
+            metric((generated + 1) / 2, (target + 1) / 2, max_value=bad)
+
+
+@pytest.mark.parametrize("metric", [metrics.psnr, metrics.ssim])
+def test_image_metrics_on_floats_with_their_range_equal_the_uint8_values(metric):
+    a, b = noisy_pair(np.random.default_rng(26), (2, 16, 16, 3))
+    expected = metric(a, b)
+    assert metric(a / 255.0, b / 255.0, max_value=1.0) == pytest.approx(expected, rel=1e-9)
+    assert metric(a.astype(np.uint16) * 257, b.astype(np.uint16) * 257, max_value=65535) == (
+        pytest.approx(expected, rel=1e-9)
+    )
+    assert metric(a, b, max_value=255) == expected
 
 
 def test_image_metrics_reject_bad_shapes():

@@ -8,6 +8,11 @@ import tensorflow as tf
 import ganzoo
 from ganzoo import models, presets
 
+import family_helpers
+
+# Tiny constructor arguments of every registered family: the shared family checks below
+# run over this table, and a family missing from it fails
+# `test_every_registered_family_has_tiny_arguments`.
 TINY = {
     "gan": dict(image_shape=(16, 16, 1), latent_dim=8, generator_units=(32,),
                 discriminator_units=(16,), maxout_pieces=2),
@@ -16,8 +21,19 @@ TINY = {
 }
 
 
+# What makes a family's training step deterministic (no dropout), for the checks that
+# compare runs or measure a few steps.
+DETERMINISTIC = {
+    "gan": dict(dropout=0.0),
+}
+
+
 def tiny(family, **overrides):
     return models.get(family)(**{**TINY[family], "seed": 1, **overrides})
+
+
+def deterministic_kwargs(family):
+    return {**TINY[family], "seed": 1, **DETERMINISTIC.get(family, {})}
 
 
 def random_images(n, shape, seed=0):
@@ -29,6 +45,69 @@ def test_registry_lists_every_family_and_rejects_unknown_names():
     assert models.get("dcgan") is models.DCGAN
     with pytest.raises(ValueError, match="Unknown model family 'nope'"):
         models.get("nope")
+
+
+def test_every_registered_family_has_tiny_arguments():
+    assert sorted(TINY) == models.names()
+
+
+# -- the shared family checks ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", sorted(TINY))
+def test_discriminator_learns_real_above_fake_and_generator_raises_fake_logits(family):
+    family_helpers.check_direction(models.get(family), deterministic_kwargs(family))
+
+
+@pytest.mark.parametrize("family", sorted(TINY))
+def test_one_sgd_step_on_two_replicas_equals_one_step_on_one_device(family, two_cpu_strategy):
+    family_helpers.check_equal_weights_under_distribution(
+        models.get(family), deterministic_kwargs(family), two_cpu_strategy
+    )
+
+
+class _BackwardDiscriminatorGAN(models.VanillaGAN):
+    """Fault: the discriminator's loss with real and fake swapped."""
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        d_loss_fn = self.d_loss_fn
+        self.d_loss_fn = lambda real_logits, fake_logits: d_loss_fn(fake_logits, real_logits)
+
+
+class _PerReplicaMeanGAN(models.VanillaGAN):
+    """Fault: each replica's mean loss (not the global-batch average), logs scaled back."""
+
+    @staticmethod
+    def average_loss(per_example_loss):
+        return tf.reduce_mean(per_example_loss)
+
+    def record(self, **replica_losses):
+        replicas = tf.cast(self.num_replicas(), tf.float32)
+        return super().record(**{n: v / replicas for n, v in replica_losses.items()})
+
+
+class _ReplicaScaledGradientsGAN(models.VanillaGAN):
+    """Fault: gradients multiplied by the replica count (doubled on two replicas)."""
+
+    @staticmethod
+    def apply_gradients(optimizer, tape, loss, variables):
+        replicas = tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, tf.float32)
+        gradients = [gradient * replicas for gradient in tape.gradient(loss, variables)]
+        optimizer.apply_gradients(zip(gradients, variables))
+
+
+def test_direction_check_fails_on_a_discriminator_that_learns_backwards():
+    with pytest.raises(AssertionError, match="real logit above the mean fake logit"):
+        family_helpers.check_direction(_BackwardDiscriminatorGAN, deterministic_kwargs("gan"))
+
+
+@pytest.mark.parametrize("faulty", [_PerReplicaMeanGAN, _ReplicaScaledGradientsGAN])
+def test_equal_weights_check_fails_on_distribution_faults(faulty, two_cpu_strategy):
+    with pytest.raises(AssertionError, match="replicas differ from one device"):
+        family_helpers.check_equal_weights_under_distribution(
+            faulty, deterministic_kwargs("gan"), two_cpu_strategy
+        )
 
 
 @pytest.mark.parametrize("family", sorted(TINY))
@@ -114,6 +193,40 @@ def test_unconditional_models_reject_labels():
         tiny("gan").sample(2, labels=1)
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda gan: gan.generate(3.9), "n must be a positive integer. Received: n=3.9"),
+    (lambda gan: gan.sample(2.7), "n must be a positive integer. Received: n=2.7"),
+    (lambda gan: gan.sample(0), "n must be a positive integer"),
+    (lambda gan: gan.sample(2, seed="abc"), "seed must be a non-negative integer"),
+    (lambda gan: gan.sample(2, seed=1.5), "seed must be a non-negative integer"),
+    (lambda gan: gan.sample(2, seed=-1), "Received: seed=-1"),
+])
+def test_sampling_refuses_counts_and_seeds_that_are_not_integers(call, message):
+    with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        call(tiny("dcgan"))
+
+
+def test_a_sample_that_cannot_fit_in_memory_is_refused_before_any_work():
+    with pytest.raises(ValueError, match=r"n=1000000000 samples of 16x16x1 need .* GiB"):
+        tiny("dcgan").sample(10**9)
+
+
+def test_generate_draws_the_same_images_in_any_batch_size():
+    gan = tiny("dcgan")
+    whole = gan.generate(10, seed=4, batch_size=256)
+    # Same latents; the kernels may sum in another order for another batch size.
+    np.testing.assert_allclose(gan.generate(10, seed=4, batch_size=3), whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(16, 16, 3), (8, 8, 1)])
+def test_data_of_another_shape_is_one_clear_error(shape):
+    gan = tiny("dcgan")
+    gan.compile()
+    data = tf.data.Dataset.from_tensor_slices(random_images(8, shape)).batch(4)
+    with pytest.raises(ValueError, match=r"was built for images of shape \(16, 16, 1\)"):
+        gan.fit(data, epochs=1, verbose=0)
+
+
 # -- presets -------------------------------------------------------------------------
 
 
@@ -165,59 +278,48 @@ def test_unknown_preset_name_is_a_clear_error():
 # -- distribution --------------------------------------------------------------------
 
 
-def _digits(n=512, size=16):
-    from sklearn.datasets import load_digits
+def test_fit_gives_replica_zero_the_first_half_of_the_global_batch(two_cpu_strategy):
+    # The fed latents of the equal-weights check rely on this order.
+    seen = {}
 
-    images = load_digits().images[:n, :, :, None].astype("float32") / 8.0 - 1.0
-    return tf.image.resize(images, (size, size)).numpy()
+    class Probe(keras.Model):
+        def train_step(self, data):
+            def record(replica_id, values):
+                seen[int(replica_id)] = values.numpy()
+                return 0
 
+            replica_id = tf.distribute.get_replica_context().replica_id_in_sync_group
+            return {"recorded": tf.py_function(record, [replica_id, data], tf.int32)}
 
-def _fit_losses(strategy, weights, learning_rate, images, batch_size=64):
-    with strategy.scope():
-        gan = tiny("dcgan", generator_filters=16, discriminator_filters=16)
-        gan.compile(keras.optimizers.Adam(learning_rate), keras.optimizers.Adam(learning_rate))
-    gan.generator.set_weights(weights[0])
-    gan.discriminator.set_weights(weights[1])
-    data = tf.data.Dataset.from_tensor_slices(images).batch(batch_size, drop_remainder=True)
-    history = gan.fit(data, epochs=1, verbose=0)
-    return {name: values[-1] for name, values in history.history.items()}, gan
-
-
-def test_mirrored_losses_match_single_device_at_learning_rate_zero(two_cpu_strategy):
-    images = _digits()
-    # Train briefly so the losses are away from their trivial starting values.
-    warm = tiny("dcgan", generator_filters=16, discriminator_filters=16)
-    warm.compile()
-    warm.fit(tf.data.Dataset.from_tensor_slices(images).batch(32), epochs=2, verbose=0)
-    weights = (warm.generator.get_weights(), warm.discriminator.get_weights())
-
-    single, _ = _fit_losses(tf.distribute.get_strategy(), weights, 0.0, images)
-    mirrored, gan = _fit_losses(two_cpu_strategy, weights, 0.0, images)
-    assert gan.distribute_strategy.num_replicas_in_sync == 2
-    assert abs(single["d_loss"] - np.log(4.0)) > 0.05  # not the trivial value
-    for name in ("d_loss", "g_loss"):
-        assert mirrored[name] == pytest.approx(single[name], rel=0.05), name
+    with two_cpu_strategy.scope():
+        probe = Probe()
+        probe.compile()
+    probe.built = True
+    probe.fit(tf.data.Dataset.range(8).batch(8), epochs=1, verbose=0)
+    assert sorted(seen) == [0, 1]
+    np.testing.assert_array_equal(seen[0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(seen[1], [4, 5, 6, 7])
 
 
-def test_mirrored_training_updates_both_networks(two_cpu_strategy):
-    images = _digits(256)
+def test_mirrored_training_with_paper_defaults_updates_both_networks(two_cpu_strategy):
+    # `compile()` with the paper's Adam under a strategy: its slots must be mirrored.
+    images = family_helpers.digits(64, (16, 16, 1))
     with two_cpu_strategy.scope():
         gan = tiny("dcgan")
         gan.compile()
     g_before = [v.numpy().copy() for v in gan.generator.trainable_variables]
     d_before = [v.numpy().copy() for v in gan.discriminator.trainable_variables]
     data = tf.data.Dataset.from_tensor_slices(images).batch(32, drop_remainder=True)
-    gan.fit(data, epochs=1, verbose=0)
+    history = gan.fit(data, epochs=1, verbose=0)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
     assert all(not np.array_equal(a, v.numpy())
                for a, v in zip(g_before, gan.generator.trainable_variables))
     assert all(not np.array_equal(a, v.numpy())
                for a, v in zip(d_before, gan.discriminator.trainable_variables))
-    # Mirrored copies stay in sync.
-    for variable in gan.generator.trainable_variables[:2]:
-        values = [t.numpy() for t in variable.value.values] if hasattr(
-            variable.value, "values") else [variable.numpy()]
-        for other in values[1:]:
-            np.testing.assert_array_equal(values[0], other)
+    for variable in gan.generator.weights + gan.discriminator.weights:
+        copies = two_cpu_strategy.experimental_local_results(variable.value)
+        assert len(copies) == 2
+        np.testing.assert_array_equal(copies[0], copies[1], err_msg=variable.path)
 
 
 def test_replicas_draw_different_noise(two_cpu_strategy):

@@ -1,0 +1,626 @@
+"""Training runs: a run folder with a preset, sample grids, logs and checkpoints.
+
+What `ganzoo train` does, reachable from Python with the same names:
+
+```python
+run = ganzoo.training.plan_run("dcgan", "digits", "runs/digits", steps=400)
+result = run.train()                       # fit, checkpoints, grids, preset
+result.preset                              # runs/digits/preset
+
+run = ganzoo.training.plan_resume("runs/digits")   # after a crash or kill -9
+run.train()
+```
+
+A run folder holds `run.json` (the settings), `preset/` (written when the run finishes),
+`samples/` (a grid per epoch and `final.png`), `logs/` (TensorBoard), `history.csv` and
+`backup/` (atomic checkpoints of the last two epochs, removed when the run finishes).
+
+Nothing is lost:
+
+- an existing folder is replaced only with `overwrite=True`, only when it is a ganzoo run
+  folder (or empty), and only once the new run has started (model built, data loaded);
+  until then the old one is untouched;
+- a folder in use by another run is locked (`flock`, released even on kill -9);
+- NaN or infinite losses or weights stop the run; the last good checkpoint is kept and the
+  message says how to resume with a lower learning rate (`lr_factor`);
+- checkpoints are written to a temporary file and renamed; a damaged one falls back to the
+  one before;
+- `plan_resume` restores the weights, optimizer state, noise stream and the position in the
+  data, so with `deterministic=True` a run killed and resumed ends with the same weights
+  as one never stopped;
+- a run that fails before finishing its first epoch removes the folder it created.
+
+Planning (`plan_run`, `plan_resume`) checks every argument and the folder without
+importing TensorFlow; `TrainingRun.train` does the work.
+"""
+
+import dataclasses
+import datetime
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+RUN_FILE = "run.json"
+LOCK_FILE = ".ganzoo-run.lock"
+BACKUP_DIR = "backup"
+PRESET_DIR = "preset"
+RUN_FORMAT = "ganzoo-run"
+DEFAULTS = {"image_size": 32, "batch_size": 64, "seed": 0, "samples": 64,
+            "lr_factor": 1.0, "deterministic": False}
+# Settings that define a run: `resume` refuses to change them.
+SETTINGS = ("family", "data", "epochs", "steps", "batch_size", "image_size", "latent_dim",
+            "model_options", "preset", "seed", "samples", "deterministic", "lr_factor")
+# Constructor arguments that have their own option, never a model option.
+_OWN_OPTIONS = {"image_shape": "image_size", "latent_dim": "latent_dim", "seed": "seed"}
+
+
+def _stderr_log(message):
+    print(f"ganzoo: {message}", file=sys.stderr, flush=True)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    path: Path
+    preset: Path
+    samples: Path
+    epochs: int
+    steps_per_epoch: int
+    history: dict
+    is_chief: bool = True
+
+
+# -- the folder ---------------------------------------------------------------------------
+
+
+def is_run_folder(path):
+    """True when `path` is a folder written by a ganzoo run (it holds `run.json`)."""
+    run_file = Path(path) / RUN_FILE
+    if not run_file.is_file():
+        return False
+    try:
+        return "family" in json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
+def read_settings(path):
+    """The settings saved in a run folder's `run.json`."""
+    run_file = Path(path) / RUN_FILE
+    try:
+        settings = json.loads(run_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path} is not a ganzoo run folder: it has no {RUN_FILE}") from None
+    except (OSError, ValueError) as error:
+        raise ValueError(f"Cannot read {run_file}: {error}") from None
+    if not isinstance(settings, dict) or "family" not in settings:
+        raise ValueError(f"{run_file} is not a ganzoo run file (no 'family')")
+    return settings
+
+
+_CHECKPOINT = re.compile(r"^epoch-(\d{4,})\.json$")
+
+
+def list_checkpoints(folder):
+    """Epoch numbers of the complete checkpoints in `folder`, newest first."""
+    if not os.path.isdir(folder):
+        return []
+    epochs = [int(m.group(1)) for m in map(_CHECKPOINT.match, os.listdir(folder)) if m]
+    return sorted(epochs, reverse=True)
+
+
+def _has_checkpoint(path):
+    return bool(list_checkpoints(os.path.join(path, BACKUP_DIR)))
+
+
+def _never_trained(path):
+    """A run folder whose run never finished an epoch nor saved a preset."""
+    return (is_run_folder(path) and not _has_checkpoint(path)
+            and not (Path(path) / PRESET_DIR).exists())
+
+
+class RunLock:
+    """An exclusive `flock` on a run folder's lock file, released on close or on death."""
+
+    def __init__(self, folder):
+        import fcntl
+
+        self.path = os.path.join(folder, LOCK_FILE)
+        self._handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._handle.seek(0)
+            owner = self._handle.read().strip() or "unknown"
+            self._handle.close()
+            raise ValueError(
+                f"{folder} is in use by another ganzoo run (pid {owner}); wait for it to "
+                "finish or choose another --out"
+            ) from None
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.write(str(os.getpid()))
+        self._handle.flush()
+
+    def release(self):
+        if self._handle is not None and not self._handle.closed:
+            self._handle.close()
+
+
+def _check_writable(path):
+    """One clear line when a run folder cannot be created or written."""
+    probe = Path(path)
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"Cannot create the run folder {path}: {probe} is a file")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"Cannot write to {probe}: permission denied (choose another --out)")
+
+
+# -- planning (no TensorFlow) -------------------------------------------------------------
+
+
+def plan_run(family, data, out=None, *, epochs=None, steps=None, batch_size=None,
+             image_size=None, latent_dim=None, model_options=None, preset=None, seed=None,
+             samples=None, deterministic=False, lr_factor=None, distribute="auto",
+             overwrite=False, log=None):
+    """Check the settings and the run folder of a new run; nothing is written yet.
+
+    Args:
+        family: str. Registered family name (`ganzoo.models.names()`).
+        data: str or path. Training data, as `ganzoo.data.load` takes it.
+        out: str, path or None. Run folder; `runs/FAMILY-YYYYmmdd-HHMMSS` when None.
+        epochs: int or None. Epochs (one pass over the data each); 1 when neither this
+            nor `steps` is given.
+        steps: int or None. Training steps, split into epochs of about one pass.
+        batch_size: int or None. Defaults to 64.
+        image_size: int or None. Defaults to 32, or the preset's size.
+        latent_dim: int or None. Defaults to the family's.
+        model_options: dict or None. Further constructor arguments of the family.
+        preset: str or None. Start from this preset's weights (fine-tuning).
+        seed: int or None. Seed of the data order, initial weights and noise. Defaults to 0.
+        samples: int or None. Samples per grid. Defaults to 64.
+        deterministic: bool. Enable TensorFlow's op determinism, so a run repeats (and a
+            resumed run equals an uninterrupted one) exactly. Slower. Defaults to False.
+        lr_factor: float or None. Multiplies the learning rates of the family's
+            optimizers. Defaults to 1.
+        distribute: str. `ganzoo.training.strategy` kind. Defaults to "auto".
+        overwrite: bool. Replace an existing run folder. Defaults to False.
+        log: callable or None. Receives progress lines (default: standard error).
+
+    Returns:
+        A `TrainingRun`; call `.train()`.
+    """
+    settings = {
+        "family": family, "data": data, "epochs": epochs, "steps": steps,
+        "batch_size": batch_size, "image_size": image_size, "latent_dim": latent_dim,
+        "model_options": dict(model_options) if model_options else None, "preset": preset,
+        "seed": seed, "samples": samples, "deterministic": bool(deterministic),
+        "lr_factor": lr_factor,
+    }
+    _check_positive(settings, ("epochs", "steps", "batch_size", "image_size", "latent_dim",
+                               "samples"))
+    _check_seed(settings["seed"])
+    _check_lr_factor(lr_factor)
+    if epochs and steps:
+        raise ValueError("Give either epochs (--epochs) or steps (--steps), not both")
+    if data is None or data == "":
+        raise ValueError("train needs data (--data SOURCE: a bundled dataset, TFDS name or folder)")
+    if not isinstance(data, (str, os.PathLike)):
+        raise ValueError(
+            "A run records its data by name: give a bundled dataset, TFDS name or folder "
+            f"(use model.fit directly for arrays). Received: data of type {type(data).__name__}"
+        )
+    settings["data"] = os.fspath(data)
+    for key, own in _OWN_OPTIONS.items():
+        if key in (settings["model_options"] or {}):
+            raise ValueError(
+                f"Set {key} with --{own.replace('_', '-')}, not --model-option "
+                f"(it would conflict with it). Received: model option {key}="
+                f"{settings['model_options'][key]!r}"
+            )
+    if preset:
+        _merge_preset(settings)
+    if not epochs and not steps:
+        settings["epochs"] = 1
+    for key, default in DEFAULTS.items():
+        if settings[key] is None:
+            settings[key] = default
+    if out is None:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{family}-{stamp}"
+    path = Path(os.fspath(out)).expanduser()
+    replace = False
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} exists and is a file, not a run folder")
+    if path.is_dir() and any(name != LOCK_FILE for name in os.listdir(path)):
+        if not is_run_folder(path):
+            raise ValueError(
+                f"{path} is not empty and is not a ganzoo run folder (no {RUN_FILE}): "
+                "refusing to replace it; choose another --out"
+            )
+        if _never_trained(path):
+            replace = True
+        elif not overwrite:
+            raise FileExistsError(
+                f"{path} already exists; pass --resume to continue it or --overwrite to "
+                "replace it"
+            )
+        replace = True
+    _check_writable(path)
+    return TrainingRun(path, settings, resuming=False, replace=replace,
+                       distribute=distribute, log=log)
+
+
+def _merge_preset(settings):
+    """Take the preset's image size; refuse what would change its architecture."""
+    from ganzoo import presets
+
+    config = presets.read_config(settings["preset"])
+    if config["family"] != settings["family"]:
+        raise ValueError(
+            f"Preset {settings['preset']!r} is a {config['family']!r} model, "
+            f"not {settings['family']!r}"
+        )
+    size = config["image_shape"][0]
+    if settings["image_size"] is not None and settings["image_size"] != size:
+        raise ValueError(
+            f"Preset {settings['preset']!r} makes {size}x{size} images; it cannot train at "
+            f"--image-size {settings['image_size']}"
+        )
+    settings["image_size"] = size
+    if settings["latent_dim"] is not None and settings["latent_dim"] != config["latent_dim"]:
+        raise ValueError(
+            f"Preset {settings['preset']!r} has latent size {config['latent_dim']}; "
+            f"--latent-dim {settings['latent_dim']} would change its architecture"
+        )
+    if settings["model_options"]:
+        raise ValueError(
+            f"--model-option cannot change the architecture of preset {settings['preset']!r}"
+            f". Received: {sorted(settings['model_options'])}"
+        )
+
+
+def _check_positive(settings, keys):
+    for key in keys:
+        value = settings[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+
+
+def _check_seed(seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+
+
+def _check_lr_factor(factor):
+    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, float))
+                               or not math.isfinite(factor) or factor <= 0):
+        raise ValueError(f"lr_factor must be a positive number. Received: lr_factor={factor!r}")
+
+
+def plan_resume(out, *, distribute="auto", lr_factor=None, log=None, **given):
+    """Plan to continue the run in `out` from its newest good checkpoint.
+
+    Args:
+        out: str or path. The run folder.
+        distribute: str. May differ from the original run's.
+        lr_factor: float or None. Multiplies the restored learning rates (e.g. 0.5 after
+            the run diverged).
+        log: as in `plan_run`.
+        **given: settings given again (as `plan_run` takes them); each must equal the
+            run's own, since a resumed run continues with its settings.
+    """
+    if not out:
+        raise ValueError("resume needs the run folder (--out RUN_DIR)")
+    path = Path(os.fspath(out)).expanduser()
+    if not (path / RUN_FILE).is_file():
+        raise ValueError(f"Cannot resume: {path} has no {RUN_FILE} (not a ganzoo run folder)")
+    saved = read_settings(path)
+    for key, value in given.items():
+        if key not in SETTINGS:
+            raise ValueError(f"Unknown run setting {key!r}")
+        if value is not None and value is not False and value != saved.get(key):
+            raise ValueError(
+                f"--resume continues {path} with its own settings; "
+                f"{key}={value!r} differs from the run's {saved.get(key)!r}"
+            )
+    _check_lr_factor(lr_factor)
+    for key, default in DEFAULTS.items():
+        saved.setdefault(key, default)
+    if (path / PRESET_DIR).exists() and not _has_checkpoint(path):
+        raise ValueError(f"Cannot resume: {path} has finished (its preset is written)")
+    _check_writable(path)
+    run = TrainingRun(path, saved, resuming=True, replace=False, distribute=distribute,
+                      log=log)
+    run.lr_change = lr_factor
+    return run
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+class TrainingRun:
+    """A planned run: `train()` builds the model and data, then fits and saves.
+
+    Made by `plan_run` or `plan_resume`.
+    """
+
+    def __init__(self, path, settings, resuming, replace, distribute, log):
+        self.path = Path(path)
+        self.settings = settings
+        self.resuming = resuming
+        self.replace = replace
+        self.distribute = distribute
+        self.log = log or _stderr_log
+        self.lr_change = None
+        self._locks = []
+        self._created = False
+
+    # The steps of `train`, each small enough to read on its own.
+
+    def train(self, callbacks=(), verbose="auto"):
+        """Run to the end; returns a `RunResult`.
+
+        Args:
+            callbacks: extra `keras.callbacks.Callback`s, after ganzoo's own.
+            verbose: "auto", 0, 1 or 2, as in `fit` ("auto": a progress bar on a terminal,
+                one line per epoch otherwise).
+        """
+        import tensorflow as tf
+
+        from ganzoo import training
+        from ganzoo.training import peers
+
+        task = peers.task_of() if self.distribute == "multiworker" else None
+        is_chief = task is None or task[2]
+        strategy = training.strategy(self.distribute)
+        if self.settings["deterministic"]:
+            tf.config.experimental.enable_op_determinism()
+        model, dataset, epochs, steps_per_epoch = self._build(strategy)
+        folder = self._open_folder(is_chief)
+        try:
+            return self._fit_and_finish(folder, model, dataset, epochs, steps_per_epoch,
+                                        strategy, callbacks, verbose, is_chief)
+        finally:
+            self._release()
+            if not is_chief:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _build(self, strategy):
+        """The compiled model and the training data, before any file is touched."""
+        import keras
+
+        from ganzoo import data as data_lib
+        from ganzoo import models
+
+        settings = self.settings
+        family_class = models.get(settings["family"])
+        description = data_lib.describe(settings["data"])
+        image_shape = (settings["image_size"], settings["image_size"], description["channels"])
+        keras.utils.set_random_seed(settings["seed"])
+        with strategy.scope():
+            if settings["preset"]:
+                model = family_class.from_preset(settings["preset"])
+                if tuple(model.image_shape) != image_shape:
+                    raise ValueError(
+                        f"Preset {settings['preset']!r} makes {model.image_shape[2]}-channel "
+                        f"{model.image_shape[0]}x{model.image_shape[1]} images; "
+                        f"{settings['data']} gives {description['channels']}-channel ones"
+                    )
+                model.noise_seeds.state.assign([settings["seed"], 0])
+            else:
+                kwargs = {"image_shape": image_shape, "seed": settings["seed"]}
+                if settings["latent_dim"]:
+                    kwargs["latent_dim"] = settings["latent_dim"]
+                kwargs.update(settings["model_options"] or {})
+                try:
+                    model = family_class(**kwargs)
+                except TypeError as error:
+                    raise ValueError(
+                        f"Bad --model-option for {settings['family']}: {error}") from None
+            model.compile()
+            _scale_learning_rates(model, settings["lr_factor"])
+        epochs, steps_per_epoch = _schedule(settings, description)
+        dataset = data_lib.load(
+            settings["data"], image_size=settings["image_size"],
+            batch_size=settings["batch_size"], seed=settings["seed"], repeat=True,
+        )
+        return model, dataset, epochs, steps_per_epoch
+
+    def _open_folder(self, is_chief):
+        """Lock the run folder (creating or replacing it); returns the folder to write.
+
+        Workers other than the chief write to a temporary folder of their own.
+        """
+        if not is_chief:
+            folder = Path(tempfile.mkdtemp(prefix="ganzoo-worker-run-"))
+            self._locks.append(RunLock(folder))
+            return folder
+        path = self.path
+        try:
+            if self.replace and path.exists():
+                self._locks.append(RunLock(path))
+                staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+                self._locks.append(RunLock(staging))
+                retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+                os.rmdir(retired)
+                os.rename(path, retired)
+                os.rename(staging, path)
+                shutil.rmtree(retired, ignore_errors=True)
+                self._created = True
+                self.log(f"replaced the earlier run in {path}")
+            else:
+                self._created = not path.exists()
+                path.mkdir(parents=True, exist_ok=True)
+                self._locks.append(RunLock(path))
+                if not self.resuming and is_run_folder(path):
+                    raise FileExistsError(
+                        f"{path} already exists; pass --resume to continue it or "
+                        "--overwrite to replace it"
+                    )
+            if not self.resuming:
+                _write_json(path / RUN_FILE, dict(self.settings, format=RUN_FORMAT,
+                                                   distribute=self.distribute))
+        except BaseException:
+            self._release()
+            raise
+        return path
+
+    def _fit_and_finish(self, folder, model, dataset, epochs, steps_per_epoch, strategy,
+                        extra_callbacks, verbose, is_chief):
+        import keras
+
+        from ganzoo import _imaging, presets
+        from ganzoo.training import callbacks as callbacks_lib
+        from ganzoo.training import checkpoints
+
+        settings = self.settings
+        backup = folder / BACKUP_DIR
+        initial_epoch = 0
+        if self.resuming:
+            state = checkpoints.restore_latest(model, backup, log=self.log)
+            if state is None:
+                self.log(f"nothing to resume in {folder} (no epoch finished): starting it again")
+            else:
+                initial_epoch = int(state["epoch"])
+                self.log(f"resuming {folder} after epoch {initial_epoch} of {epochs}")
+            if self.lr_change:
+                _scale_learning_rates(model, self.lr_change)
+                self.settings["lr_factor"] = settings["lr_factor"] * self.lr_change
+                _write_json(folder / RUN_FILE, dict(self.settings, format=RUN_FORMAT,
+                                                     distribute=self.distribute))
+        if initial_epoch:
+            # Continue the data stream where the checkpoint left it.
+            dataset = dataset.skip(initial_epoch * steps_per_epoch)
+        callbacks = [
+            checkpoints.NonFiniteGuard(lambda: _resume_advice(folder)),
+            callbacks_lib.SampleGrid(folder / "samples", n=settings["samples"], seed=0),
+            keras.callbacks.TensorBoard(str(folder / "logs"), write_graph=False),
+            callbacks_lib.TensorBoardImages(str(folder / "logs"),
+                                            n=min(settings["samples"], 16)),
+            keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
+            checkpoints.RunCheckpoint(backup, steps_per_epoch),
+            *extra_callbacks,
+        ]
+        self.log(
+            f"training {settings['family']} on {settings['data']} {tuple(model.image_shape)} "
+            f"for {epochs} epoch(s) x {steps_per_epoch} steps, batch {settings['batch_size']}, "
+            f"{strategy.num_replicas_in_sync} replica(s)"
+        )
+        if verbose == "auto":
+            verbose = 1 if sys.stderr.isatty() else 2
+        try:
+            history = model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch,
+                                steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                                shuffle=False, verbose=verbose)
+        except BaseException as error:
+            self._after_failure(folder)
+            raise _explained(error, settings, folder) from None
+        preset_path = model.save_to_preset(
+            folder / PRESET_DIR, overwrite=True, preset_name=self.path.name,
+            data=settings["data"], epochs=epochs, steps_per_epoch=steps_per_epoch,
+            batch_size=settings["batch_size"], seed=settings["seed"],
+            started_from=settings["preset"], replicas=strategy.num_replicas_in_sync,
+        )
+        final_grid = folder / "samples" / "final.png"
+        _imaging.save_png(_imaging.grid(model.sample(settings["samples"], seed=0)), final_grid)
+        shutil.rmtree(backup, ignore_errors=True)
+        return RunResult(path=self.path, preset=self.path / PRESET_DIR,
+                         samples=self.path / "samples" / "final.png", epochs=epochs,
+                         steps_per_epoch=steps_per_epoch,
+                         history=dict(getattr(history, "history", {}) or {}),
+                         is_chief=is_chief)
+
+    def _after_failure(self, folder):
+        """Remove a folder this run created when nothing in it can be resumed."""
+        if self._created and not _has_checkpoint(folder) and not (folder / PRESET_DIR).exists():
+            self._release()
+            shutil.rmtree(folder, ignore_errors=True)
+            self.log(f"removed {folder}: the run failed before its first epoch ended")
+
+    def _release(self):
+        for lock in self._locks:
+            lock.release()
+        self._locks = []
+
+
+def _resume_advice(folder):
+    """What to do after a divergence, given the checkpoints kept so far."""
+    kept = list_checkpoints(folder / BACKUP_DIR)
+    if not kept:
+        return ("No epoch had finished, so nothing was kept: start again with a lower "
+                "learning rate (--lr-factor 0.5)")
+    return (f"The last good checkpoint (after epoch {kept[0]}) is kept in "
+            f"{folder / BACKUP_DIR}: continue with a lower learning rate: "
+            f"ganzoo train --out {folder} --resume --lr-factor 0.5")
+
+
+def _explained(error, settings, folder):
+    """The error to show for a failure inside `fit`: one clear line where we know why."""
+    import tensorflow as tf
+
+    if isinstance(error, tf.errors.ResourceExhaustedError) or isinstance(error, MemoryError):
+        return ValueError(
+            f"out of memory training at image size {settings['image_size']} with batch "
+            f"{settings['batch_size']}: use a smaller --batch-size or --image-size"
+        )
+    return error
+
+
+def _scale_learning_rates(model, factor):
+    if factor in (None, 1, 1.0):
+        return
+    import keras
+
+    for optimizer in (model.g_optimizer, model.d_optimizer):
+        current = optimizer.learning_rate
+        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            raise ValueError("lr_factor cannot rescale a learning-rate schedule")
+        optimizer.learning_rate = float(keras.ops.convert_to_numpy(current)) * factor
+
+
+def _schedule(settings, description):
+    """(epochs, steps_per_epoch) for the settings and the data's size."""
+    num_examples = description["num_examples"]
+    if num_examples is None:
+        raise ValueError(
+            f"{settings['data']} does not say how many images it has; prepare it first "
+            "(it may not be downloaded)"
+        )
+    per_pass = num_examples // settings["batch_size"]
+    if per_pass < 1:
+        raise ValueError(
+            f"--batch-size {settings['batch_size']} is larger than the {num_examples} "
+            f"images of {settings['data']}"
+        )
+    if settings["steps"]:
+        return split_steps(settings["steps"], per_pass)
+    return settings["epochs"], per_pass
+
+
+def split_steps(steps, per_pass):
+    """(epochs, steps_per_epoch) close to one pass over the data per epoch.
+
+    Prefers an exact split of `steps`; when none is near, rounds the total up by less
+    than one step per epoch.
+    """
+    fewest = math.ceil(steps / per_pass)
+    for epochs in range(fewest, 2 * fewest + 1):
+        if steps % epochs == 0:
+            return epochs, steps // epochs
+    return fewest, math.ceil(steps / fewest)
+
+
+def _write_json(path, content):
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
