@@ -52,11 +52,11 @@ def _device_run(generator, feeds):
     """A run on inputs already on the GPU with the output left there."""
     import onnxruntime as ort
 
-    session = generator._session
+    session = generator.session.ort_session
     binding = session.io_binding()
     for name, array in feeds.items():
         binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, "cuda", 0))
-    for name in generator._output_names:
+    for name in generator.session.output_names:
         binding.bind_output(name, "cuda", 0)
 
     def run():

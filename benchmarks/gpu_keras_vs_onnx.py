@@ -119,10 +119,10 @@ def main(argv=None):
     print(f"onnxruntime providers: {ort32.provider}, {ort16.provider}; reference {cpu.provider}")
 
     def ort_device(generator, latent):
-        session = generator._session
+        session = generator.session.ort_session
         binding = session.io_binding()
         binding.bind_ortvalue_input("latent", ort.OrtValue.ortvalue_from_numpy(latent, "cuda", 0))
-        for name in generator._output_names:
+        for name in generator.session.output_names:
             binding.bind_output(name, "cuda", 0)
 
         def run():

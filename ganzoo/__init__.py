@@ -9,7 +9,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("models", "layers", "losses", "data", "training", "metrics", "presets",
-               "export", "runtime")
+               "export", "runtime", "sources")
 
 __all__ = list(_SUBMODULES) + ["list_presets", "load_generator", "__version__"]
 

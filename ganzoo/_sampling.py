@@ -10,7 +10,11 @@ one call for all `n` gives (`latents`, `labels_for`, `noise`): a large `sample(n
 its inputs one batch at a time and still draws the pictures of a small one.
 
 Streams, for seed `s`: latents `default_rng(s)`, labels `default_rng(s + 1)`, the k-th noise
-input `default_rng(s + 2 + k)`; `None` draws fresh entropy.
+input `default_rng(s + 2 + k)`, images `default_rng(s + 3)`; `None` draws fresh entropy.
+
+`draw_inputs` draws every input of a generator by its role from these streams: the
+runtime's `sample`, export's parity check and `ganzoo.export.bench` all call it, so one
+seed gives the same inputs in all three.
 """
 
 import math
@@ -265,7 +269,7 @@ def _checked_labels(n, num_classes, labels):
         array = np.full((n,), int(array[0]), dtype=np.int64)
     if array.shape != (n,):
         raise ValueError(f"Expected one label or {n} labels. Received: {array.size} labels")
-    if array.min() < 0 or array.max() >= num_classes:
+    if num_classes is not None and (array.min() < 0 or array.max() >= num_classes):
         raise ValueError(
             f"Labels must lie in [0, {num_classes - 1}]. "
             f"Received: labels in [{array.min()}, {array.max()}]"
@@ -310,3 +314,146 @@ def labels_for(n, num_classes, labels=None, seed=None):
     """
     n = check_count(n)
     return next(label_batches(n, num_classes, labels, seed, batch_size=n))
+
+
+# --- every input of a generator, by role -------------------------------------------------
+
+_DRAWN_ROLES = ("latent", "label", "image", "noise", "truncation")
+
+
+def draw_inputs(inputs, n, seed=None, *, labels=None, truncation=None, num_classes=None,
+                spatial=None, batch_size=None):
+    """Seeded arrays for every input of a generator, drawn by role, in signature order.
+
+    Args:
+        inputs: list of input descriptions: dicts as in a bundle's `ganzoo.json` "inputs"
+            (name, shape with None for dynamic axes, dtype, role), or objects with
+            `.name`, `.shape`, `.dtype` and `.role`. The batch axis comes first.
+        n: int. Rows to draw.
+        seed: int or None. Latents come from `latent_batches`, labels from
+            `label_batches`, the k-th noise input (k counts the noise inputs in order)
+            from `noise_batches(index=k)`, images uniform in [-1, 1] from
+            `default_rng(seed + 3)`. None draws fresh entropy.
+        labels: int, sequence of `n` ints, or None (draw them from the seed).
+        truncation: float or None. Value of a `truncation` input; None gives 1.0.
+        num_classes: int or None. Drawn labels lie in [0, num_classes); needed to draw
+            labels, and given labels are checked against it.
+        spatial: int or None. Size given to dynamic axes after the batch axis. Defaults to
+            None: an input with such axes cannot be drawn.
+        batch_size: int or None. None returns the whole draw; an int yields it
+            `batch_size` rows at a time, each batch equal to those rows of the whole draw.
+
+    Returns:
+        A list of arrays (each cast to its input's dtype), or with `batch_size` an
+        iterator of such lists.
+
+    Raises:
+        ValueError: an argument is not what is described above, labels for inputs
+            without a label input, a truncation other than 1 without a truncation input,
+            an input with a role that cannot be drawn or with dynamic axes and no `spatial`.
+    """
+    n = check_count(n)
+    seed = check_seed(seed)
+    size = n if batch_size is None else check_count(batch_size, "batch_size")
+    entries = [_described(entry) for entry in inputs]
+    if not entries:
+        raise ValueError(f"There are no inputs to draw. Received: inputs={inputs!r}")
+    roles = {role for _, _, _, role in entries}
+    if labels is not None and "label" not in roles:
+        raise ValueError(
+            f"The generator is not conditional (it has no label input). Received: labels={labels!r}"
+        )
+    if truncation is not None:
+        if (
+            isinstance(truncation, (bool, np.bool_))
+            or not isinstance(truncation, (int, float, np.integer, np.floating))
+            or not math.isfinite(truncation)
+        ):
+            raise ValueError(
+                f"truncation must be a finite number. Received: truncation={truncation!r}"
+            )
+        if "truncation" not in roles and float(truncation) != 1.0:
+            raise ValueError(
+                "The generator has no truncation input; truncation works with generators "
+                f"that take one (stylegan_lite). Received: truncation={truncation!r}"
+            )
+    streams, noise_index = [], 0
+    for name, shape, dtype, role in entries:
+        dims = _drawn_dims(name, shape, role, spatial)
+        if role == "latent":
+            rows = latent_batches(n, math.prod(dims), seed, size)
+        elif role == "label":
+            rows = _label_rows(n, num_classes, labels, seed, size)
+        elif role == "image":
+            rows = _uniform_rows(np.random.default_rng(None if seed is None else seed + 3),
+                                 n, dims, size)
+        elif role == "noise":
+            rows = noise_batches(n, dims, seed, noise_index, size)
+            noise_index += 1
+        else:  # truncation
+            value = 1.0 if truncation is None else float(truncation)
+            rows = _constant_rows(value, n, dims, size)
+        streams.append(_as_rows(rows, dims, dtype))
+    batches = (list(arrays) for arrays in zip(*streams))
+    return next(batches) if batch_size is None else batches
+
+
+def _described(entry):
+    """`(name, shape, dtype, role)` of a `ganzoo.json` input dict or an object like one."""
+    if isinstance(entry, dict):
+        fields = [entry.get(key) for key in ("name", "shape", "dtype", "role")]
+    else:
+        fields = [getattr(entry, key, None) for key in ("name", "shape", "dtype", "role")]
+    name, shape, dtype, role = fields
+    if isinstance(role, str) and role.startswith("noise_"):
+        role = "noise"
+    try:  # np.dtype(None) would be float64
+        shape, dtype = tuple(shape), None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        shape = None
+    if name is None or not shape or dtype is None or role not in _DRAWN_ROLES:
+        raise ValueError(
+            "Each input needs a name, a shape with the batch axis first, a dtype and a role "
+            f"({', '.join(_DRAWN_ROLES)}). Received: {entry!r}"
+        )
+    return name, shape, dtype, role
+
+
+def _drawn_dims(name, shape, role, spatial):
+    if spatial is not None:
+        spatial = check_count(spatial, "spatial")
+        return tuple(spatial if dim is None else int(dim) for dim in shape[1:])
+    if any(dim is None for dim in shape[1:]):
+        described = "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
+        raise ValueError(
+            f"Input {name!r} ({role}) has dynamic axes {described}, so it cannot be drawn; "
+            "pass it to run() yourself"
+        )
+    return tuple(int(dim) for dim in shape[1:])
+
+
+def _label_rows(n, num_classes, labels, seed, batch_size):
+    if num_classes:
+        return label_batches(n, num_classes, labels, seed, batch_size)
+    if labels is None:
+        raise ValueError(
+            "Labels cannot be drawn without the number of classes (the generator does not "
+            "record num_classes); pass labels="
+        )
+    given = _checked_labels(n, None, labels)
+    return (given[start : start + batch_size] for start in range(0, n, batch_size))
+
+
+def _uniform_rows(rng, n, dims, batch_size):
+    for size in _batch_sizes(n, batch_size):
+        yield rng.uniform(-1.0, 1.0, (size,) + dims)
+
+
+def _constant_rows(value, n, dims, batch_size):
+    for size in _batch_sizes(n, batch_size):
+        yield np.full((size,) + dims, value)
+
+
+def _as_rows(rows, dims, dtype):
+    for array in rows:
+        yield np.ascontiguousarray(np.reshape(array, (len(array),) + dims), dtype=dtype)

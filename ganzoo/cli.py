@@ -242,28 +242,29 @@ def _write_json(path, content):
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
 @click.pass_context
 def sample(ctx, source, count, seed, label, truncation, out_path, overwrite):
-    """Write a grid of samples from a preset, run folder or export bundle."""
+    """Write a grid of samples from a preset, run folder or export bundle.
+
+    Python: `ganzoo.sources.resolve(SOURCE).load_model().sample(N, seed=SEED, labels=K)`
+    for a preset or run folder, `.load_runtime().sample(N, seed=SEED, labels=K,
+    truncation=T)` for a bundle (uint8 NHWC images).
+    """
     debug = _state(ctx)["debug"]
 
     def run():
-        from ganzoo import _bundle, _imaging
+        from ganzoo import _imaging, sources
 
         if os.path.exists(out_path) and not overwrite:
             raise FileExistsError(f"{out_path} already exists; pass --overwrite to replace it")
         if not out_path.lower().endswith(".png"):
             raise ValueError(f"--out must be a .png file. Received: {out_path}")
-        if _bundle.is_bundle(source):
-            from ganzoo import runtime
-
-            generator = runtime.load(source)
+        found = sources.resolve(source)
+        if found.kind == sources.BUNDLE:
+            generator = found.load_runtime()
             images = generator.sample(count, seed=seed, labels=label, truncation=truncation)
             origin = f"bundle {source} ({generator.provider})"
         else:
-            from ganzoo import presets
-
-            presets.resolve(source)
             _load_tensorflow(debug)
-            model = presets.load_model(source)
+            model = found.load_model()
             if truncation is not None:
                 raise ValueError(f"{model.family} generators do not take --truncation")
             images = model.sample(count, seed=seed, labels=label)
@@ -290,13 +291,18 @@ def sample(ctx, source, count, seed, label, truncation, out_path, overwrite):
 @click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
 @click.pass_context
 def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, overwrite):
-    """Export the generator of a preset or run folder as a verified bundle."""
+    """Export the generator of a preset or run folder as a verified bundle.
+
+    Python: `ganzoo.export.to_onnx(model, OUT, opset=N, fp16=..., overwrite=...)` (or
+    `to_saved_model`, `to_triton(..., max_batch_size=B)`) with
+    `model = ganzoo.sources.resolve(SOURCE).load_model()`.
+    """
     debug = _state(ctx)["debug"]
 
     def run():
-        from ganzoo import presets
+        from ganzoo import sources
 
-        presets.resolve(source)
+        found = sources.resolve(source, accept=sources.MODEL_KINDS)
         if os.path.exists(out_dir) and not overwrite:
             raise FileExistsError(f"{out_dir} already exists; pass --overwrite to replace it")
         if export_format == "savedmodel" and (fp16 or opset):
@@ -306,7 +312,7 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
         _load_tensorflow(debug)
         from ganzoo import export as export_lib
 
-        model = presets.load_model(source)
+        model = found.load_model()
         if export_format == "onnx":
             metadata = export_lib.to_onnx(model, out_dir, opset=opset, fp16=fp16,
                                           overwrite=overwrite)
@@ -355,6 +361,10 @@ def evaluate(ctx, source, data_source, data_split, metric_names, features, count
 
     SOURCE is a preset name, a preset, run or bundle folder, or a dataset (NAME[:SPLIT])
     for real-vs-real numbers.
+
+    Python: `ganzoo.metrics.evaluate(SOURCE, DATA, metrics="fid,kid", features=...,
+    n=N, ...)` returns the results dict; `ganzoo.metrics.evaluation.format_results(...)`
+    prints this table.
     """
     debug = _state(ctx)["debug"]
 
@@ -418,6 +428,10 @@ def bench(ctx, source, backend_list, batch_list, repeats, warmup, provider, thre
     SOURCE is a preset name or a preset/run folder (its generator is exported to a
     temporary folder for the savedmodel and onnx backends) or an export bundle (which
     runs on its own backend only).
+
+    Python: `report = ganzoo.export.bench.run(SOURCE, backends=[...], batches=[1, 32],
+    repeats=5, warmup=2, providers="auto", threads=None)`, then
+    `print(ganzoo.export.bench.format_report(report))`.
     """
     debug = _state(ctx)["debug"]
     batches = _parse_list(batch_list, "--batch", int)
@@ -429,66 +443,17 @@ def bench(ctx, source, backend_list, batch_list, repeats, warmup, provider, thre
         raise UserError(f"Unknown --backend {unknown[0]!r}; choose from keras, savedmodel, onnx")
 
     def run():
-        import tempfile
-
-        from ganzoo import _bundle
+        from ganzoo import sources
         from ganzoo.export import bench as bench_lib
 
-        onnx_options = {"providers": provider, "threads": threads}
-        if _bundle.is_bundle(source):
-            metadata = _bundle.read_bundle(source)
-            own = "savedmodel" if metadata["format"] == "savedmodel" else "onnx"
-            if backends and backends != [own]:
-                raise ValueError(
-                    f"{source} is a {metadata['format']} bundle, which runs on {own} only; "
-                    "give a preset or run folder to compare backends"
-                )
-            if own == "savedmodel":
-                _load_tensorflow(debug)
-                runners = [bench_lib.SavedModelBackend(_bundle.model_path(source, metadata))]
-            else:
-                runners = [bench_lib.OnnxBackend(source, **onnx_options)]
-            _measure_and_print(bench_lib, runners, metadata["inputs"],
-                               metadata.get("num_classes"), batches, repeats, warmup,
-                               f"{metadata.get('family') or 'generator'} bundle {source}")
-            return
-        from ganzoo import presets
-
-        presets.resolve(source)
-        chosen = backends or ["keras", "savedmodel", "onnx"]
-        _load_tensorflow(debug)
-        from ganzoo import export as export_lib
-        from ganzoo.export import _signature
-
-        model = presets.load_model(source)
-        inputs = [spec.to_json() for spec in _signature.input_specs(model.generator)]
-        with tempfile.TemporaryDirectory(prefix="ganzoo-bench-") as scratch:
-            runners = []
-            for name in chosen:
-                if name == "keras":
-                    runners.append(bench_lib.KerasBackend(model.generator, inputs))
-                elif name == "savedmodel":
-                    folder = os.path.join(scratch, "savedmodel")
-                    metadata = export_lib.to_saved_model(model, folder)
-                    runners.append(bench_lib.SavedModelBackend(
-                        _bundle.model_path(folder, metadata)))
-                else:
-                    folder = os.path.join(scratch, "onnx")
-                    export_lib.to_onnx(model, folder)
-                    runners.append(bench_lib.OnnxBackend(folder, **onnx_options))
-            _measure_and_print(bench_lib, runners, inputs, model.num_classes, batches,
-                               repeats, warmup, f"{model.family} preset {source}")
+        found = sources.resolve(source)
+        if found.kind != sources.BUNDLE or found.metadata["format"] == "savedmodel":
+            _load_tensorflow(debug)
+        report = bench_lib.run(found, backends, batches, repeats=repeats, warmup=warmup,
+                               providers=provider, threads=threads, log=_info)
+        click.echo(bench_lib.format_report(report))
 
     _run_guarded(run, debug)
-
-
-def _measure_and_print(bench_lib, runners, inputs, num_classes, batches, repeats, warmup,
-                       what):
-    _info(f"benchmarking {what}: batch {', '.join(map(str, batches))}, "
-          f"{warmup} warm-up run(s), median of {repeats}")
-    report = bench_lib.measure(runners, inputs, batches, repeats=repeats, warmup=warmup,
-                               num_classes=num_classes)
-    click.echo(bench_lib.format_report(report))
 
 
 if __name__ == "__main__":

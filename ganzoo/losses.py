@@ -88,37 +88,69 @@ def lsgan_generator_loss(fake_logits):
     return 0.5 * _per_example(tf.square(tf.cast(fake_logits, tf.float32) - 1.0))
 
 
-def gradient_penalty(critic, real_images, fake_images, interpolation=None, **call_kwargs):
+def _critic_inputs(images, labels, inputs_fn):
+    """What the critic is called on: the images, `[images, labels]`, or `inputs_fn(images)`."""
+    if inputs_fn is not None:
+        return inputs_fn(images)
+    if labels is not None:
+        return [images, labels]
+    return images
+
+
+def gradient_penalty(critic, real_images, fake_images, interpolation=None, *, seed=None,
+                     labels=None, inputs_fn=None):
     """(||grad D(x_hat)||_2 - 1)^2 at random interpolates (Gulrajani et al. 2017), per example.
+
+    The interpolation weights are drawn from `seed` (a stateless seed, e.g. the model's
+    `noise_seed()`, which differs per replica and step), so a run is reproducible and
+    replicas draw different weights; or they are given.
 
     Args:
         critic: callable. The critic network.
-        real_images: Tensor. A batch of real images.
+        real_images: Tensor. A batch of real images (B, H, W, C).
         fake_images: Tensor. A batch of generated images of the same shape.
-        interpolation: Tensor or None. Mixing weights of shape (batch, 1, 1, 1); drawn
-            uniformly when None.
-        **call_kwargs: extra arguments to the critic (labels, for instance).
+        interpolation: Tensor or None. Mixing weights of shape (B, 1, 1, 1).
+        seed: Tensor or None. Stateless seed of shape (2,) for the mixing weights; required
+            when `interpolation` is None.
+        labels: Tensor or None. Class labels of a conditional critic, called on
+            `[images, labels]`.
+        inputs_fn: callable or None. Maps the interpolated images to the critic's inputs
+            (e.g. a family's `discriminator_inputs`); overrides `labels`.
+
+    Returns:
+        The per-example penalty, shape (B,) (multiply by lambda, 10 in the paper).
     """
     batch_size = tf.shape(real_images)[0]
     if interpolation is None:
-        interpolation = tf.random.uniform([batch_size, 1, 1, 1], 0.0, 1.0)
+        if seed is None:
+            raise ValueError(
+                "gradient_penalty needs seed= (e.g. model.noise_seed()) or interpolation= "
+                "weights: unseeded draws would differ between runs and replicas"
+            )
+        interpolation = tf.random.stateless_uniform([batch_size, 1, 1, 1], seed=seed)
     real_images = tf.cast(real_images, tf.float32)
     fake_images = tf.cast(fake_images, tf.float32)
     mixed = real_images + interpolation * (fake_images - real_images)
     with tf.GradientTape() as tape:
         tape.watch(mixed)
-        logits = critic(mixed, training=True, **call_kwargs)
+        logits = critic(_critic_inputs(mixed, labels, inputs_fn), training=True)
     gradients = tape.gradient(logits, mixed)
     norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]) + 1e-12)
     return tf.square(norms - 1.0)
 
 
-def r1_penalty(discriminator, real_images, **call_kwargs):
-    """||grad D(x)||^2 on real data (Mescheder et al. 2018), per example (without gamma/2)."""
+def r1_penalty(discriminator, real_images, *, labels=None, inputs_fn=None):
+    """||grad D(x)||^2 on real data (Mescheder et al. 2018), per example (without gamma/2).
+
+    Args:
+        discriminator: callable. The discriminator network.
+        real_images: Tensor. A batch of real images (B, H, W, C).
+        labels, inputs_fn: as in `gradient_penalty`, for conditional discriminators.
+    """
     real_images = tf.cast(real_images, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(real_images)
-        logits = discriminator(real_images, training=True, **call_kwargs)
+        logits = discriminator(_critic_inputs(real_images, labels, inputs_fn), training=True)
         logits = tf.reduce_sum(logits)
     gradients = tape.gradient(logits, real_images)
     return tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3])

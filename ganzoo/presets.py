@@ -13,7 +13,7 @@ model is rebuilt from the registered family class and its JSON arguments, and we
 read from HDF5 by Keras.
 
 Presets are found by name in the folders of the `GANZOO_PRESETS` environment variable
-(separated by `os.pathsep`) and then in the project's `pretrained/` folder.
+(separated by `os.pathsep`) and then among the presets shipped with ganzoo (`SHIPPED_DIR`).
 """
 
 import datetime
@@ -41,10 +41,26 @@ MAX_MANIFEST_BYTES = 1 << 20
 _DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
+def _shipped_dir():
+    package = Path(__file__).resolve().parent
+    packaged = package / "_pretrained"
+    if packaged.is_dir():
+        return packaged.resolve()
+    # A checkout whose git did not create the symlink (core.symlinks=false).
+    return package.parent / "pretrained"
+
+
+# The presets (and the digits classifier) shipped with ganzoo. `pretrained/` at the top of
+# the repository is the source of truth: `ganzoo/_pretrained` is a symlink to it in a
+# checkout or editable install, and a wheel holds a copy of its folders there
+# (setup.cfg, `[options.package_data]`; tests/test_wheel.py installs one and checks).
+SHIPPED_DIR = _shipped_dir()
+
+
 def search_path():
-    """Folders searched for preset names, in order."""
+    """Folders searched for preset names, in order: `GANZOO_PRESETS`, then `SHIPPED_DIR`."""
     folders = [Path(p) for p in os.environ.get("GANZOO_PRESETS", "").split(os.pathsep) if p]
-    folders.append(Path(__file__).resolve().parent.parent / "pretrained")
+    folders.append(SHIPPED_DIR)
     return folders
 
 
@@ -66,25 +82,14 @@ def list_presets():
 
 
 def resolve(name_or_path):
-    """The preset folder for a preset name, a preset folder or a run folder."""
-    path = Path(os.fspath(name_or_path)).expanduser()
-    if is_preset(path):
-        return path
-    if is_preset(path / RUN_PRESET_DIR):
-        return path / RUN_PRESET_DIR
-    if path.exists():
-        raise ValueError(
-            f"{name_or_path} is not a preset: expected a folder with {CONFIG_FILE} and "
-            f"{WEIGHTS_FILE} (or a run folder with {RUN_PRESET_DIR}/)"
-        )
-    if os.sep not in str(name_or_path):
-        for folder in search_path():
-            if is_preset(folder / str(name_or_path)):
-                return folder / str(name_or_path)
-    known = ", ".join(list_presets()) or "none installed"
-    raise ValueError(
-        f"Unknown preset {name_or_path!r}: not a folder, and not a preset name ({known})"
-    )
+    """The preset folder for a preset name, a preset folder or a finished run folder.
+
+    `ganzoo.sources.resolve` decides what `name_or_path` is; an export bundle, a run that
+    has not finished or anything else is one ValueError.
+    """
+    from ganzoo import sources
+
+    return sources.resolve(name_or_path, accept=sources.MODEL_KINDS).preset_path
 
 
 def read_config(name_or_path):

@@ -110,6 +110,45 @@ def test_export_triton_from_the_command_line(tiny_preset, tmp_path):
     assert refused.exit_code == 2 and "--format triton only" in refused.output
 
 
+def test_bench_run_from_python_is_what_the_command_does(tiny_preset, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    said = []
+    report = bench.run(tiny_preset, backends=["keras", "onnx"], batches=[1, 2], repeats=1,
+                       warmup=1, providers="cpu", threads=1, log=said.append, pause=0)
+    assert [(r.backend, r.batch) for r in report.results] == [
+        ("keras", 1), ("onnx", 1), ("keras", 2), ("onnx", 2)]
+    assert said == [f"benchmarking dcgan preset {tiny_preset}: batch 1, 2, 1 warm-up run(s), "
+                    "median of 1"]
+    assert "CPUExecutionProvider" in report.get("onnx", 1).detail
+    assert list(tmp_path.glob("ganzoo-bench-*")) == []  # the temporary export is gone
+
+
+@pytest.mark.parametrize(
+    "source, options, message",
+    [
+        ("bundle", dict(backends=["keras"]), "is a onnx bundle, which runs on onnx only"),
+        ("preset", dict(backends=["tpu"]), "Unknown backend 'tpu'"),
+        ("preset", dict(batches=[1, 0]), "Batch sizes must be positive integers"),
+        ("nowhere", {}, "Unknown preset 'nowhere': not a preset name"),
+    ],
+)
+def test_bench_run_refuses_in_one_line_before_exporting(tiny_preset, tiny_bundle, source,
+                                                         options, message, monkeypatch):
+    from ganzoo import export
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported before refusing")
+
+    monkeypatch.setattr(export, "to_onnx", no_export)
+    monkeypatch.setattr(export, "to_saved_model", no_export)
+    given = {"bundle": tiny_bundle, "preset": tiny_preset}.get(source, source)
+    with pytest.raises(ValueError, match=message) as caught:
+        bench.run(given, **options)
+    assert "\n" not in str(caught.value)
+
+
 class _Counting:
     def __init__(self, name, detail="counting"):
         self.name, self.detail, self.batches = name, detail, []

@@ -43,9 +43,64 @@ def test_gradient_penalty_of_a_linear_critic():
 
     real = tf.random.normal([3, 4, 4, 1])
     fake = tf.random.normal([3, 4, 4, 1])
-    penalty = losses.gradient_penalty(critic, real, fake)
+    penalty = losses.gradient_penalty(critic, real, fake, seed=tf.constant([1, 2]))
     np.testing.assert_allclose(penalty, [(np.sqrt(16 * 0.25) - 1) ** 2] * 3, rtol=1e-5)
     np.testing.assert_allclose(losses.r1_penalty(critic, real), [16 * 0.25] * 3, rtol=1e-5)
+
+
+def _conditional_linear_critic(w):
+    """f(x, y) = w . x + b[y]: a functional critic with images and labels as inputs."""
+    import keras
+
+    images = keras.Input((4, 4, 1), name="image")
+    labels = keras.Input((), dtype="int32", name="label")
+    flat = keras.layers.Flatten()(images)
+    dense = keras.layers.Dense(1, use_bias=False, name="w")
+    score = dense(flat)
+    bias = keras.layers.Flatten()(keras.layers.Embedding(3, 1, name="b")(labels[:, None]))
+    critic = keras.Model([images, labels], keras.layers.Add()([score, bias]))
+    dense.set_weights([w.reshape(16, 1)])
+    critic.get_layer("b").set_weights([np.array([[5.0], [-3.0], [7.0]], "float32")])
+    return critic
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_gradient_penalty_is_lambda_norm_minus_one_squared_for_a_linear_critic(conditional):
+    w = np.random.default_rng(0).normal(size=16).astype("float32")
+    expected = (np.linalg.norm(w) - 1.0) ** 2
+    real = tf.random.stateless_normal([5, 4, 4, 1], seed=[0, 1])
+    fake = tf.random.stateless_normal([5, 4, 4, 1], seed=[0, 2])
+    if conditional:
+        critic = _conditional_linear_critic(w)
+        kwargs = {"labels": tf.constant([0, 1, 2, 1, 0])}
+    else:
+        def critic(images, training=False):
+            return tf.reshape(images, [-1, 16]) @ w.reshape(16, 1)
+        kwargs = {}
+    penalty = 10.0 * losses.gradient_penalty(critic, real, fake, seed=tf.constant([3, 4]),
+                                             **kwargs)
+    np.testing.assert_allclose(penalty, [10.0 * expected] * 5, rtol=1e-5)
+    r1 = losses.r1_penalty(critic, real, **kwargs)
+    np.testing.assert_allclose(r1, [np.sum(w ** 2)] * 5, rtol=1e-5)
+
+
+def test_gradient_penalty_interpolates_with_seeded_weights():
+    """The same seed mixes at the same points; another seed at others; none is refused."""
+    seen = []
+
+    def critic(images, training=False):
+        seen.append(images)
+        return tf.reduce_sum(images ** 2, axis=[1, 2, 3])[:, None]
+
+    real = tf.zeros([4, 2, 2, 1])
+    fake = tf.ones([4, 2, 2, 1])
+    first = losses.gradient_penalty(critic, real, fake, seed=tf.constant([7, 0]))
+    again = losses.gradient_penalty(critic, real, fake, seed=tf.constant([7, 0]))
+    losses.gradient_penalty(critic, real, fake, seed=tf.constant([7, 1]))
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(seen[0], seen[2])
+    with pytest.raises(ValueError, match="needs seed="):
+        losses.gradient_penalty(critic, real, fake)
 
 
 def test_registry():

@@ -70,8 +70,12 @@ def bundles(tmp_path_factory):
     export.to_onnx(StandIn(conditional, "cgan", NUM_CLASSES), root / "cgan")
     made["cgan"] = (str(root / "cgan"), conditional)
     upscaler = upscaling_generator()
-    export.to_onnx(upscaler, root / "srgan")
+    super_resolver = StandIn(upscaler, "srgan")
+    super_resolver.latent_dim = None
+    export.to_onnx(super_resolver, root / "srgan")
     made["srgan"] = (str(root / "srgan"), upscaler)
+    export.to_onnx(upscaler, root / "image")  # an image-to-image generator of no family
+    made["image"] = (str(root / "image"), upscaler)
     noisy = noisy_generator()
     export.to_onnx(noisy, root / "noisy")
     made["noisy"] = (str(root / "noisy"), noisy)
@@ -181,8 +185,6 @@ def test_loaded_generator_describes_itself(dcgan):
         (lambda r: r.sample("4"), r"Received: n='4'$"),
         (lambda r: r.sample(4, batch_size=0), r"Received: batch_size=0$"),
         (lambda r: r.sample(4, batch_size=2.5), r"Received: batch_size=2.5$"),
-        (lambda r: r.upscale(np.zeros((4, 4, 1), np.uint8)), r"upscale\(\) needs .* image input"),
-        (lambda r: r.translate(np.zeros((4, 4, 1), np.uint8)), r"translate\(\) needs .* image"),
     ],
 )
 def test_bad_input_raises_one_line_value_error(dcgan, call, message):
@@ -235,11 +237,11 @@ def test_provider_lists_skip_what_cannot_be_created(bundles):
 def test_io_binding_path_gives_the_same_images(dcgan):
     runner, _ = dcgan
     expected = runner.sample(3, seed=1)
-    runner._io_device = "cpu"  # the CUDA code path, bound to host memory
+    runner.session.io_device = "cpu"  # the CUDA code path, bound to host memory
     try:
         np.testing.assert_array_equal(runner.sample(3, seed=1), expected)
     finally:
-        runner._io_device = None
+        runner.session.io_device = None
 
 
 def test_conditional_bundle_samples_a_chosen_class(bundles):
@@ -280,8 +282,9 @@ def test_upscale_and_translate_take_uint8_images(bundles):
     keras_floats = generator(floats_in, training=False).numpy()[0]
     float_difference = float(np.abs(onnx_floats - keras_floats).max())
     assert_same_pixels_as_keras(upscaled, keras_floats, float_difference)
-    np.testing.assert_array_equal(runner.translate(picture), upscaled)
     assert runner.upscale(np.stack([picture, picture])).shape == (2, 12, 20, 3)
+    # The same graph exported without a family is a translator: the same pixels.
+    np.testing.assert_array_equal(runtime.load(bundles["image"][0]).translate(picture), upscaled)
 
     with pytest.raises(ValueError, match=r"'image' expects shape \(None, None, None, 3\)"):
         runner.upscale(picture[..., :1])
@@ -289,6 +292,43 @@ def test_upscale_and_translate_take_uint8_images(bundles):
         runner.upscale(picture.astype(np.float32))
     with pytest.raises(ValueError, match="use upscale"):
         runner.sample(2)
+
+
+@pytest.mark.parametrize(
+    "kind, task, method",
+    [
+        ("dcgan", runtime.Sampler, "sample"),
+        ("cgan", runtime.Sampler, "sample"),
+        ("noisy", runtime.Sampler, "sample"),
+        ("srgan", runtime.SuperResolver, "upscale"),
+        ("image", runtime.Translator, "translate"),
+    ],
+)
+def test_load_picks_the_task_from_the_input_roles(bundles, dcgan, kind, task, method):
+    runner = dcgan[0] if kind == "dcgan" else runtime.load(bundles[kind][0])
+    assert type(runner) is task and isinstance(runner, runtime.Generator)
+    assert f"ganzoo.runtime.{task.__name__} " in repr(runner)
+    # Each task has its own surface: the other tasks' methods are not there...
+    others = {"sample", "upscale", "translate"} - {method}
+    assert hasattr(runner, method) and not any(hasattr(runner, name) for name in others)
+    # ...and calling one says in one line what the bundle does and what to call instead.
+    use = {"sample": r"sample\(n, seed=\.\.\.\)", "upscale": r"upscale\(image\)",
+           "translate": r"translate\(image\)"}[method]
+    for name in others:
+        message = rf"^{name}\(\) is for .*; this bundle .*: use {use}$"
+        with pytest.raises(ValueError, match=message) as info:
+            getattr(runner, name)(np.zeros((4, 4, 3), np.uint8))
+        assert "\n" not in str(info.value)
+
+
+def test_calling_upscale_on_a_latent_generator_names_what_to_use(dcgan):
+    runner, _ = dcgan
+    with pytest.raises(runtime.WrongTask) as info:
+        runner.upscale(np.zeros((4, 4, 1), np.uint8))
+    assert str(info.value) == (
+        "upscale() is for super-resolution bundles (srgan); this bundle (dcgan) generates "
+        "images from a seed: use sample(n, seed=...)"
+    )
 
 
 def test_noise_inputs_are_drawn_from_the_seed(bundles):

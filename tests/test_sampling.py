@@ -1,5 +1,7 @@
 """Seeded inputs (ganzoo._sampling) and the uint8 conversion (ganzoo._imaging.to_uint8)."""
 
+import types
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -164,6 +166,75 @@ def test_streams_are_the_documented_generators():
         _sampling.noise(5, (2, 2, 1), seed=11, index=3),
         np.random.default_rng(16).standard_normal((5, 2, 2, 1), dtype=np.float32),
     )
+
+
+# --- draw_inputs: every input of a generator, by role ----------------------------------
+
+EVERY_ROLE = [
+    {"name": "latent", "shape": [None, 2, 3], "dtype": "float32", "role": "latent"},
+    {"name": "truncation", "shape": [None, 1], "dtype": "float32", "role": "truncation"},
+    {"name": "label", "shape": [None], "dtype": "int64", "role": "label"},
+    {"name": "noise_0", "shape": [None, None, None, 1], "dtype": "float32", "role": "noise"},
+    {"name": "image", "shape": [None, None, None, 3], "dtype": "float32", "role": "image"},
+    {"name": "noise_1", "shape": [None, 2, 2, 1], "dtype": "float16", "role": "noise"},
+]
+
+
+def test_draw_inputs_draws_each_role_from_its_documented_stream():
+    latent, truncation, label, noise_0, image, noise_1 = _sampling.draw_inputs(
+        EVERY_ROLE, 5, 11, num_classes=4, spatial=3, truncation=0.5
+    )
+    np.testing.assert_array_equal(latent, _sampling.latents(5, 6, 11).reshape(5, 2, 3))
+    assert label.dtype == np.int64
+    np.testing.assert_array_equal(label, _sampling.labels_for(5, 4, seed=11))
+    np.testing.assert_array_equal(noise_0, _sampling.noise(5, (3, 3, 1), 11, index=0))
+    np.testing.assert_array_equal(
+        image, np.random.default_rng(14).uniform(-1, 1, (5, 3, 3, 3)).astype(np.float32)
+    )
+    assert noise_1.dtype == np.float16
+    np.testing.assert_array_equal(noise_1, _sampling.noise(5, (2, 2, 1), 11, index=1)
+                                  .astype(np.float16))
+    np.testing.assert_array_equal(truncation, np.full((5, 1), 0.5, np.float32))
+    # Given labels are used as they are; objects with the same attributes describe inputs.
+    specs = [types.SimpleNamespace(**entry) for entry in EVERY_ROLE]
+    given = _sampling.draw_inputs(specs, 5, 11, labels=3, num_classes=4, spatial=3)
+    np.testing.assert_array_equal(given[1], np.ones((5, 1), np.float32))
+    np.testing.assert_array_equal(given[2], np.full(5, 3))
+    np.testing.assert_array_equal(given[0], latent)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 64])
+def test_drawn_input_batches_are_the_rows_of_one_draw(batch_size):
+    whole = _sampling.draw_inputs(EVERY_ROLE, 7, 2, num_classes=4, spatial=2)
+    parts = list(_sampling.draw_inputs(EVERY_ROLE, 7, 2, num_classes=4, spatial=2,
+                                       batch_size=batch_size))
+    assert [len(part[0]) for part in parts][0] == min(batch_size, 7)
+    for index, array in enumerate(whole):
+        np.testing.assert_array_equal(np.concatenate([part[index] for part in parts]), array)
+
+
+@pytest.mark.parametrize(
+    "inputs, options, message",
+    [
+        (EVERY_ROLE[:1], {"labels": 3}, r"^The generator is not conditional .* labels=3$"),
+        (EVERY_ROLE[:1], {"truncation": 0.5}, r"no truncation input.*truncation=0.5$"),
+        (EVERY_ROLE[1:2], {"truncation": "abc"}, r"finite number. Received: truncation='abc'$"),
+        (EVERY_ROLE[1:2], {"truncation": float("nan")}, r"Received: truncation=nan$"),
+        (EVERY_ROLE[3:4], {}, r"^Input 'noise_0' \(noise\) has dynamic axes \(None, None, None, "
+                              r"1\), so it cannot be drawn"),
+        (EVERY_ROLE[2:3], {}, r"Labels cannot be drawn without the number of classes"),
+        (EVERY_ROLE[2:3], {"labels": [1.5] * 4}, r"labels must be one integer or a 1-D"),
+        (EVERY_ROLE[2:3], {"num_classes": 3, "labels": 3}, r"^Labels must lie in \[0, 2\]"),
+        ([dict(EVERY_ROLE[0], role="style")], {}, r"needs a name, a shape .* a role"),
+        ([], {}, r"no inputs to draw"),
+        (EVERY_ROLE[:1], {"batch_size": 0}, r"Received: batch_size=0$"),
+        (EVERY_ROLE[:1], {"spatial": 0}, r"Received: spatial=0$"),
+    ],
+)
+def test_draw_inputs_refuses_what_it_cannot_draw_in_one_line(inputs, options, message):
+    with pytest.raises(ValueError, match=message) as info:
+        _sampling.draw_inputs(inputs, 4, 0, **options)
+    assert "\n" not in str(info.value)
 
 
 def test_unseeded_batches_differ_from_call_to_call():

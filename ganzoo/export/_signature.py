@@ -6,7 +6,6 @@ dynamic, dtypes) or from a user's `input_signature`. Each input gets a role that
 """
 
 import dataclasses
-import math
 
 import numpy as np
 import tensorflow as tf
@@ -147,32 +146,15 @@ def output_specs(function):
 def seeded_inputs(specs, n, seed, num_classes=None):
     """Deterministic inputs for a parity check, as NumPy arrays in signature order.
 
-    Latents come from `ganzoo._sampling.latents` and labels from `labels_for`, as the
-    runtime draws them; images are uniform in [-1, 1], noise is standard normal, and a
-    truncation input gets `PARITY_TRUNCATION`.
+    `ganzoo._sampling.draw_inputs`, as the runtime and bench draw them: dynamic axes get
+    16, labels are all zeros when the class count is unknown, and a truncation input gets
+    `PARITY_TRUNCATION`.
     """
-    arrays = []
-    noise_index = 0
-    for spec in specs:
-        shape = (n,) + tuple(
-            _PARITY_SPATIAL_SIZE if dim is None else dim for dim in spec.shape[1:]
-        )
-        size = math.prod(shape[1:])
-        if spec.role == "latent":
-            array = _sampling.latents(n, size, seed).reshape(shape)
-        elif spec.role == "label":
-            array = _sampling.labels_for(n, num_classes or 1, seed=seed).reshape(shape)
-        elif spec.role == "image":
-            rng = np.random.default_rng(seed + 3)
-            array = rng.uniform(-1.0, 1.0, size=shape)
-        elif spec.role == "noise":
-            rng = np.random.default_rng(seed + 2 + noise_index)
-            noise_index += 1
-            array = rng.standard_normal(shape)
-        else:  # truncation
-            array = np.full(shape, PARITY_TRUNCATION)
-        arrays.append(np.asarray(array, dtype=spec.dtype))
-    return arrays
+    truncation = PARITY_TRUNCATION if any(spec.role == "truncation" for spec in specs) else None
+    return _sampling.draw_inputs(
+        specs, n, seed, truncation=truncation, num_classes=num_classes or 1,
+        spatial=_PARITY_SPATIAL_SIZE,
+    )
 
 
 def _from_signature(input_signature):

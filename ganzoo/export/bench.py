@@ -12,15 +12,26 @@ starts after a short pause, and the order within a round rotates from round to r
 Optionally a 2048x2048 float32 NumPy matmul joins the rounds as the machine's practical
 FLOP/s ceiling.
 
+What `ganzoo bench SOURCE` does, from Python:
+
+```python
+report = ganzoo.export.bench.run("dcgan-digits", batches=[1, 32], repeats=5)
+print(ganzoo.export.bench.format_report(report))
+```
+
 Only the `keras` and `savedmodel` backends import TensorFlow, when they are built.
 """
 
 import dataclasses
 import math
+import os
 import statistics
+import tempfile
 import time
 
 import numpy as np
+
+from ganzoo import _sampling, sources
 
 BACKENDS = ("keras", "savedmodel", "onnx")
 MATMUL_SIZE = 2048
@@ -79,23 +90,14 @@ class Report:
 
 
 def input_arrays(inputs, batch, *, num_classes=None, seed=0, spatial=DEFAULT_SPATIAL_SIZE):
-    """Seeded NumPy inputs for entries of `ganzoo.json`'s `inputs` at `batch`."""
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for entry in inputs:
-        shape = (batch,) + tuple(spatial if dim is None else dim for dim in entry["shape"][1:])
-        dtype = np.dtype(entry["dtype"])
-        role = entry["role"]
-        if role == "label":
-            array = rng.integers(0, num_classes or 1, size=shape)
-        elif role == "image":
-            array = rng.uniform(-1.0, 1.0, size=shape)
-        elif role == "truncation":
-            array = np.ones(shape)
-        else:  # latent, noise
-            array = rng.standard_normal(shape)
-        feeds[entry["name"]] = np.ascontiguousarray(array, dtype=dtype)
-    return feeds
+    """Seeded NumPy inputs `{name: array}` for entries of `ganzoo.json`'s `inputs` at `batch`.
+
+    `ganzoo._sampling.draw_inputs`, as the runtime and export parity draw them; labels are
+    all zeros when `num_classes` is None, a truncation input gets 1.
+    """
+    arrays = _sampling.draw_inputs(inputs, batch, seed, num_classes=num_classes or 1,
+                                   spatial=spatial)
+    return {entry["name"]: array for entry, array in zip(inputs, arrays)}
 
 
 class KerasBackend:
@@ -269,6 +271,139 @@ def format_report(report, baseline="keras"):
             f"{gflops:.1f} GFLOP/s"
         )
     return "\n".join(lines)
+
+
+# -- a SOURCE's backends ------------------------------------------------------------------
+
+
+def run(source, backends=None, batches=(1, 32), *, repeats=5, warmup=2, providers="auto",
+        threads=None, log=None, **measure_options):
+    """Time SOURCE's generator on its backends side by side: what `ganzoo bench` does.
+
+    Args:
+        source: a SOURCE (`ganzoo.sources.resolve`): a preset name, preset or run folder
+            (its generator is exported to a temporary folder for the savedmodel and onnx
+            backends, removed afterwards) or an export bundle (which runs on its own
+            backend only), or a resolved `ganzoo.sources.Source`.
+        backends: list of str or None. Some of "keras", "savedmodel", "onnx". Defaults to
+            all three for a preset, the bundle's own for a bundle.
+        batches: list of int. Batch sizes. Defaults to (1, 32).
+        repeats, warmup: as in `measure`. Default to 5 and 2.
+        providers: onnxruntime providers of the onnx backend (`ganzoo.runtime.load`).
+            Defaults to "auto".
+        threads: int or None. onnxruntime CPU threads. Defaults to the physical cores.
+        log: callable or None. Called with one line saying what is measured, before the
+            measuring starts. Defaults to None (silent).
+        **measure_options: further arguments of `measure` (`pause`, `min_time`, `seed` ...).
+
+    Returns:
+        A `Report` (print it with `format_report`).
+
+    Raises:
+        ValueError: `source` is no SOURCE, an unknown backend or batch size, or a backend
+            that a bundle cannot run on.
+    """
+    batches = _check_batches(batches)
+    found = source if isinstance(source, sources.Source) else sources.resolve(source)
+    with tempfile.TemporaryDirectory(prefix="ganzoo-bench-") as scratch:
+        chosen = runners_for(found, backends, providers=providers, threads=threads,
+                             scratch_dir=scratch)
+        if log is not None:
+            log(f"benchmarking {chosen.description}: batch {', '.join(map(str, batches))}, "
+                f"{warmup} warm-up run(s), median of {repeats}")
+        return measure(chosen.runners, chosen.inputs, batches, repeats=repeats,
+                       warmup=warmup, num_classes=chosen.num_classes, **measure_options)
+
+
+@dataclasses.dataclass
+class Runners:
+    """The backends built for one SOURCE, with what `measure` needs to feed them."""
+
+    runners: list
+    inputs: list  # the generator's inputs, as in `ganzoo.json`
+    num_classes: int
+    description: str  # "dcgan preset NAME", "dcgan bundle PATH"
+
+
+def runners_for(source, backends=None, *, providers="auto", threads=None, scratch_dir):
+    """Build the backends of a SOURCE; temporary exports go to `scratch_dir`.
+
+    Args:
+        source: a SOURCE string or path, or a `ganzoo.sources.Source`.
+        backends: list of str or None. As in `run`.
+        providers, threads: of the onnx backend, as in `run`.
+        scratch_dir: str or path-like. An existing folder for the savedmodel and onnx
+            exports of a preset; it must outlive the runners.
+
+    Returns:
+        A `Runners`.
+    """
+    found = source if isinstance(source, sources.Source) else sources.resolve(source)
+    backends = _check_backends(backends)
+    onnx_options = {"providers": providers, "threads": threads}
+    if found.kind == sources.BUNDLE:
+        return _bundle_runners(found, backends, onnx_options)
+    from ganzoo import _bundle
+    from ganzoo import export as export_lib
+    from ganzoo.export import _signature
+
+    model = found.load_model()
+    inputs = [spec.to_json() for spec in _signature.input_specs(model.generator)]
+    runners = []
+    for name in backends or BACKENDS:
+        if name == "keras":
+            runners.append(KerasBackend(model.generator, inputs))
+        elif name == "savedmodel":
+            folder = os.path.join(scratch_dir, "savedmodel")
+            metadata = export_lib.to_saved_model(model, folder)
+            runners.append(SavedModelBackend(_bundle.model_path(folder, metadata)))
+        else:
+            folder = os.path.join(scratch_dir, "onnx")
+            export_lib.to_onnx(model, folder)
+            runners.append(OnnxBackend(folder, **onnx_options))
+    return Runners(runners, inputs, model.num_classes, f"{model.family} preset {found.source}")
+
+
+def _bundle_runners(found, backends, onnx_options):
+    """A bundle runs on its own backend only."""
+    from ganzoo import _bundle
+
+    metadata = found.metadata
+    own = "savedmodel" if metadata["format"] == "savedmodel" else "onnx"
+    if backends and backends != [own]:
+        raise ValueError(
+            f"{found.source} is a {metadata['format']} bundle, which runs on {own} only; "
+            "give a preset or run folder to compare backends"
+        )
+    if own == "savedmodel":
+        runner = SavedModelBackend(_bundle.model_path(found.path, metadata))
+    else:
+        runner = OnnxBackend(found.path, **onnx_options)
+    description = f"{metadata.get('family') or 'generator'} bundle {found.source}"
+    return Runners([runner], metadata["inputs"], metadata.get("num_classes"), description)
+
+
+def _check_backends(backends):
+    if backends is None:
+        return None
+    if isinstance(backends, str):
+        backends = [backends]
+    backends = list(backends)
+    unknown = [name for name in backends if name not in BACKENDS]
+    if unknown or not backends:
+        raise ValueError(
+            f"Unknown backend {unknown[0] if unknown else None!r}; choose from "
+            f"{', '.join(BACKENDS)}. Received: backends={backends!r}"
+        )
+    return backends
+
+
+def _check_batches(batches):
+    batches = [batches] if isinstance(batches, int) else list(batches)
+    if not batches or any(isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1
+                          for b in batches):
+        raise ValueError(f"Batch sizes must be positive integers. Received: batches={batches!r}")
+    return batches
 
 
 def onnx_flops(model_path, batch=1, spatial=DEFAULT_SPATIAL_SIZE):

@@ -22,8 +22,10 @@ import numpy as np
 
 from ganzoo.metrics import _checks
 from ganzoo.metrics.features import RANDOM_WEIGHTS, FeatureExtractor, check_uint8_batch
+from ganzoo.presets import SHIPPED_DIR
 
-CLASSIFIER_DIR = Path(__file__).resolve().parents[2] / "pretrained" / "digits-classifier"
+# Shipped beside the presets (`pretrained/` in a checkout, `ganzoo/_pretrained` in a wheel).
+CLASSIFIER_DIR = SHIPPED_DIR / "digits-classifier"
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "classifier.weights.h5"
 CARD_FILE = "card.md"

@@ -7,7 +7,8 @@ only what the metrics need: a `FeatureStats` per side for FID, a `FeatureReservo
 for KID and precision/recall, per-split probability sums for the Inception Score and a
 count of correct classes for class accuracy. Memory does not grow with the number of images
 (beyond the reservoir's capacity). TensorFlow is imported when an extractor or a Keras
-source is loaded, not when this module is.
+source is loaded, not when this module is. What a SOURCE string is (preset, run, bundle or
+dataset) is decided by `ganzoo.sources.resolve`, as for every command.
 
 Seeds: batch `i` of a generator is drawn with the seed `batch_seed(seed, i)`, the same way
 for a Keras model, a preset and an ONNX bundle (`ganzoo._sampling.latents`), so all three
@@ -15,10 +16,8 @@ give the same images and the same numbers for one seed.
 """
 
 import os
-import re
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy import special
@@ -31,6 +30,7 @@ from ganzoo.metrics.distances import (
 )
 from ganzoo.metrics.features import FeatureExtractor, get_extractor, list_extractors
 from ganzoo.metrics.streaming import DEFAULT_RESERVOIR_CAPACITY, FeatureReservoir, FeatureStats
+from ganzoo.sources import parse_data_spec  # noqa: F401  (kept public here)
 
 # Metric names `evaluate` accepts; "pr" gives precision and recall, "acc" class accuracy.
 METRICS = ("fid", "kid", "is", "pr", "acc")
@@ -40,26 +40,10 @@ PAIRED_METRICS = ("psnr", "ssim")
 DEFAULT_N = 10_000
 SOURCE_STREAM, DATA_STREAM = 0, 1
 
-# name:split, e.g. "digits:test" or "mnist:train[:10%]". The split must start with a letter,
-# so a TFDS version ("mnist:3.0.1") stays part of the name.
-_SPLIT_SUFFIX = re.compile(r"^(?P<name>.+?):(?P<split>[A-Za-z][\w\-]*(\[[^\]]*\])?)$")
-
 
 def batch_seed(seed, index, stream=SOURCE_STREAM):
     """The sampling seed of batch `index` of a generator stream (0: source, 1: data)."""
     return int(np.random.SeedSequence([int(seed), int(stream), int(index)]).generate_state(1)[0])
-
-
-def parse_data_spec(spec, default_split="train"):
-    """(name, split) of a dataset string: `"digits:test"` -> ("digits", "test").
-
-    A string that names an existing path is taken whole, so folders may contain colons.
-    """
-    if isinstance(spec, str) and not os.path.exists(spec):
-        match = _SPLIT_SUFFIX.match(spec)
-        if match:
-            return match.group("name"), match.group("split")
-    return spec, default_split
 
 
 def parse_metrics(metrics):
@@ -340,28 +324,23 @@ def open_source(source, default_split="train", stream=SOURCE_STREAM):
     if hasattr(source, "sample") and callable(source.sample):
         return _sampling_object_stream(source, stream)
     if isinstance(source, (str, os.PathLike)):
+        from ganzoo import sources
+
         text = os.fspath(source)
-        from ganzoo import _bundle, presets
-
-        if _bundle.is_bundle(text):
-            from ganzoo import runtime
-
-            generator = runtime.load(text)
+        # The data side is a dataset first: its loader says what is wrong with it.
+        found = sources.resolve(text, allow_data=True, split=default_split,
+                                check_data=stream == SOURCE_STREAM)
+        if found.kind == sources.BUNDLE:
+            generator = found.load_runtime()
             return _GeneratorStream(
                 lambda count, seed, labels: generator.sample(count, seed=seed, labels=labels),
                 f"{text} (bundle, {generator.provider})", generator.num_classes,
                 generator.image_shape, stream,
             )
-        path = Path(text).expanduser()
-        is_preset_name = os.sep not in text and not path.exists() and text in presets.list_presets()
-        if (presets.is_preset(path) or presets.is_preset(path / presets.RUN_PRESET_DIR)
-                or is_preset_name):
-            model = presets.load_model(text)
-            return _model_stream(model, f"{text} ({model.family} preset)", stream)
-        name, split = parse_data_spec(text, default_split)
-        if stream == SOURCE_STREAM and not path.exists():
-            _check_dataset_name(name, split, presets.list_presets())
-        return _DatasetStream(name, split, stream)
+        if found.kind == sources.DATA:
+            return _DatasetStream(found.data, found.split, stream)
+        model = found.load_model()
+        return _model_stream(model, f"{text} ({model.family} preset)", stream)
     if _is_keras_model(source):
         return _keras_generator_stream(source, stream)
     if isinstance(source, (np.ndarray, tuple, list)):
@@ -371,20 +350,6 @@ def open_source(source, default_split="train", stream=SOURCE_STREAM):
         "preset name, a preset/run/bundle folder or a dataset. "
         f"Received: {type(source).__name__}"
     )
-
-
-def _check_dataset_name(name, split, preset_names):
-    """A SOURCE string that is no preset nor dataset: say both were tried."""
-    from ganzoo import data as data_lib
-
-    try:
-        data_lib.describe(name, split=split)
-    except ValueError as error:
-        known = ", ".join(preset_names) or "none installed"
-        raise ValueError(
-            f"{name!r} is neither a preset ({known}), a preset, run or bundle folder, nor a "
-            f"dataset: {error}"
-        ) from None
 
 
 def _sampling_object_stream(source, stream):

@@ -3,11 +3,13 @@
 `ganzoo.models.get(name)` returns a family class, `ganzoo.models.names()` lists them.
 """
 
-from ganzoo.models.base import AdversarialModel
+from ganzoo.models.base import AdversarialModel, register_family, registered_families
 from ganzoo.models.dcgan import DCGAN
 from ganzoo.models.gan import VanillaGAN
 
-_REGISTRY = {cls.family: cls for cls in (VanillaGAN, DCGAN)}
+# Importing a family's module registers it (`@register_family`): the registry is built
+# from the classes themselves, never from a list kept beside them.
+_REGISTRY = registered_families()
 
 
 def names():
@@ -22,4 +24,4 @@ def get(name):
     return _REGISTRY[name]
 
 
-__all__ = ["AdversarialModel", "DCGAN", "VanillaGAN", "get", "names"]
+__all__ = ["AdversarialModel", "DCGAN", "VanillaGAN", "get", "names", "register_family"]

@@ -25,42 +25,70 @@ R1), `train_step`, using `average_loss`, `apply_gradients`, `sample_latents`,
 `noise_seed` and `record` from here.
 """
 
+import functools
+import inspect
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _sampling
-from ganzoo import _imaging
+from ganzoo import _imaging, _sampling, _validation
 from ganzoo import losses as losses_lib
 
 
-def _validate_image_shape(image_shape, min_size=1, channels=(1, 3)):
-    try:
-        image_shape = tuple(int(v) for v in image_shape)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"image_shape must be (height, width, channels). Received: image_shape={image_shape}"
-        ) from None
-    if len(image_shape) != 3 or min(image_shape) < 1:
-        raise ValueError(
-            f"image_shape must be (height, width, channels). Received: image_shape={image_shape}"
-        )
-    if channels is not None and image_shape[2] not in channels:
-        raise ValueError(
-            f"image_shape must have {' or '.join(map(str, channels))} channels. "
-            f"Received: image_shape={image_shape}"
-        )
-    if min(image_shape[:2]) < min_size:
-        raise ValueError(
-            f"Images must be at least {min_size}x{min_size}. Received: image_shape={image_shape}"
-        )
-    return image_shape
+# Registered families by name: the one place a family's name is given is its
+# `@register_family(name)` decorator.
+_FAMILIES = {}
 
 
-def _validate_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    return value
+def register_family(name):
+    """Class decorator that names a family and registers it, once, everywhere.
+
+    Sets `cls.family = name`, adds the class to the registry behind `ganzoo.models.get`
+    and registers it with Keras' serialisation (package "ganzoo", the class name).
+
+    Args:
+        name: str. Registry name (`"dcgan"`), used by presets, the CLI and bundles.
+    """
+
+    def decorate(cls):
+        if not (isinstance(cls, type) and issubclass(cls, AdversarialModel)):
+            raise ValueError(f"register_family takes AdversarialModel subclasses. Received: {cls!r}")
+        if _FAMILIES.get(name, cls) is not cls:
+            raise ValueError(
+                f"Family name {name!r} is already taken by {_FAMILIES[name].__name__}"
+            )
+        cls.family = name
+        keras.saving.register_keras_serializable(package="ganzoo", name=cls.__name__)(cls)
+        _FAMILIES[name] = cls
+        return cls
+
+    return decorate
+
+
+def registered_families():
+    """`{name: class}` of every registered family."""
+    return dict(_FAMILIES)
+
+
+def _finishing(init):
+    """Wrap a family's `__init__` so the networks are built when the outermost one ends."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        # Bypass Keras' attribute tracking: these are bookkeeping, not state.
+        depth = self.__dict__.get("_ganzoo_init_depth", 0)
+        self.__dict__["_ganzoo_init_depth"] = depth + 1
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            self.__dict__["_ganzoo_init_depth"] = depth
+        if depth == 0 and not self.__dict__.get("_ganzoo_networks_built"):
+            self._finish_init()
+
+    # Keras reads the constructor's arguments from its signature (auto get_config).
+    __init__.__signature__ = inspect.signature(init)
+    return __init__
 
 
 def _in_multi_worker_mode():
@@ -81,14 +109,25 @@ class AdversarialModel(keras.Model):
     """
 
     family = None
+    # Conditional families set this: runs load (images, labels) batches for them and pass
+    # `num_classes` (and the data's class names) to the constructor.
+    conditional = False
     default_loss = "non_saturating"
     loss_names = ("d_loss", "g_loss")
     extra_networks = ()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Every family's networks are built right after its own `__init__` ends (the
+        # outermost one, for subclasses of families): nothing to remember, nothing to
+        # forget.
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _finishing(cls.__dict__["__init__"])
+
     def __init__(self, image_shape, latent_dim=128, seed=None, name=None, **kwargs):
         super().__init__(name=name or self.family, **kwargs)
-        self.image_shape = _validate_image_shape(image_shape)
-        self.latent_dim = _validate_positive_int("latent_dim", latent_dim)
+        self.image_shape = _validation.check_image_shape(image_shape)
+        self.latent_dim = _sampling.check_count(latent_dim, "latent_dim")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"seed must be an int or None. Received: seed={seed!r}")
         self.seed = seed
@@ -96,7 +135,12 @@ class AdversarialModel(keras.Model):
         self.preset_name = None
 
     def _finish_init(self):
-        """Build both networks and mark the wrapper built; call at the end of `__init__`."""
+        """Build both networks and mark the wrapper built.
+
+        Called for every family when its `__init__` ends (see `__init_subclass__`); a
+        family never calls it itself.
+        """
+        self.__dict__["_ganzoo_networks_built"] = True
         self.generator = self.build_generator()
         self.discriminator = self.build_discriminator()
         self.noise_seeds = keras.random.SeedGenerator(self.seed, name="noise_seeds")
@@ -170,6 +214,34 @@ class AdversarialModel(keras.Model):
     def metrics(self):
         return list(self.loss_trackers.values())
 
+    def fit(self, x=None, *args, **kwargs):
+        self._check_global_batch(x)
+        return super().fit(x, *args, **kwargs)
+
+    def _check_global_batch(self, data):
+        """A global batch must split evenly over the replicas: each replica's losses are
+        divided by the global batch size, which is only right for equal shares."""
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        spec = getattr(data, "element_spec", None)
+        if replicas == 1 or spec is None:
+            return
+        first = tf.nest.flatten(spec)[0]
+        batch = first.shape[0] if first.shape.rank else None
+        if batch is not None and batch % replicas:
+            raise ValueError(
+                f"The global batch of {batch} does not split evenly over {replicas} "
+                f"replicas: use a batch size that is a multiple of {replicas}"
+            )
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras builds a model from a first batch that it reduces across replicas; under
+        # MultiWorkerMirroredStrategy that reduction fails on (images, labels) batches.
+        # The networks are built in __init__ and the optimizers in compile, so there is
+        # nothing to infer from data.
+        if all(layer.built for layer in self._flatten_layers()):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     # -- pieces of a train step -------------------------------------------------------
 
     @staticmethod
@@ -205,10 +277,28 @@ class AdversarialModel(keras.Model):
         """Sum of per-example losses divided by the global batch size."""
         return tf.nn.compute_average_loss(per_example_loss)
 
+    def network_losses(self, *networks):
+        """Losses the layers of `networks` added in their last call (kernel regularisers,
+        `add_loss`), scaled for distribution: gradients are summed over replicas, so each
+        replica contributes its 1/N share. Zero when there are none."""
+        found = [loss for network in networks for loss in network.losses]
+        if not found:
+            return tf.constant(0.0)
+        return tf.add_n([tf.cast(loss, tf.float32) for loss in found]) / tf.cast(
+            self.num_replicas(), tf.float32)
+
     @staticmethod
-    def apply_gradients(optimizer, tape, loss, variables):
-        gradients = tape.gradient(loss, variables)
+    def apply_gradients(optimizer, tape, scaled_loss, variables):
+        """Apply the gradients of `scaled_loss`, which is `optimizer.scale_loss(loss)`
+        computed inside `tape` (loss scaling for mixed precision; the identity otherwise).
+        """
+        gradients = tape.gradient(scaled_loss, variables)
         optimizer.apply_gradients(zip(gradients, variables))
+
+    def optimizers(self):
+        """`{name: optimizer}` of every optimizer the model trains with (schedules set
+        their learning rates through this)."""
+        return {"g_optimizer": self.g_optimizer, "d_optimizer": self.d_optimizer}
 
     def generator_variables(self):
         """The variables `g_optimizer` updates."""
@@ -268,7 +358,9 @@ class AdversarialModel(keras.Model):
                 self.discriminator_inputs(fake_images, labels), training=True
             )
             d_loss = self.average_loss(self.d_loss_fn(real_logits, fake_logits))
-        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
+            d_total = d_loss + self.network_losses(self.discriminator)
+            d_scaled = self.d_optimizer.scale_loss(d_total)
+        self.apply_gradients(self.d_optimizer, d_tape, d_scaled, self.discriminator_variables())
 
         with tf.GradientTape() as g_tape:
             fake_images = self.generator(
@@ -278,7 +370,9 @@ class AdversarialModel(keras.Model):
                 self.discriminator_inputs(fake_images, labels), training=True
             )
             g_loss = self.average_loss(self.g_loss_fn(fake_logits))
-        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
+            g_total = g_loss + self.network_losses(self.generator)
+            g_scaled = self.g_optimizer.scale_loss(g_total)
+        self.apply_gradients(self.g_optimizer, g_tape, g_scaled, self.generator_variables())
 
         return self.record(d_loss=d_loss, g_loss=g_loss)
 

@@ -15,7 +15,8 @@ import math
 
 import keras
 
-from ganzoo.models.base import AdversarialModel, _validate_positive_int
+from ganzoo import _sampling
+from ganzoo.models.base import AdversarialModel, register_family
 
 
 def _init():
@@ -82,7 +83,7 @@ def build_dcgan_discriminator(image_shape, filters, name="discriminator"):
     return keras.Model(images, logits, name=name)
 
 
-@keras.saving.register_keras_serializable(package="ganzoo")
+@register_family("dcgan")
 class DCGAN(AdversarialModel):
     """Deep convolutional GAN (Radford et al. 2015).
 
@@ -107,8 +108,6 @@ class DCGAN(AdversarialModel):
     ```
     """
 
-    family = "dcgan"
-
     def __init__(self, image_shape=(64, 64, 3), latent_dim=100, generator_filters=64,
                  discriminator_filters=64, seed=None, name=None, **kwargs):
         super().__init__(image_shape=image_shape, latent_dim=latent_dim, seed=seed,
@@ -119,11 +118,10 @@ class DCGAN(AdversarialModel):
                 "DCGAN images must be square with a power-of-two size from 16 up. "
                 f"Received: image_shape={self.image_shape}"
             )
-        self.generator_filters = _validate_positive_int("generator_filters", generator_filters)
-        self.discriminator_filters = _validate_positive_int(
-            "discriminator_filters", discriminator_filters
+        self.generator_filters = _sampling.check_count(generator_filters, "generator_filters")
+        self.discriminator_filters = _sampling.check_count(
+            discriminator_filters, "discriminator_filters"
         )
-        self._finish_init()
 
     def build_generator(self):
         return build_dcgan_generator(self.image_shape, self.latent_dim, self.generator_filters)

@@ -12,15 +12,19 @@ import math
 
 import keras
 
+from ganzoo import _sampling
 from ganzoo.layers import Maxout
-from ganzoo.models.base import AdversarialModel
+from ganzoo.models.base import AdversarialModel, register_family
 
 
 def _validate_units(name, units):
-    units = tuple(int(u) for u in units)
-    if not units or min(units) < 1:
+    try:
+        units = tuple(units)
+    except TypeError:
+        units = ()
+    if not units:
         raise ValueError(f"{name} must be a non-empty list of positive sizes. Received: {name}={units}")
-    return units
+    return tuple(_sampling.check_count(size, f"{name}[{index}]") for index, size in enumerate(units))
 
 
 def build_mlp_generator(image_shape, latent_dim, units, name="generator"):
@@ -47,7 +51,7 @@ def build_maxout_discriminator(image_shape, units, pieces, dropout, name="discri
     return keras.Model(images, logits, name=name)
 
 
-@keras.saving.register_keras_serializable(package="ganzoo")
+@register_family("gan")
 class VanillaGAN(AdversarialModel):
     """Goodfellow et al. 2014: MLP generator, maxout discriminator, non-saturating loss.
 
@@ -71,8 +75,6 @@ class VanillaGAN(AdversarialModel):
     ```
     """
 
-    family = "gan"
-
     def __init__(self, image_shape=(28, 28, 1), latent_dim=100, generator_units=(1200, 1200),
                  discriminator_units=(240, 240), maxout_pieces=5, dropout=0.5, seed=None,
                  name=None, **kwargs):
@@ -86,7 +88,6 @@ class VanillaGAN(AdversarialModel):
             raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout}")
         self.maxout_pieces = int(maxout_pieces)
         self.dropout = float(dropout)
-        self._finish_init()
 
     def build_generator(self):
         return build_mlp_generator(self.image_shape, self.latent_dim, self.generator_units)

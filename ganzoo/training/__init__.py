@@ -9,6 +9,8 @@ import importlib
 _EXPORTS = {
     "SampleGrid": "callbacks",
     "TensorBoardImages": "callbacks",
+    "LearningRateScheduler": "callbacks",
+    "LinearDecay": "callbacks",
     "strategy": "distribute",
     "RunCheckpoint": "checkpoints",
     "NonFiniteGuard": "checkpoints",

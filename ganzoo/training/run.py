@@ -421,18 +421,23 @@ class TrainingRun:
                 kwargs = {"image_shape": image_shape, "seed": settings["seed"]}
                 if settings["latent_dim"]:
                     kwargs["latent_dim"] = settings["latent_dim"]
+                if family_class.conditional:
+                    kwargs["num_classes"] = _num_classes(settings, description)
                 kwargs.update(settings["model_options"] or {})
                 try:
                     model = family_class(**kwargs)
                 except TypeError as error:
                     raise ValueError(
                         f"Bad --model-option for {settings['family']}: {error}") from None
+            if family_class.conditional and description.get("class_names"):
+                model.class_names = list(description["class_names"])
             model.compile()
             _scale_learning_rates(model, settings["lr_factor"])
         epochs, steps_per_epoch = _schedule(settings, description)
         dataset = data_lib.load(
             settings["data"], image_size=settings["image_size"],
             batch_size=settings["batch_size"], seed=settings["seed"], repeat=True,
+            labels=family_class.conditional,
         )
         return model, dataset, epochs, steps_per_epoch
 
@@ -574,6 +579,17 @@ def _explained(error, settings, folder):
             f"{settings['batch_size']}: use a smaller --batch-size or --image-size"
         )
     return error
+
+
+def _num_classes(settings, description):
+    """The class count a conditional family is built with: the data's."""
+    count = description.get("num_classes")
+    if not count:
+        raise ValueError(
+            f"{settings['family']} is conditional and needs labelled data; "
+            f"{settings['data']} has no labels (use a folder with one sub-folder per class)"
+        )
+    return int(count)
 
 
 def _scale_learning_rates(model, factor):

@@ -261,7 +261,8 @@ def test_cli_evaluate_unknown_source():
     result = run_cli("nowhere", "--data", "digits", "--features", "digits", "-n", "8")
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "'nowhere' is neither a preset" in lines[0]
+    assert len(lines) == 1 and "Unknown preset 'nowhere': not a preset name" in lines[0]
+    assert "nor a dataset: " in lines[0]
 
 
 def test_cli_evaluate_needs_data():

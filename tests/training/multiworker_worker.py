@@ -22,7 +22,9 @@ def main(result_path):
     strategy = ganzoo.training.strategy("multiworker")
     images = load_digits().images[:256, :, :, None].astype("float32") / 8.0 - 1.0
     images = tf.image.resize(images, (16, 16)).numpy()
-    data = tf.data.Dataset.from_tensor_slices(images).batch(32, drop_remainder=True)
+    labels = load_digits().target[:256].astype("int32")
+    elements = (images, labels) if "--labels" in sys.argv else images
+    data = tf.data.Dataset.from_tensor_slices(elements).batch(32, drop_remainder=True)
     with strategy.scope():
         keras.utils.set_random_seed(0)
         gan = ganzoo.models.DCGAN(image_shape=(16, 16, 1), latent_dim=8,
@@ -30,9 +32,9 @@ def main(result_path):
         gan.compile()
     history = gan.fit(data, epochs=1, verbose=0)
     digest = hashlib.sha256()
-    # Trainable weights: their gradients are all-reduced, so every worker must hold the
-    # same values. (Batch-norm moving statistics are each worker's own.)
-    for variable in gan.generator.trainable_variables + gan.discriminator.trainable_variables:
+    # Every weight, batch-norm moving statistics included (batch norm is synchronised
+    # across workers), must be the same on every worker.
+    for variable in gan.generator.weights + gan.discriminator.weights:
         digest.update(np.ascontiguousarray(variable.numpy()).tobytes())
     result = {
         "replicas": strategy.num_replicas_in_sync,

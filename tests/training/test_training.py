@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -82,7 +83,9 @@ def _free_ports(count):
     return ports
 
 
-def test_two_worker_training_keeps_workers_in_sync(tmp_path):
+@pytest.mark.parametrize("batches", ["images", "labels"])
+def test_two_worker_training_keeps_workers_in_sync(tmp_path, batches):
+    """Two workers on loopback, with image batches and with (images, labels) batches."""
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     script = Path(__file__).with_name("multiworker_worker.py")
     processes = []
@@ -90,7 +93,8 @@ def test_two_worker_training_keeps_workers_in_sync(tmp_path):
         env = dict(os.environ, TF_CONFIG=json.dumps(
             {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
         processes.append(subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path / f"worker{index}.json")],
+            [sys.executable, str(script), str(tmp_path / f"worker{index}.json"),
+             *(["--labels"] if batches == "labels" else [])],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     for process in processes:
         output, _ = process.communicate(timeout=300)
@@ -101,3 +105,37 @@ def test_two_worker_training_keeps_workers_in_sync(tmp_path):
     for name in ("d_loss", "g_loss"):
         assert np.isfinite(results[0]["losses"][name])
         assert results[0]["losses"][name] == pytest.approx(results[1]["losses"][name], rel=1e-5)
+
+
+def test_learning_rate_scheduler_drives_both_optimizers(tmp_path):
+    gan = tiny_dcgan()
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(4e-3))
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append({name: float(opt.learning_rate.numpy())
+                         for name, opt in self.model.optimizers().items()})
+
+    halve = training.LearningRateScheduler(lambda epoch, lr: lr * 0.5 ** epoch)
+    history = gan.fit(tiny_data(), epochs=3, verbose=0, callbacks=[halve, Record()])
+    expected = [{"g_optimizer": 1e-3 * 0.5 ** e, "d_optimizer": 4e-3 * 0.5 ** e} for e in range(3)]
+    for got, want in zip(seen, expected):
+        assert got == pytest.approx(want, rel=1e-6)
+    assert history.history["d_optimizer_lr"] == pytest.approx([4e-3, 2e-3, 1e-3], rel=1e-6)
+
+
+def test_linear_decay_keeps_then_decays_to_zero():
+    decay = training.LinearDecay(epochs=4)
+    rates = [decay.schedule(epoch, 2e-4) for epoch in range(4)]
+    assert rates == pytest.approx([2e-4, 2e-4, 2e-4, 1e-4])
+    with pytest.raises(ValueError, match="decay_from must lie in"):
+        training.LinearDecay(epochs=4, decay_from=4)
+
+
+def test_scheduler_names_unknown_optimizers():
+    gan = tiny_dcgan()
+    gan.compile()
+    with pytest.raises(ValueError, match="Unknown optimizer 'e_optimizer'"):
+        gan.fit(tiny_data(), epochs=1, verbose=0, callbacks=[
+            training.LearningRateScheduler(lambda e, lr: lr, optimizers=["e_optimizer"])])

@@ -1,0 +1,89 @@
+"""Run an exported ONNX bundle with onnxruntime: NumPy and onnxruntime only, no TensorFlow.
+
+```python
+gen = ganzoo.runtime.load("run/onnx")      # picks TensorRT, CUDA or CPU
+gen.provider                               # "CPUExecutionProvider"
+images = gen.sample(16, seed=0)            # uint8 (16, H, W, C)
+```
+
+A seed means the same inputs everywhere: `sample(n, seed=s)` feeds
+`ganzoo._sampling.draw_inputs(inputs, n, s)` (latents `ganzoo._sampling.latents(n,
+latent_dim, s)`, as the Keras models draw them), so a bundle and the preset it came from
+draw the same pictures. docs/export.md describes the bundle format.
+
+The package, by responsibility: `providers` (which execution providers can run here: driver,
+library and core probing), `session` (one onnxruntime session: feeds, I/O binding, runs),
+`tasks` (a `Sampler`, `Translator` or `SuperResolver` over a session, chosen by `load`).
+"""
+
+import os
+
+from ganzoo import _bundle
+from ganzoo.runtime import tasks
+from ganzoo.runtime.providers import PROVIDERS, gpu_problem, physical_cores, provider_problem
+from ganzoo.runtime.session import Session
+from ganzoo.runtime.tasks import Generator, Sampler, SuperResolver, Translator, WrongTask
+
+__all__ = [
+    "load",
+    "Generator",
+    "Sampler",
+    "Translator",
+    "SuperResolver",
+    "WrongTask",
+    "Session",
+    "PROVIDERS",
+    "gpu_problem",
+    "provider_problem",
+    "physical_cores",
+]
+
+
+def load(bundle, providers="auto", threads=None, optimized=True):
+    """Load an ONNX bundle for inference.
+
+    Args:
+        bundle: str or path-like. A bundle folder written by `ganzoo.export.to_onnx`.
+        providers: "auto", "tensorrt", "cuda", "cpu", or a list of onnxruntime provider
+            names in order of preference. "auto" takes the first of TensorRT, CUDA and
+            CPU that can actually be created here. A single named provider must work or
+            `load` raises; in a list, providers that cannot be created are skipped.
+            Defaults to "auto".
+        threads: int. CPU threads for one run. Defaults to the number of physical cores
+            available to this process.
+        optimized: bool. On the CPU provider, run the bundle's CPU-optimised graph
+            (`model.cpu.onnx`) when it has one; the portable `model.onnx` otherwise, or
+            if the optimised graph does not load with this onnxruntime. Defaults to True.
+
+    Returns:
+        The bundle's task object, chosen from its input roles: a `Sampler` (`.sample`)
+        for a bundle that draws its inputs from a seed, a `Translator` (`.translate`) or
+        a `SuperResolver` (`.upscale`, srgan) for one with an image input. Each is a
+        `Generator`: `.provider` says which provider runs the bundle, `.model_file`
+        which graph, `.run(...)` runs it on arrays.
+
+    Raises:
+        ValueError: `bundle` is not an ONNX bundle, or an unknown provider name.
+        RuntimeError: an explicitly requested provider cannot be created here.
+    """
+    path = os.fspath(bundle)
+    if os.path.isfile(path) and os.path.basename(path) in (_bundle.METADATA_FILE, "model.onnx"):
+        path = os.path.dirname(path) or "."
+    metadata = _bundle.read_bundle(path)
+    model_path = _bundle.model_path(path, metadata)
+    if metadata["format"] not in _bundle.ONNX_FORMATS:
+        raise ValueError(
+            f"{path} is a {metadata['format']} bundle; ganzoo.runtime runs ONNX bundles. "
+            f"Load it with tf.saved_model.load({model_path!r}) or export with --format onnx"
+        )
+    if not os.path.isfile(model_path):
+        raise ValueError(f"{path} is not a complete bundle: {model_path} is missing")
+    cpu_path = _bundle.variant_path(path, metadata, "cpu") if optimized else None
+    if cpu_path is not None and not os.path.isfile(cpu_path):
+        cpu_path = None
+    session = Session(
+        model_path, metadata["inputs"], [entry["name"] for entry in metadata["outputs"]],
+        providers=providers, threads=threads, cpu_path=cpu_path,
+        num_classes=metadata.get("num_classes"),
+    )
+    return tasks.for_bundle(path, metadata, session)

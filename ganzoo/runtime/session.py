@@ -1,0 +1,211 @@
+"""A session over one bundle's graph: it owns onnxruntime (providers, feeds, I/O binding).
+
+`Session` opens the graph on the first provider that works (`providers.py` says which
+can), checks arrays against the bundle's input descriptions before they reach
+onnxruntime, and runs them, binding inputs and outputs on a GPU provider so that each
+crosses the bus once. It knows nothing of tasks: `tasks.py` builds sampling, translating
+and upscaling on it.
+"""
+
+import numpy as np
+import onnxruntime as ort
+
+from ganzoo.runtime import providers as providers_lib
+
+
+class Session:
+    """An onnxruntime session for a bundle's graph, with its inputs described by role.
+
+    Args:
+        model_path: str. The portable graph (`model.onnx`).
+        inputs: list of dicts. The bundle's input descriptions, in signature order.
+        output_names: list of str. The outputs to fetch, in order.
+        providers: "auto", a short provider name or a list (see `ganzoo.runtime.load`).
+        threads: int or None. CPU threads for one run.
+        cpu_path: str or None. A CPU-optimised graph to run on the CPU provider.
+        num_classes: int or None. Label inputs are checked to lie in [0, num_classes).
+
+    Attributes:
+        provider: str. The execution provider in use.
+        model_path: str. The graph it runs.
+        io_device: "cuda" when inputs and outputs are bound on the GPU, else None.
+        ort_session: `onnxruntime.InferenceSession`. For callers that bind memory on the
+            device themselves (benchmarks/gpu.py).
+        output_names: list of str. The outputs `run` fetches, in order.
+    """
+
+    def __init__(self, model_path, inputs, output_names, *, providers="auto", threads=None,
+                 cpu_path=None, num_classes=None):
+        self.ort_session, self.model_path = _open(model_path, providers, threads, cpu_path)
+        self._inputs = [dict(entry) for entry in inputs]
+        self.output_names = list(output_names)
+        self._num_classes = num_classes
+        _check_graph_matches(self.model_path, self.ort_session, self._inputs, self.output_names)
+        self.provider = self.ort_session.get_providers()[0]
+        # Outputs land on the GPU and are copied back once, inputs are copied over once.
+        self.io_device = "cuda" if self.provider in providers_lib.GPU_PROVIDERS else None
+
+    def feeds(self, arrays=(), named=None):
+        """`{name: array}` for arrays in signature order and/or by name, checked and cast.
+
+        Arrays are cast to the input's dtype when that loses no kind (int64 labels to
+        int32, float64 latents to float32); anything else raises a one-line ValueError
+        naming the input, the expected shape and what was received.
+        """
+        named = named or {}
+        names = [entry["name"] for entry in self._inputs]
+        if len(arrays) > len(names):
+            raise ValueError(
+                f"This bundle takes {len(names)} input(s) ({', '.join(names)}). "
+                f"Received: {len(arrays)} positional arrays"
+            )
+        values = dict(zip(names, arrays))
+        for name, value in named.items():
+            if name not in names:
+                raise ValueError(f"Unknown input {name!r}; this bundle takes {', '.join(names)}")
+            if name in values:
+                raise ValueError(f"Input {name!r} was given both by position and by name")
+            values[name] = value
+        feeds, batch = {}, None
+        for entry in self._inputs:
+            name = entry["name"]
+            if name not in values:
+                raise ValueError(
+                    f"Missing input {name!r}: expected shape {format_shape(entry['shape'])} "
+                    f"{entry['dtype']}"
+                )
+            array = _checked_array(entry, values[name], self._num_classes)
+            if batch is not None and array.shape[0] != batch:
+                raise ValueError(
+                    f"Input {name!r} has batch size {array.shape[0]}; the other inputs have {batch}"
+                )
+            batch = array.shape[0]
+            feeds[name] = array
+        return feeds
+
+    def run(self, feeds):
+        """The graph's outputs (a list of arrays) for checked `feeds` (see `feeds`)."""
+        if self.io_device is None:
+            return self.ort_session.run(self.output_names, feeds)
+        binding = self.ort_session.io_binding()
+        for name, array in feeds.items():
+            binding.bind_cpu_input(name, array)
+        for name in self.output_names:
+            binding.bind_output(name, self.io_device, 0)
+        self.ort_session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()
+
+
+def format_shape(shape):
+    """`(None, 16)` for the shape [None, 16]; `(3,)` for [3]."""
+    return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + (
+        ",)" if len(shape) == 1 else ")"
+    )
+
+
+def _checked_array(entry, value, num_classes):
+    name, expected = entry["name"], entry["shape"]
+    target = np.dtype(entry["dtype"])
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"Input {name!r} is not an array: {error}") from None
+    received = f"Received: shape={tuple(array.shape)} {array.dtype}"
+    wanted = f"Input {name!r} expects shape {format_shape(expected)} {target}"
+    if array.dtype.kind not in "biuf" or not np.can_cast(array.dtype, target, casting="same_kind"):
+        raise ValueError(f"{wanted}; {array.dtype} cannot be cast to {target}. {received}")
+    if array.ndim != len(expected) or any(
+        want is not None and want != got for want, got in zip(expected, array.shape)
+    ):
+        raise ValueError(f"{wanted}. {received}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{wanted}; the batch is empty. {received}")
+    if entry["role"] == "label" and num_classes:
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high >= num_classes:
+            raise ValueError(
+                f"Input {name!r} takes labels in [0, {num_classes - 1}]. "
+                f"Received: labels in [{low}, {high}]"
+            )
+    return np.ascontiguousarray(array, dtype=target)
+
+
+def _check_graph_matches(model_path, session, inputs, output_names):
+    graph_inputs = {value.name for value in session.get_inputs()}
+    graph_outputs = {value.name for value in session.get_outputs()}
+    described = {entry["name"] for entry in inputs}
+    if graph_inputs != described or not set(output_names) <= graph_outputs:
+        raise ValueError(
+            f"{model_path}: ganzoo.json does not describe the graph (graph inputs "
+            f"{sorted(graph_inputs)}, outputs {sorted(graph_outputs)})"
+        )
+
+
+def _open(model_path, providers, threads, cpu_path=None):
+    """`(session, path of the graph it runs)` on the first provider that works."""
+    requested, strict = providers_lib.requested_providers(providers)
+    usable, problems = [], {}
+    for provider in requested:
+        name = provider[0] if isinstance(provider, tuple) else provider
+        problem = providers_lib.provider_problem(name)
+        if problem is None:
+            usable.append(provider)
+        else:
+            problems[name] = problem
+    if strict and problems:
+        name, problem = next(iter(problems.items()))
+        raise RuntimeError(f"Cannot use {name}: {problem}")
+    if not usable:
+        detail = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
+        raise RuntimeError(f"None of the requested providers can be created here ({detail})")
+
+    last_error = None
+    for attempt in (usable[index:] for index in range(len(usable))):
+        names = [p[0] if isinstance(p, tuple) else p for p in attempt]
+        options = providers_lib.session_options(names, threads)
+        chain = list(attempt)
+        cpu = "CPUExecutionProvider"
+        if names[-1] != cpu and cpu in ort.get_available_providers():
+            chain.append(cpu)  # for nodes a GPU provider does not run
+        path = model_path
+        if cpu_path is not None and names[0] == cpu:
+            session = _cpu_variant_session(cpu_path, options, chain)
+            if session is not None:
+                return session, cpu_path
+        try:
+            on_gpu = any(name in providers_lib.GPU_PROVIDERS for name in names)
+            with providers_lib.quiet_onnxruntime(on_gpu):
+                session = ort.InferenceSession(path, options, providers=chain)
+        except Exception as error:  # onnxruntime raises its own exception types
+            last_error = error
+            if strict and names[0] in providers_lib.GPU_PROVIDERS:
+                raise RuntimeError(f"Cannot use {names[0]}: {_first_line(error)}") from None
+            if strict or names[0] == "CPUExecutionProvider":
+                break
+            continue
+        chosen = session.get_providers()[0]
+        if chosen == names[0]:
+            return session, path
+        if strict:
+            raise RuntimeError(f"Cannot use {names[0]}: onnxruntime fell back to {chosen}")
+        last_error = RuntimeError(f"{names[0]} fell back to {chosen}")
+    raise ValueError(f"Cannot load {model_path} with onnxruntime: {_first_line(last_error)}")
+
+
+def _cpu_variant_session(cpu_path, options, chain):
+    """A session on the CPU-optimised graph, or None if this onnxruntime cannot load it.
+
+    The graph holds onnxruntime's own fused operators (com.microsoft FusedConv); an
+    onnxruntime that does not know them gets the portable graph instead, silently.
+    """
+    try:
+        with providers_lib.quiet_onnxruntime(True):
+            return ort.InferenceSession(cpu_path, options, providers=chain)
+    except Exception:  # onnxruntime raises its own exception types
+        return None
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines() if error is not None else []
+    return lines[0] if lines else type(error).__name__
+

@@ -1,0 +1,252 @@
+"""One small object per task over a bundle's session: sample, translate, upscale.
+
+`ganzoo.runtime.load` picks the task from the bundle's input roles: a bundle with an
+`image` input maps images (a `SuperResolver` with `upscale` for the srgan family, a
+`Translator` with `translate` otherwise); any other bundle draws its inputs from a seed (a
+`Sampler` with `sample`). All of them are `Generator`s: `.provider`, `.run(...)`,
+`.inputs`, `.outputs`, `.family`, `.latent_dim`, `.num_classes`, `.image_shape`. Calling
+another task's method (`upscale` on a sampler) raises one line naming what the bundle does
+and the method to use.
+"""
+
+import os
+
+import numpy as np
+
+from ganzoo import _imaging, _sampling
+from ganzoo.runtime.session import format_shape
+
+# The methods of each task, and the bundles they are for, for the wrong-task message.
+_TASK_OF_METHOD = {
+    "sample": "bundles that generate images from a seed",
+    "inputs_for": "bundles that generate images from a seed",
+    "translate": "image-to-image bundles (cyclegan and other generators with an image input)",
+    "upscale": "super-resolution bundles (srgan)",
+}
+
+
+class WrongTask(AttributeError, ValueError):
+    """A task's method called on a bundle that does another task.
+
+    An AttributeError, so that `hasattr(generator, "sample")` tells a sampler from a
+    translator, and a ValueError, so that it reads as one line like every bad argument.
+    """
+
+
+class Generator:
+    """An exported generator running on onnxruntime; the task objects share this surface.
+
+    Attributes:
+        provider: str. The execution provider in use, e.g. "CUDAExecutionProvider".
+        model_file: str. The graph it runs, relative to the bundle: "model.onnx", or
+            "model.cpu.onnx" (the CPU-optimised graph) on the CPU provider.
+        metadata: dict. The bundle's `ganzoo.json`.
+        session: `ganzoo.runtime.session.Session`. The onnxruntime session it runs on.
+        inputs: list of dicts. name, shape (None for dynamic axes), dtype and role of each
+            input, in signature order.
+        outputs: list of dicts. name, shape, dtype, range and layout of each output.
+    """
+
+    does = "runs a generator"  # what the bundle does, for the wrong-task message
+    use = "run(*arrays, **named)"  # how to ask it to
+
+    def __init__(self, path, metadata, session):
+        self.path = path
+        self.metadata = metadata
+        self.session = session
+        self._inputs = [dict(entry) for entry in metadata["inputs"]]
+        self._outputs = [dict(entry) for entry in metadata["outputs"]]
+        self.provider = session.provider
+        self.model_file = os.path.relpath(session.model_path, path).replace(os.sep, "/")
+
+    @property
+    def inputs(self):
+        return [dict(entry) for entry in self._inputs]
+
+    @property
+    def outputs(self):
+        return [dict(entry) for entry in self._outputs]
+
+    @property
+    def family(self):
+        return self.metadata.get("family")
+
+    @property
+    def latent_dim(self):
+        return self.metadata.get("latent_dim")
+
+    @property
+    def num_classes(self):
+        return self.metadata.get("num_classes")
+
+    @property
+    def image_shape(self):
+        shape = self.metadata.get("image_shape")
+        return None if shape is None else tuple(shape)
+
+    def __repr__(self):
+        inputs = ", ".join(
+            f"{entry['name']}{format_shape(entry['shape'])}" for entry in self._inputs
+        )
+        return (
+            f"<ganzoo.runtime.{type(self).__name__} family={self.family} "
+            f"provider={self.provider} inputs=[{inputs}]>"
+        )
+
+    def __getattr__(self, name):
+        # Only reached for attributes the object does not have: another task's method.
+        if name in _TASK_OF_METHOD:
+            raise WrongTask(
+                f"{name}() is for {_TASK_OF_METHOD[name]}; this bundle "
+                f"({self.metadata.get('family') or 'generator'}) {self.does}: use {self.use}"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def run(self, *arrays, **named):
+        """Run the graph on arrays given in signature order and/or by input name.
+
+        Returns the output array, or a tuple of arrays when the bundle has several outputs.
+        Arrays are cast to the input's dtype when that loses no kind (int64 labels to
+        int32, float64 latents to float32); anything else raises a one-line ValueError
+        naming the input, the expected shape and what was received.
+        """
+        outputs = self.session.run(self.session.feeds(arrays, named))
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def _generate(self, batches, n, image_shape=None):
+        """Run every batch of feeds and gather the uint8 images into one (n, ...) array.
+
+        The result is allocated once, after checking that it fits in free memory: before
+        the first batch when `image_shape` (H, W, C) is known, else after it.
+        """
+        if image_shape is not None:
+            _sampling.check_fits_in_memory(n, image_shape)
+        value_range = tuple(self._outputs[0].get("range", (-1.0, 1.0)))
+        images, start = None, 0
+        for feeds in batches:
+            batch = _imaging.to_uint8(self.session.run(feeds)[0], value_range)
+            if images is None:
+                if image_shape is None:
+                    _sampling.check_fits_in_memory(n, batch.shape[1:])
+                images = np.empty((n,) + batch.shape[1:], dtype=np.uint8)
+            images[start : start + len(batch)] = batch
+            start += len(batch)
+        return images
+
+
+class Sampler(Generator):
+    """A generator that draws its inputs from a seed: `sample(n, seed=...)`."""
+
+    does = "generates images from a seed"
+    use = "sample(n, seed=...)"
+
+    def sample(self, n, seed=None, labels=None, truncation=None, batch_size=64):
+        """Generate `n` images as uint8 NHWC.
+
+        Args:
+            n: int. Number of images.
+            seed: int or None. Same seed, same inputs (`ganzoo._sampling.draw_inputs`), so
+                the same pictures as the Keras model sampled with that seed.
+            labels: int or sequence of `n` ints. Classes of a conditional generator.
+                Defaults to seeded random classes.
+            truncation: float. Truncation psi of a bundle with a `truncation` input
+                (stylegan_lite). Defaults to 1 (no truncation).
+            batch_size: int. Images per run of the graph. Defaults to 64.
+
+        Inputs are drawn one batch at a time (the same rows as drawing all `n` at once),
+        so memory holds one batch of inputs beside the uint8 result. A result that cannot
+        fit in free memory is refused in one line before anything is drawn.
+
+        Raises:
+            ValueError: `n`, `seed`, `batch_size`, `labels` or `truncation` is not what is
+                described above, or the `n` images would not fit in memory.
+        """
+        batches = self._feed_batches(n, seed, labels, truncation, batch_size)
+        return self._generate(batches, n, self._output_image_shape())
+
+    def inputs_for(self, n, seed=None, labels=None, truncation=None):
+        """The checked feeds `sample(n, seed, labels, truncation)` runs, as `{name: array}`."""
+        n = _sampling.check_count(n)
+        return next(self._feed_batches(n, seed, labels, truncation, batch_size=n))
+
+    def _feed_batches(self, n, seed, labels, truncation, batch_size):
+        names = [entry["name"] for entry in self._inputs]
+        batches = _sampling.draw_inputs(
+            self._inputs, n, seed, labels=labels, truncation=truncation,
+            num_classes=self.num_classes, batch_size=batch_size,
+        )
+        return (self.session.feeds(named=dict(zip(names, arrays))) for arrays in batches)
+
+    def _output_image_shape(self):
+        """(H, W, C) of one output image when the bundle fixes it, else None."""
+        shape = self.image_shape
+        if shape is None:
+            declared = self._outputs[0].get("shape") or []
+            shape = tuple(declared[1:]) if len(declared) > 1 else None
+        if not shape or any(not isinstance(dim, int) or dim < 1 for dim in shape):
+            return None
+        return tuple(shape)
+
+
+class _ImageToImage(Generator):
+    """A generator with an `image` input: uint8 images in, uint8 images out."""
+
+    def _map(self, image, verb):
+        spec = next(entry for entry in self._inputs if entry["role"] == "image")
+        array = np.asarray(image)
+        if array.dtype != np.uint8:
+            raise ValueError(
+                f"{verb}() expects a uint8 image of shape (H, W, C). "
+                f"Received: dtype={array.dtype}, shape={array.shape}"
+            )
+        single = array.ndim in (2, 3)
+        if array.ndim == 2:
+            array = array[..., None]
+        if single:
+            array = array[None]
+        if array.ndim != 4:
+            raise ValueError(
+                f"{verb}() expects a uint8 image of shape (H, W, C). Received: shape={array.shape}"
+            )
+        n = array.shape[0]
+        if n == 0:
+            raise ValueError(f"{verb}() got an empty batch. Received: shape={array.shape}")
+        named = {spec["name"]: _imaging.from_uint8(array, tuple(spec.get("range", (-1.0, 1.0))))}
+        others = [entry for entry in self._inputs if entry is not spec]
+        if others:  # noise or labels beside the image: drawn from seed 0
+            drawn = _sampling.draw_inputs(others, n, 0, num_classes=self.num_classes)
+            named.update(zip([entry["name"] for entry in others], drawn))
+        output = self._generate([self.session.feeds(named=named)], n)
+        return output[0] if single else output
+
+
+class Translator(_ImageToImage):
+    """An image-to-image generator (cyclegan): `translate(image)`."""
+
+    does = "translates images"
+    use = "translate(image)"
+
+    def translate(self, image):
+        """Translate one uint8 HWC image (or an NHWC batch); returns uint8 like it."""
+        return self._map(image, "translate")
+
+
+class SuperResolver(_ImageToImage):
+    """A super-resolution generator (srgan): `upscale(image)`."""
+
+    does = "upscales images"
+    use = "upscale(image)"
+
+    def upscale(self, image):
+        """Super-resolve one uint8 HWC image (or an NHWC batch); returns uint8 like it."""
+        return self._map(image, "upscale")
+
+
+def for_bundle(path, metadata, session):
+    """The task object for a bundle, chosen from its input roles (and family for images)."""
+    roles = {entry["role"] for entry in metadata["inputs"]}
+    if "image" not in roles:
+        return Sampler(path, metadata, session)
+    if metadata.get("family") == "srgan":
+        return SuperResolver(path, metadata, session)
+    return Translator(path, metadata, session)
