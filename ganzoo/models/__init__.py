@@ -6,6 +6,8 @@
 from ganzoo.models.base import AdversarialModel, register_family, registered_families
 from ganzoo.models.dcgan import DCGAN
 from ganzoo.models.gan import VanillaGAN
+from ganzoo.models.cgan import ConditionalGAN
+from ganzoo.models.wgan_gp import WGANGP
 
 # Importing a family's module registers it (`@register_family`): the registry is built
 # from the classes themselves, never from a list kept beside them.
@@ -24,4 +26,4 @@ def get(name):
     return _REGISTRY[name]
 
 
-__all__ = ["AdversarialModel", "DCGAN", "VanillaGAN", "get", "names", "register_family"]
+__all__ = ["AdversarialModel", "ConditionalGAN", "DCGAN", "VanillaGAN", "get", "names", "register_family", "WGANGP"]

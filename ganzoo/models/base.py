@@ -112,6 +112,8 @@ class AdversarialModel(keras.Model):
     # Conditional families set this: runs load (images, labels) batches for them and pass
     # `num_classes` (and the data's class names) to the constructor.
     conditional = False
+    # What `ganzoo train` uses when no --batch-size is given.
+    default_batch_size = 64
     default_loss = "non_saturating"
     loss_names = ("d_loss", "g_loss")
     extra_networks = ()

@@ -50,7 +50,8 @@ LOCK_FILE = ".ganzoo-run.lock"
 BACKUP_DIR = "backup"
 PRESET_DIR = "preset"
 RUN_FORMAT = "ganzoo-run"
-DEFAULTS = {"image_size": 32, "batch_size": 64, "seed": 0, "samples": 64,
+# The batch size defaults to the family's `default_batch_size` (64 for most).
+DEFAULTS = {"image_size": 32, "seed": 0, "samples": 64,
             "lr_factor": 1.0, "deterministic": False}
 # Settings that define a run: `resume` refuses to change them.
 SETTINGS = ("family", "data", "epochs", "steps", "batch_size", "image_size", "latent_dim",
@@ -180,7 +181,8 @@ def plan_run(family, data, out=None, *, epochs=None, steps=None, batch_size=None
         epochs: int or None. Epochs (one pass over the data each); 1 when neither this
             nor `steps` is given.
         steps: int or None. Training steps, split into epochs of about one pass.
-        batch_size: int or None. Defaults to 64.
+        batch_size: int or None. Defaults to the family's `default_batch_size` (64; 160 for
+            wgan_gp, whose batch holds its 5 critic steps).
         image_size: int or None. Defaults to 32, or the preset's size.
         latent_dim: int or None. Defaults to the family's.
         model_options: dict or None. Further constructor arguments of the family.
@@ -404,6 +406,8 @@ class TrainingRun:
 
         settings = self.settings
         family_class = models.get(settings["family"])
+        if settings.get("batch_size") is None:
+            settings["batch_size"] = family_class.default_batch_size
         description = data_lib.describe(settings["data"])
         image_shape = (settings["image_size"], settings["image_size"], description["channels"])
         keras.utils.set_random_seed(settings["seed"])
