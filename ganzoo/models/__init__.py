@@ -6,6 +6,7 @@
 from ganzoo.models.base import AdversarialModel, register_family, registered_families
 from ganzoo.models.dcgan import DCGAN
 from ganzoo.models.gan import VanillaGAN
+from ganzoo.models.sagan import SAGAN
 from ganzoo.models.cgan import ConditionalGAN
 from ganzoo.models.wgan_gp import WGANGP
 
@@ -26,4 +27,4 @@ def get(name):
     return _REGISTRY[name]
 
 
-__all__ = ["AdversarialModel", "ConditionalGAN", "DCGAN", "VanillaGAN", "get", "names", "register_family", "WGANGP"]
+__all__ = ["AdversarialModel", "ConditionalGAN", "DCGAN", "VanillaGAN", "get", "names", "register_family", "SAGAN", "WGANGP"]

@@ -433,7 +433,10 @@ class TrainingRun:
                 except TypeError as error:
                     raise ValueError(
                         f"Bad --model-option for {settings['family']}: {error}") from None
-            if family_class.conditional and description.get("class_names"):
+            # A family conditional by class, or an instance made conditional by its
+            # arguments (sagan with num_classes), trains on (images, labels).
+            conditional = bool(getattr(model, "conditional", family_class.conditional))
+            if conditional and description.get("class_names"):
                 model.class_names = list(description["class_names"])
             model.compile()
             _scale_learning_rates(model, settings["lr_factor"])
@@ -441,7 +444,7 @@ class TrainingRun:
         dataset = data_lib.load(
             settings["data"], image_size=settings["image_size"],
             batch_size=settings["batch_size"], seed=settings["seed"], repeat=True,
-            labels=family_class.conditional,
+            labels=conditional,
         )
         return model, dataset, epochs, steps_per_epoch
 

@@ -18,6 +18,10 @@ TINY = {
                 discriminator_units=(16,), maxout_pieces=2),
     "dcgan": dict(image_shape=(16, 16, 1), latent_dim=8, generator_filters=8,
                   discriminator_filters=8),
+    # gamma starts at 0.5 (the paper: 0) so the attention convolutions get a gradient on
+    # the first step, as "every weight moves" asks.
+    "sagan": dict(image_shape=(16, 16, 1), latent_dim=8, generator_filters=4,
+                  discriminator_filters=4, attention_resolution=8, attention_gamma_init=0.5),
 }
 
 
