@@ -398,3 +398,28 @@ def test_out_that_is_a_file_is_one_line(tmp_path):
     result = ganzoo_cli_inprocess(["train", "dcgan", *TINY_TRAIN, "--out", tmp_path / "f"])
     assert result.exit_code == 2
     assert (tmp_path / "f").read_text() == "x"
+
+
+def test_only_the_chief_writes_the_run_folder_under_multiworker(tmp_path):
+    """Two workers on loopback given the same --out: the chief writes it, the other
+    worker trains in a temporary folder it removes."""
+    import tempfile
+
+    workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
+    before = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("ganzoo-worker-run-")}
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CONFIG=json.dumps(
+            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "ganzoo.cli", "train", "dcgan", *TINY_TRAIN, "--steps", "2",
+             "--distribute", "multiworker", "--out", str(tmp_path / "run")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert "preset: " in outputs[0]
+    assert "the chief writes" in outputs[1]
+    assert (tmp_path / "run" / "preset" / "model.weights.h5").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    after = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("ganzoo-worker-run-")}
+    assert after <= before
