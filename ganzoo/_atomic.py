@@ -98,6 +98,46 @@ def writing(path):
         raise write_error(error, path) from None
 
 
+def replace_file(path, write, suffix=".tmp"):
+    """Write a file atomically: `write(tmp_path)` beside `path`, flush it to disk, rename.
+
+    A failed or interrupted write leaves `path` as it was and no temporary file.
+
+    Args:
+        path: str or path-like. The file to create or replace.
+        write: callable taking the temporary path and writing the file there.
+        suffix: str. Suffix of the temporary name (Keras wants `.weights.h5`).
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix,
+                                        dir=folder)
+    os.close(handle)
+    try:
+        write(tmp_path)
+        with open(tmp_path, "rb+") as written:
+            os.fsync(written.fileno())
+        public_mode(tmp_path)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
+def write_json(path, content):
+    """`json.dumps(content, indent=2)` to `path`, atomically (see `replace_file`)."""
+    import json
+
+    text = json.dumps(content, indent=2) + "\n"
+
+    def write(tmp_path):
+        with open(tmp_path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    replace_file(path, write)
+
+
 @contextlib.contextmanager
 def staged_folder(out_dir, *, overwrite=False, is_ours=None, what="ganzoo folder"):
     """Yield a temporary folder beside `out_dir`; move it into place if the block succeeds.

@@ -9,7 +9,6 @@ import json
 import os
 import sys
 import warnings
-from pathlib import Path
 
 import click
 
@@ -222,12 +221,6 @@ def _parse_model_options(pairs):
     return parsed
 
 
-def _write_json(path, content):
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 # -- sample ---------------------------------------------------------------------------
 
 
@@ -387,7 +380,9 @@ def evaluate(ctx, source, data_source, data_split, metric_names, features, count
         if json_path:
             from ganzoo import __version__
 
-            _write_json(Path(json_path), dict(results, ganzoo_version=__version__))
+            from ganzoo import _atomic
+
+            _atomic.write_json(json_path, dict(results, ganzoo_version=__version__))
             click.echo(f"wrote {json_path}")
 
     _run_guarded(run, debug)

@@ -41,7 +41,7 @@ import tensorflow as tf
 
 from ganzoo import _sampling
 from ganzoo.models.base import AdversarialModel, register_family
-from ganzoo.models.dcgan import _batch_norm, _init, _num_stages
+from ganzoo.models.dcgan import _init, _num_stages, dcgan_features
 
 
 def _label_input(name="label"):
@@ -109,21 +109,9 @@ def build_projection_discriminator(image_shape, num_classes, filters, name="disc
     `psi(phi(x)) + <embed(y), phi(x)>` (Miyato & Koyama 2018, eq. 3), phi the flattened
     features of DCGAN's strided convolutions.
     """
-    stages = _num_stages(image_shape)
     image = keras.Input(image_shape, name="image")
     label = _label_input()
-    x = image
-    width = filters
-    for stage in range(stages):
-        x = keras.layers.Conv2D(
-            width, 4, strides=2, padding="same", use_bias=stage == 0,
-            kernel_initializer=_init(), name=f"down{stage}_conv",
-        )(x)
-        if stage > 0:
-            x = _batch_norm(f"down{stage}_bn")(x)
-        x = keras.layers.LeakyReLU(0.2, name=f"down{stage}_lrelu")(x)
-        width *= 2
-    features = keras.layers.Flatten(name="features")(x)
+    features = dcgan_features(image, image_shape, filters, flatten_name="features")
     unconditional = keras.layers.Dense(1, kernel_initializer=_init(), dtype="float32",
                                        name="psi")(features)
     class_embedding = keras.layers.Embedding(

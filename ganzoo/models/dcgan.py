@@ -62,13 +62,13 @@ def build_dcgan_generator(image_shape, latent_dim, filters, name="generator"):
     return keras.Model(latent, images, name=name)
 
 
-def build_dcgan_discriminator(image_shape, filters, name="discriminator"):
-    """images (B, H, W, C) -> one logit per image (B, 1)."""
-    stages = _num_stages(image_shape)
-    images = keras.Input(image_shape, name="images")
+def dcgan_features(images, image_shape, filters, flatten_name="flatten"):
+    """DCGAN's discriminator body on `images`: strided 4x4 convolutions doubling the width
+    down to 4x4, synchronised batch norm after all but the first, LeakyReLU(0.2); flattened.
+    Shared by every family whose discriminator is DCGAN's (cgan's projection one)."""
     x = images
     width = filters
-    for stage in range(stages):
+    for stage in range(_num_stages(image_shape)):
         x = keras.layers.Conv2D(
             width, 4, strides=2, padding="same", use_bias=stage == 0,
             kernel_initializer=_init(), name=f"down{stage}_conv",
@@ -77,7 +77,13 @@ def build_dcgan_discriminator(image_shape, filters, name="discriminator"):
             x = _batch_norm(f"down{stage}_bn")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"down{stage}_lrelu")(x)
         width *= 2
-    x = keras.layers.Flatten(name="flatten")(x)
+    return keras.layers.Flatten(name=flatten_name)(x)
+
+
+def build_dcgan_discriminator(image_shape, filters, name="discriminator"):
+    """images (B, H, W, C) -> one logit per image (B, 1)."""
+    images = keras.Input(image_shape, name="images")
+    x = dcgan_features(images, image_shape, filters)
     logits = keras.layers.Dense(1, kernel_initializer=_init(), dtype="float32",
                                 name="logit")(x)
     return keras.Model(images, logits, name=name)

@@ -20,12 +20,11 @@ import errno
 import json
 import math
 import os
-import tempfile
 
 import keras
 import numpy as np
 
-from ganzoo import _finite
+from ganzoo import _atomic, _finite
 from ganzoo.training.run import list_checkpoints
 
 
@@ -43,23 +42,6 @@ def seed_generator_states(model):
                 seen.add(id(generator.state))
                 states.append(generator.state)
     return states
-
-
-def _atomic_write(path, write, suffix=".tmp"):
-    """Call `write(tmp_path)`, flush the file to disk, then rename it to `path`."""
-    folder = os.path.dirname(path)
-    handle, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix,
-                                        dir=folder)
-    os.close(handle)
-    try:
-        write(tmp_path)
-        with open(tmp_path, "rb+") as written:
-            os.fsync(written.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def _paths(folder, epoch):
@@ -158,9 +140,10 @@ class RunCheckpoint(keras.callbacks.Callback):
         }
         try:
             # Through memory: HDF5 writing straight onto a full disk crashes the process.
-            _atomic_write(weights_path, lambda tmp: presets.save_weights(self.model, tmp),
-                          suffix=".weights.h5")
-            _atomic_write(state_path, lambda tmp: _write_text(tmp, json.dumps(state)))
+            _atomic.replace_file(weights_path,
+                                 lambda tmp: presets.save_weights(self.model, tmp),
+                                 suffix=".weights.h5")
+            _atomic.write_json(state_path, state)
         except OSError as error:
             reason = os.strerror(error.errno) if error.errno else _short_reason(error)
             kept = [e for e in list_checkpoints(self.folder) if e != epochs_done]
@@ -174,11 +157,6 @@ class RunCheckpoint(keras.callbacks.Callback):
             for path in _paths(self.folder, old):
                 if os.path.exists(path):
                     os.remove(path)
-
-
-def _write_text(path, text):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 class NonFiniteGuard(keras.callbacks.Callback):

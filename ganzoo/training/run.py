@@ -45,6 +45,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ganzoo import _atomic, _sampling
+
 RUN_FILE = "run.json"
 LOCK_FILE = ".ganzoo-run.lock"
 BACKUP_DIR = "backup"
@@ -209,7 +211,7 @@ def plan_run(family, data, out=None, *, epochs=None, steps=None, batch_size=None
     }
     _check_positive(settings, ("epochs", "steps", "batch_size", "image_size", "latent_dim",
                                "samples"))
-    _check_seed(settings["seed"])
+    _sampling.check_seed(settings["seed"])
     _check_lr_factor(lr_factor)
     if epochs and steps:
         raise ValueError("Give either epochs (--epochs) or steps (--steps), not both")
@@ -292,15 +294,8 @@ def _merge_preset(settings):
 
 def _check_positive(settings, keys):
     for key in keys:
-        value = settings[key]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-            raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
-
-
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+        if settings[key] is not None:
+            _sampling.check_count(settings[key], key)
 
 
 def _check_lr_factor(factor):
@@ -480,10 +475,12 @@ class TrainingRun:
                         "--overwrite to replace it"
                     )
             if not self.resuming:
-                _write_json(path / RUN_FILE, dict(self.settings, format=RUN_FORMAT,
+                _atomic.write_json(path / RUN_FILE, dict(self.settings, format=RUN_FORMAT,
                                                    distribute=self.distribute))
         except BaseException:
             self._release()
+            if self._created:  # nothing of value in it yet (run.json could not be written)
+                shutil.rmtree(path, ignore_errors=True)
             raise
         return path
 
@@ -491,7 +488,7 @@ class TrainingRun:
                         extra_callbacks, verbose, is_chief):
         import keras
 
-        from ganzoo import _imaging, presets
+        from ganzoo import _imaging
         from ganzoo.training import callbacks as callbacks_lib
         from ganzoo.training import checkpoints
 
@@ -508,7 +505,7 @@ class TrainingRun:
             if self.lr_change:
                 _scale_learning_rates(model, self.lr_change)
                 self.settings["lr_factor"] = settings["lr_factor"] * self.lr_change
-                _write_json(folder / RUN_FILE, dict(self.settings, format=RUN_FORMAT,
+                _atomic.write_json(folder / RUN_FILE, dict(self.settings, format=RUN_FORMAT,
                                                      distribute=self.distribute))
         if initial_epoch:
             # Continue the data stream where the checkpoint left it.
@@ -537,7 +534,7 @@ class TrainingRun:
         except BaseException as error:
             self._after_failure(folder)
             raise _explained(error, settings, folder) from None
-        preset_path = model.save_to_preset(
+        model.save_to_preset(
             folder / PRESET_DIR, overwrite=True, preset_name=self.path.name,
             data=settings["data"], epochs=epochs, steps_per_epoch=steps_per_epoch,
             batch_size=settings["batch_size"], seed=settings["seed"],
@@ -641,9 +638,3 @@ def split_steps(steps, per_pass):
         if steps % epochs == 0:
             return epochs, steps // epochs
     return fewest, math.ceil(steps / fewest)
-
-
-def _write_json(path, content):
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

@@ -268,7 +268,9 @@ def test_disk_full_during_training_is_one_line(tmp_path, monkeypatch):
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(checkpoints, "_atomic_write", no_space)
+    from ganzoo import _atomic
+
+    monkeypatch.setattr(_atomic, "replace_file", no_space)
     result = ganzoo_cli_inprocess(["train", "dcgan", *TINY_TRAIN, "--epochs", "2",
                                    "--out", tmp_path / "run"])
     assert_error_line(result, "No space left on device")
