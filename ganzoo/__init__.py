@@ -27,8 +27,12 @@ def list_presets():
     return presets.list_presets()
 
 
-def load_generator(name_or_path):
-    """Load a preset's generator as a plain Keras model (weights verified first)."""
+def load_generator(name_or_path, generator=None):
+    """Load a preset's generator as a plain Keras model (weights verified first).
+
+    `generator` names one for families with several (cyclegan: "a2b", "b2a"); the default
+    is the EMA generator where a family keeps one.
+    """
     from ganzoo import presets
 
-    return presets.load_generator(name_or_path)
+    return presets.load_generator(name_or_path, generator=generator)

@@ -12,6 +12,9 @@ def networks_of(model):
     """`[(name, keras model)]` of a ganzoo family, or `[("generator", model)]` for a plain one."""
     if getattr(model, "generator", None) is None:
         return [("generator", model)]
+    saved = getattr(model, "saved_networks", None)
+    if saved is not None:
+        return [(name, network) for name, network in saved().items() if network is not None]
     names = ["generator", "discriminator", *getattr(model, "extra_networks", ())]
     return [(name, getattr(model, name)) for name in names
             if getattr(model, name, None) is not None]

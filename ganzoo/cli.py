@@ -140,10 +140,14 @@ def list_command(ctx):
 @main.command()
 @click.argument("family")
 @click.option("--data", "data_source", help="Dataset: bundled name, TFDS name or folder.")
+@click.option("--data-b", "data_b", help="Second, unpaired dataset (cyclegan: the B images).")
+@click.option("--scale", type=click.Choice(["2", "4"]),
+              help="Upscaling factor (srgan; a model option).")
 @click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs.")
 @click.option("--steps", type=click.IntRange(min=1), help="Number of training steps.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 64).")
-@click.option("--image-size", type=click.IntRange(min=1), help="Image size (default 32).")
+@click.option("--image-size", type=click.IntRange(min=1),
+              help="Image size (default 32; srgan: the high-resolution patch).")
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size.")
 @click.option("--model-option", "model_options", multiple=True, metavar="KEY=VALUE",
               help="Family constructor argument, e.g. generator_filters=32 (repeatable).")
@@ -162,7 +166,7 @@ def list_command(ctx):
 @click.option("--lr-factor", type=click.FloatRange(min=0, min_open=True),
               help="Multiply the learning rates (with --resume: the restored ones).")
 @click.pass_context
-def train(ctx, family, data_source, epochs, steps, batch_size, image_size, latent_dim,
+def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, image_size, latent_dim,
           model_options, preset, distribute, peer_timeout, run_dir, resume, overwrite, seed,
           samples, deterministic, lr_factor):
     """Train FAMILY on --data and save a preset, sample grids and logs in --out.
@@ -171,10 +175,15 @@ def train(ctx, family, data_source, epochs, steps, batch_size, image_size, laten
     `ganzoo.training.plan_resume(OUT).train()` for --resume.
     """
     debug = _state(ctx)["debug"]
+    options = _parse_model_options(model_options)
+    if scale is not None:
+        if "scale" in options:
+            raise UserError("Give the scale once: --scale or --model-option scale=..., not both")
+        options["scale"] = int(scale)
     settings = {
-        "family": family, "data": data_source, "epochs": epochs, "steps": steps,
-        "batch_size": batch_size, "image_size": image_size, "latent_dim": latent_dim,
-        "model_options": _parse_model_options(model_options) or None, "preset": preset,
+        "family": family, "data": data_source, "data_b": data_b, "epochs": epochs,
+        "steps": steps, "batch_size": batch_size, "image_size": image_size,
+        "latent_dim": latent_dim, "model_options": options or None, "preset": preset,
         "seed": seed, "samples": samples, "deterministic": deterministic,
     }
 
@@ -258,14 +267,99 @@ def sample(ctx, source, count, seed, label, truncation, out_path, overwrite):
         else:
             _load_tensorflow(debug)
             model = found.load_model()
-            if truncation is not None:
-                raise ValueError(f"{model.family} generators do not take --truncation")
-            images = model.sample(count, seed=seed, labels=label)
+            images = model.sample(count, seed=seed, labels=label, truncation=truncation)
             origin = f"preset {source}"
         _imaging.save_png(_imaging.grid(images), out_path)
         click.echo(f"wrote {count} samples from {origin} to {out_path}")
 
     _run_guarded(run, debug)
+
+
+# -- translate and upscale -----------------------------------------------------------
+
+
+def _image_to_image(ctx, verb, source, in_path, out_path, overwrite, **options):
+    """Read IN_PATH, run SOURCE's image-to-image generator on it, write OUT_PATH."""
+    debug = _state(ctx)["debug"]
+
+    def run():
+        from ganzoo import _imaging, sources
+
+        if os.path.exists(out_path) and not overwrite:
+            raise FileExistsError(f"{out_path} already exists; pass --overwrite to replace it")
+        if not out_path.lower().endswith(".png"):
+            raise ValueError(f"The output must be a .png file. Received: {out_path}")
+        found = sources.resolve(source)
+        if found.kind == sources.BUNDLE:
+            task = found.load_runtime()
+            _check_bundle_direction(found, options.get("direction"))
+            image_input = next((entry for entry in task.inputs if entry["role"] == "image"),
+                               None)
+            if image_input is None or not hasattr(task, verb):
+                raise ValueError(f"{source} does not {verb} images: it {task.does}")
+            channels = (image_input.get("shape") or [None])[-1]
+            image = _imaging.load_image(in_path, channels=channels)
+            result = getattr(task, verb)(image)
+            origin = f"bundle {source} ({task.provider})"
+        else:
+            _load_tensorflow(debug)
+            model = found.load_model()
+            if not hasattr(model, verb):
+                raise ValueError(
+                    f"{source} is a {model.family} model, which does not {verb} images")
+            image = _imaging.load_image(in_path, channels=model.image_shape[-1])
+            result = getattr(model, verb)(image, **options)
+            origin = f"{found.kind} {source}"
+        _imaging.save_png(result, out_path)
+        height, width = result.shape[:2]
+        click.echo(f"wrote {width}x{height} image from {origin} to {out_path}")
+
+    _run_guarded(run, debug)
+
+
+def _check_bundle_direction(found, direction):
+    """A bundle holds one generator: refuse a --direction it was not exported for."""
+    exported = found.metadata.get("generator")
+    if direction is None or exported in (None, "generator", direction):
+        return
+    raise ValueError(
+        f"{found.source} holds the {exported} generator; export the {direction} one with "
+        f"`ganzoo export ... --generator {direction}`"
+    )
+
+
+@main.command()
+@click.argument("source")
+@click.argument("in_path", metavar="IN.png", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out_path", metavar="OUT.png", type=click.Path(dir_okay=False))
+@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default=None,
+              help="Which generator (default a2b; a bundle holds the one it was exported "
+                   "with).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@click.pass_context
+def translate(ctx, source, in_path, out_path, direction, overwrite):
+    """Translate IN.png with SOURCE's image-to-image generator (cyclegan).
+
+    Python: `ganzoo.sources.resolve(SOURCE).load_model().translate(image, direction=...)`
+    or `.load_runtime().translate(image)` for a bundle (uint8 HWC in and out).
+    """
+    options = {"direction": direction} if direction else {}
+    _image_to_image(ctx, "translate", source, in_path, out_path, overwrite, **options)
+
+
+@main.command()
+@click.argument("source")
+@click.argument("in_path", metavar="IN.png", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out_path", metavar="OUT.png", type=click.Path(dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@click.pass_context
+def upscale(ctx, source, in_path, out_path, overwrite):
+    """Super-resolve IN.png with SOURCE's generator (srgan), tile by tile.
+
+    Python: `ganzoo.sources.resolve(SOURCE).load_model().upscale(image)` or
+    `.load_runtime().upscale(image)` for a bundle (uint8 HWC in and out).
+    """
+    _image_to_image(ctx, "upscale", source, in_path, out_path, overwrite)
 
 
 # -- export ---------------------------------------------------------------------------

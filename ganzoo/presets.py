@@ -232,10 +232,11 @@ def verify(name_or_path):
 def _lean_copy(model):
     """A fresh, uncompiled twin holding the same network weights (no optimizer state)."""
     twin = type(model).from_config(model.get_config())
-    twin.generator.set_weights(model.generator.get_weights())
-    twin.discriminator.set_weights(model.discriminator.get_weights())
-    for name in model.extra_networks:
-        getattr(twin, name).set_weights(getattr(model, name).get_weights())
+    twins = twin.saved_networks()
+    for name, network in model.saved_networks().items():
+        twins[name].set_weights(network.get_weights())
+    if getattr(model, "phase_steps", None) is not None:
+        twin.phase_steps.assign(model.phase_steps.value)
     return twin
 
 
@@ -458,9 +459,16 @@ def _find_layer(model, network_name, layer_name):
     return None, None
 
 
-def load_generator(name_or_path):
-    """The preset's generator: a plain Keras model, weights verified and loaded."""
-    return load_model(name_or_path).generator
+def load_generator(name_or_path, generator=None):
+    """The preset's generator: a plain Keras model, weights verified and loaded.
+
+    Args:
+        name_or_path: a preset name or folder.
+        generator: str or None. Which generator, for families with several (cyclegan:
+            "a2b" or "b2a"); None: the default (the EMA generator where a family keeps
+            one).
+    """
+    return load_model(name_or_path).inference_generator(generator)
 
 
 def _first_line(error):

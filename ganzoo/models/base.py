@@ -114,9 +114,22 @@ class AdversarialModel(keras.Model):
     conditional = False
     # What `ganzoo train` uses when no --batch-size is given.
     default_batch_size = 64
+    # What `ganzoo train` uses when no --image-size is given.
+    default_image_size = 32
+    # True for families whose `preview` shows training images (image-to-image): runs then
+    # keep a batch for it with `remember_preview`.
+    previews_data = False
     default_loss = "non_saturating"
     loss_names = ("d_loss", "g_loss")
+    # Attribute names of further networks (a second generator, a second discriminator)
+    # that `build_extra_networks` sets; presets, checkpoints and finite checks include them.
     extra_networks = ()
+    # False for generators fed by images (cyclegan, srgan): they take no latent_dim.
+    latent_input = True
+    # Every optimizer the model trains with, each an attribute of that name.
+    optimizer_names = ("g_optimizer", "d_optimizer")
+    # Decay of the generator's exponential moving average; None keeps no EMA generator.
+    ema_decay = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -129,12 +142,21 @@ class AdversarialModel(keras.Model):
     def __init__(self, image_shape, latent_dim=128, seed=None, name=None, **kwargs):
         super().__init__(name=name or self.family, **kwargs)
         self.image_shape = _validation.check_image_shape(image_shape)
-        self.latent_dim = _sampling.check_count(latent_dim, "latent_dim")
+        if self.latent_input:
+            self.latent_dim = _sampling.check_count(latent_dim, "latent_dim")
+        elif latent_dim is not None:
+            raise ValueError(
+                f"{self.family} generators are fed images, not latents: leave latent_dim "
+                f"unset. Received: latent_dim={latent_dim!r}"
+            )
+        else:
+            self.latent_dim = None
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"seed must be an int or None. Received: seed={seed!r}")
         self.seed = seed
         self.num_classes = getattr(self, "num_classes", None)
         self.preset_name = None
+        self.preview_batch = None
 
     def _finish_init(self):
         """Build both networks and mark the wrapper built.
@@ -145,12 +167,33 @@ class AdversarialModel(keras.Model):
         self.__dict__["_ganzoo_networks_built"] = True
         self.generator = self.build_generator()
         self.discriminator = self.build_discriminator()
+        self.build_extra_networks()
+        missing = [name for name in self.extra_networks if getattr(self, name, None) is None]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__}.build_extra_networks must set {missing} "
+                "(listed in extra_networks)"
+            )
+        if self.ema_decay is not None:
+            if not 0.0 <= float(self.ema_decay) < 1.0:
+                raise ValueError(f"ema_decay must lie in [0, 1). Received: ema_decay={self.ema_decay!r}")
+            self.generator_ema = self.build_generator()
+            self.generator_ema.set_weights(self.generator.get_weights())
+            self.generator_ema.trainable = False
         self.noise_seeds = keras.random.SeedGenerator(self.seed, name="noise_seeds")
         self.loss_trackers = {
             loss_name: keras.metrics.Mean(name=loss_name) for loss_name in self.loss_names
         }
-        self.g_optimizer = None
-        self.d_optimizer = None
+        for optimizer_name in self.optimizer_names:
+            setattr(self, optimizer_name, None)
+        if len(self.phases()) > 1:
+            # Steps trained so far, which decides the phase: saved in checkpoints and
+            # presets, so a resumed run or a fine-tuned preset goes on where it was.
+            self.phase_steps = keras.Variable(
+                0, dtype="int64", trainable=False, name="phase_steps",
+                aggregation="only_first_replica",
+            )
+        self.phase = self.phases()[0][0]
         self.built = True
 
     # -- what a family provides -------------------------------------------------------
@@ -161,8 +204,75 @@ class AdversarialModel(keras.Model):
     def build_discriminator(self):
         raise NotImplementedError(f"{type(self).__name__} must implement build_discriminator")
 
+    def build_extra_networks(self):
+        """Set the attributes named in `extra_networks` (a second generator, ...)."""
+
+    def saved_networks(self):
+        """`{attribute name: network}` of every network presets and checkpoints hold."""
+        names = ["generator", "discriminator", *self.extra_networks]
+        if self.ema_decay is not None:
+            names.append("generator_ema")
+        return {name: getattr(self, name) for name in names}
+
+    def named_generators(self):
+        """`{name: network}` of the generators users sample, export and load, the default
+        first: the EMA generator when the family keeps one, else `.generator`."""
+        if self.ema_decay is not None:
+            return {"generator": self.generator_ema}
+        return {"generator": self.generator}
+
+    def generator_names(self):
+        """Names `inference_generator` takes, the default first."""
+        return tuple(self.named_generators())
+
+    def inference_generator(self, name=None):
+        """The generator users sample, export or load (`name` from `generator_names()`;
+        None: the default)."""
+        generators = self.named_generators()
+        if name is None:
+            return next(iter(generators.values()))
+        if name not in generators:
+            raise ValueError(
+                f"{self.family} has no generator {name!r}; it has {', '.join(generators)}"
+            )
+        return generators[name]
+
+    def phases(self):
+        """`(name, steps)` pairs of the training phases in order, the last with steps None.
+
+        `train_step` reads `self.phase` (a Python str, fixed while a train function is
+        traced); with more than one phase, `fit` switches it and retraces at the step
+        where a phase ends.
+        """
+        return (("adversarial", None),)
+
+    def phase_at(self, step):
+        """The phase training is in after `step` steps."""
+        start = 0
+        for name, steps in self.phases():
+            if steps is None or step < start + steps:
+                return name
+            start += steps
+        return self.phases()[-1][0]
+
+    def training_data(self, data, *, image_size, batch_size, seed=None, repeat=False,
+                      data_b=None, split="train"):
+        """The `tf.data.Dataset` a run trains on (`ganzoo train` calls this).
+
+        The default loads images (and labels for conditional models) with
+        `ganzoo.data.load`; families with paired or unpaired data override it.
+        """
+        from ganzoo import data as data_lib
+
+        if data_b is not None:
+            raise ValueError(f"{self.family} trains on one dataset; --data-b is for cyclegan")
+        return data_lib.load(data, image_size=image_size, batch_size=batch_size, seed=seed,
+                             repeat=repeat, split=split,
+                             labels=bool(getattr(self, "conditional", False)))
+
     def default_optimizers(self):
-        """(g_optimizer, d_optimizer) from the family's paper; Adam(2e-4, 0.5) (DCGAN)."""
+        """The optimizers from the family's paper: a dict `{name: optimizer}` over
+        `optimizer_names`, or a tuple in that order; Adam(2e-4, 0.5) (DCGAN) here."""
         return (
             keras.optimizers.Adam(2e-4, beta_1=0.5, name="g_adam"),
             keras.optimizers.Adam(2e-4, beta_1=0.5, name="d_adam"),
@@ -177,30 +287,45 @@ class AdversarialModel(keras.Model):
 
     # -- compile ----------------------------------------------------------------------
 
-    def compile(self, g_optimizer=None, d_optimizer=None, loss=None, **loss_options):
+    def compile(self, g_optimizer=None, d_optimizer=None, loss=None, **options):
         """Set the optimizers and losses; defaults follow the family's paper.
 
         Args:
-            g_optimizer: `keras.optimizers.Optimizer` or None. Generator optimizer.
-            d_optimizer: `keras.optimizers.Optimizer` or None. Discriminator optimizer.
+            g_optimizer: `keras.optimizers.Optimizer`, name or None. Generator optimizer.
+            d_optimizer: `keras.optimizers.Optimizer`, name or None. Discriminator
+                optimizer.
             loss: str or None. Adversarial loss name (see `ganzoo.losses.names()`);
                 defaults to the family's.
-            **loss_options: family-specific options (gradient penalty weight, ...).
+            **options: further optimizers by name (every name in `optimizer_names`) and
+                family-specific loss options (gradient penalty weight, ...).
         """
         # No optimizer for the wrapper itself: Keras would otherwise build an unused
         # RMSprop over every weight.
         super().compile(optimizer=None)
+        given = {"g_optimizer": g_optimizer, "d_optimizer": d_optimizer}
+        for name in self.optimizer_names:
+            if name in options:
+                given[name] = options.pop(name)
+        unknown = [name for name, value in given.items()
+                   if value is not None and name not in self.optimizer_names]
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} trains with {', '.join(self.optimizer_names)}. "
+                f"Received: {', '.join(unknown)}"
+            )
         self.loss_name = loss or self.default_loss
         self.d_loss_fn, self.g_loss_fn = losses_lib.get(self.loss_name)
-        self.configure_losses(**loss_options)
-        default_g, default_d = self.default_optimizers()
-        self.g_optimizer = self._ensure_optimizer(g_optimizer or default_g, "g_optimizer")
-        self.d_optimizer = self._ensure_optimizer(d_optimizer or default_d, "d_optimizer")
+        self.configure_losses(**options)
+        defaults = self.default_optimizers()
+        if not isinstance(defaults, dict):
+            defaults = dict(zip(self.optimizer_names, defaults))
         # Optimizer slots must exist, as mirrored variables, before `fit` traces the
         # step under a strategy.
-        with self.distribute_strategy.scope():
-            self.g_optimizer.build(self.generator_variables())
-            self.d_optimizer.build(self.discriminator_variables())
+        for name in self.optimizer_names:
+            optimizer = self._ensure_optimizer(given.get(name) or defaults[name], name)
+            setattr(self, name, optimizer)
+            with self.distribute_strategy.scope():
+                optimizer.build(self.optimizer_variables(name))
 
     @staticmethod
     def _ensure_optimizer(optimizer, name):
@@ -218,7 +343,19 @@ class AdversarialModel(keras.Model):
 
     def fit(self, x=None, *args, **kwargs):
         self._check_global_batch(x)
+        if len(self.phases()) > 1:
+            callbacks = list(kwargs.get("callbacks") or [])
+            kwargs["callbacks"] = [_PhaseSwitch(), *callbacks]
         return super().fit(x, *args, **kwargs)
+
+    def remember_preview(self, batch):
+        """Keep a NumPy copy of one training batch for `preview` (image-to-image grids)."""
+        self.preview_batch = tf.nest.map_structure(
+            lambda x: np.asarray(keras.ops.convert_to_numpy(x)), batch)
+
+    def preview(self, n, seed=0):
+        """uint8 images for sample grids during training; samples by default."""
+        return self.sample(n, seed=seed)
 
     def _check_global_batch(self, data):
         """A global batch must split evenly over the replicas: each replica's losses are
@@ -300,7 +437,42 @@ class AdversarialModel(keras.Model):
     def optimizers(self):
         """`{name: optimizer}` of every optimizer the model trains with (schedules set
         their learning rates through this)."""
-        return {"g_optimizer": self.g_optimizer, "d_optimizer": self.d_optimizer}
+        return {name: getattr(self, name) for name in self.optimizer_names}
+
+    def optimizer_variables(self, name):
+        """The variables the optimizer called `name` updates."""
+        if name == "g_optimizer":
+            return self.generator_variables()
+        if name == "d_optimizer":
+            return self.discriminator_variables()
+        raise NotImplementedError(
+            f"{type(self).__name__} must say what {name} updates (optimizer_variables)")
+
+    def update_ema(self):
+        """Move the EMA generator towards the generator: trainable weights averaged with
+        `ema_decay`, the others (batch-norm statistics) copied.
+
+        Call right after the generator update. Exact under distribution: the update runs
+        once, in cross-replica context, on weights that are equal on every replica.
+        """
+        decay = tf.constant(float(self.ema_decay), tf.float32)
+        pairs = list(zip(self.generator_ema.weights, self.generator.weights))
+        trainable = {id(v) for v in self.generator.trainable_weights}
+
+        def update(*_):
+            for ema_weight, weight in pairs:
+                value = weight.value if hasattr(weight, "value") else weight
+                if id(weight) in trainable:
+                    ema_weight.assign(decay * ema_weight.value + (1.0 - decay) * value)
+                else:
+                    ema_weight.assign(value)
+
+        context = tf.distribute.get_replica_context()
+        if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1 and \
+                not tf.distribute.has_strategy():
+            update()
+        else:
+            context.merge_call(update)
 
     def generator_variables(self):
         """The variables `g_optimizer` updates."""
@@ -375,6 +547,8 @@ class AdversarialModel(keras.Model):
             g_total = g_loss + self.network_losses(self.generator)
             g_scaled = self.g_optimizer.scale_loss(g_total)
         self.apply_gradients(self.g_optimizer, g_tape, g_scaled, self.generator_variables())
+        if self.ema_decay is not None:
+            self.update_ema()
 
         return self.record(d_loss=d_loss, g_loss=g_loss)
 
@@ -396,48 +570,84 @@ class AdversarialModel(keras.Model):
 
     # -- inference --------------------------------------------------------------------
 
-    def sampling_inputs(self, n, seed=None, labels=None):
-        """NumPy inputs for `n` seeded samples: the same latents as the runtime's."""
+    def sampling_inputs(self, n, seed=None, labels=None, **options):
+        """NumPy inputs for `n` seeded samples: the same latents as the runtime's.
+
+        `options` are family sampling options (stylegan_lite: truncation, style_mix);
+        the base takes none.
+        """
+        self._refuse_options(options)
         if labels is not None:
             raise ValueError(f"{self.family} is unconditional; it takes no labels")
         return _sampling.latents(n, self.latent_dim, seed)
 
-    def sampling_batches(self, n, seed=None, labels=None, batch_size=256):
-        """The inputs of `sampling_inputs(n, seed, labels)`, `batch_size` rows at a time.
+    def sampling_batches(self, n, seed=None, labels=None, batch_size=256, **options):
+        """The inputs of `sampling_inputs(n, seed, labels, **options)`, `batch_size` rows
+        at a time.
 
         Families with other inputs than latents override this together with
         `sampling_inputs`; the default slices `sampling_inputs`.
         """
         if type(self).sampling_inputs is AdversarialModel.sampling_inputs:
+            self._refuse_options(options)
             if labels is not None:
                 raise ValueError(f"{self.family} is unconditional; it takes no labels")
             yield from _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
             return
-        inputs = self.sampling_inputs(n, seed=seed, labels=labels)
+        inputs = self.sampling_inputs(n, seed=seed, labels=labels, **options)
         for start in range(0, n, batch_size):
             yield tf.nest.map_structure(lambda x: x[start : start + batch_size], inputs)
 
-    def generate(self, n, seed=None, labels=None, batch_size=256):
+    def _refuse_options(self, options):
+        if options:
+            raise ValueError(
+                f"{self.family} takes no sampling option {', '.join(sorted(options))}"
+            )
+
+    def _sampling_options(self, options):
+        """The options that were given (None means not given), checked against what this
+        family's `sampling_inputs` / `sampling_batches` accept."""
+        options = {key: value for key, value in options.items() if value is not None}
+        if not options:
+            return options
+        accepted = set()
+        for method in (self.sampling_inputs, self.sampling_batches):
+            parameters = inspect.signature(method).parameters.values()
+            if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+                if getattr(type(self), method.__name__) is not getattr(
+                        AdversarialModel, method.__name__):
+                    return options
+            accepted |= {p.name for p in parameters}
+        self._refuse_options({key: value for key, value in options.items()
+                              if key not in accepted})
+        return options
+
+    def generate(self, n, seed=None, labels=None, batch_size=256, **options):
         """Float images in [-1, 1], `(n, H, W, C)`, for seeded latents.
 
-        Inputs are drawn a batch at a time; a result that cannot fit in memory is refused
-        before any work.
+        The images come from `inference_generator()` (the EMA generator when the family
+        keeps one). Inputs are drawn a batch at a time; a result that cannot fit in memory
+        is refused before any work. `options` are the family's sampling options
+        (stylegan_lite: `truncation`, `style_mix`).
         """
         n = _sampling.check_count(n)
         seed = _sampling.check_seed(seed)
         batch_size = _sampling.check_count(batch_size, "batch_size")
+        options = self._sampling_options(options)
         _sampling.check_fits_in_memory(n, self.image_shape, bytes_per_value=4)
+        generator = self.inference_generator()
         images = np.empty((n, *self.image_shape), np.float32)
         start = 0
-        for chunk in self.sampling_batches(n, seed=seed, labels=labels, batch_size=batch_size):
-            out = keras.ops.convert_to_numpy(self.generator(chunk, training=False))
+        for chunk in self.sampling_batches(n, seed=seed, labels=labels,
+                                           batch_size=batch_size, **options):
+            out = keras.ops.convert_to_numpy(generator(chunk, training=False))
             images[start : start + len(out)] = out
             start += len(out)
         return images
 
-    def sample(self, n, seed=None, labels=None):
+    def sample(self, n, seed=None, labels=None, **options):
         """uint8 NHWC images for seeded latents (what `ganzoo sample` writes)."""
-        return _imaging.to_uint8(self.generate(n, seed=seed, labels=labels))
+        return _imaging.to_uint8(self.generate(n, seed=seed, labels=labels, **options))
 
     # -- config and presets -----------------------------------------------------------
 
@@ -472,3 +682,30 @@ class AdversarialModel(keras.Model):
         from ganzoo import presets
 
         return presets.load_model(preset, load_weights=load_weights, expected_class=cls)
+
+
+class _PhaseSwitch(keras.callbacks.Callback):
+    """Keeps `model.phase` in step with the steps trained; retraces on a change.
+
+    Added by `AdversarialModel.fit` for families with several phases. The count lives in
+    the model's `phase_steps` variable, so checkpoints and presets carry it. With
+    `steps_per_execution` > 1 a phase switches at the first execution boundary after its
+    step.
+    """
+
+    def on_train_begin(self, logs=None):
+        self._steps = int(keras.ops.convert_to_numpy(self.model.phase_steps))
+        self._switch()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._switch()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += int(getattr(self.model, "steps_per_execution", 1) or 1)
+        self.model.phase_steps.assign(self._steps)
+
+    def _switch(self):
+        phase = self.model.phase_at(self._steps)
+        if phase != self.model.phase:
+            self.model.phase = phase
+            self.model.make_train_function(force=True)

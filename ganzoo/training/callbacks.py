@@ -13,16 +13,20 @@ class SampleGrid(keras.callbacks.Callback):
     """Write a PNG grid of samples for fixed seeded latents after every N epochs.
 
     The same seed gives the same latents at every epoch, so the grids show one set of
-    samples evolving. Files are `epoch_0001.png`, ... in `folder`.
+    samples evolving. Files are `epoch_0001.png`, ... in `folder`. The grid shows
+    `model.preview(n, seed)`: samples, or for image-to-image families (cyclegan, srgan)
+    fixed training images beside what the model makes of them.
 
     Args:
         folder: str. Folder the grids are written to (created when missing).
         n: int. Number of samples per grid. Defaults to 64.
         seed: int. Seed of the latents. Defaults to 0.
         every_n_epochs: int. Write a grid every this many epochs. Defaults to 1.
+        data: `tf.data.Dataset` or None. Training data whose first batch image-to-image
+            families preview (`model.remember_preview`). Defaults to None.
     """
 
-    def __init__(self, folder, n=64, seed=0, every_n_epochs=1):
+    def __init__(self, folder, n=64, seed=0, every_n_epochs=1, data=None):
         super().__init__()
         if n < 1 or every_n_epochs < 1:
             raise ValueError(
@@ -33,13 +37,19 @@ class SampleGrid(keras.callbacks.Callback):
         self.n = n
         self.seed = seed
         self.every_n_epochs = every_n_epochs
+        self.data = data
+
+    def on_train_begin(self, logs=None):
+        if (self.data is not None and getattr(self.model, "previews_data", False)
+                and getattr(self.model, "preview_batch", None) is None):
+            self.model.remember_preview(next(iter(self.data)))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs == 0:
             self.write(os.path.join(self.folder, f"epoch_{epoch + 1:04d}.png"))
 
     def write(self, path):
-        images = self.model.sample(self.n, seed=self.seed)
+        images = self.model.preview(self.n, seed=self.seed)
         return _imaging.save_png(_imaging.grid(images), path)
 
 
@@ -63,7 +73,7 @@ class TensorBoardImages(keras.callbacks.Callback):
         self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
 
     def on_epoch_end(self, epoch, logs=None):
-        picture = _imaging.grid(self.model.sample(self.n, seed=self.seed))
+        picture = _imaging.grid(self.model.preview(self.n, seed=self.seed))
         with self._writer.as_default():
             tf.summary.image("samples", picture[np.newaxis], step=epoch + 1)
         self._writer.flush()

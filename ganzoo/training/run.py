@@ -53,11 +53,13 @@ BACKUP_DIR = "backup"
 PRESET_DIR = "preset"
 RUN_FORMAT = "ganzoo-run"
 # The batch size defaults to the family's `default_batch_size` (64 for most).
-DEFAULTS = {"image_size": 32, "seed": 0, "samples": 64,
+# The image size defaults to the family's `default_image_size` (32 for most).
+DEFAULTS = {"seed": 0, "samples": 64,
             "lr_factor": 1.0, "deterministic": False}
 # Settings that define a run: `resume` refuses to change them.
-SETTINGS = ("family", "data", "epochs", "steps", "batch_size", "image_size", "latent_dim",
-            "model_options", "preset", "seed", "samples", "deterministic", "lr_factor")
+SETTINGS = ("family", "data", "data_b", "epochs", "steps", "batch_size", "image_size",
+            "latent_dim", "model_options", "preset", "seed", "samples", "deterministic",
+            "lr_factor")
 # Constructor arguments that have their own option, never a model option.
 _OWN_OPTIONS = {"image_shape": "image_size", "latent_dim": "latent_dim", "seed": "seed"}
 
@@ -170,22 +172,26 @@ def _check_writable(path):
 # -- planning (no TensorFlow) -------------------------------------------------------------
 
 
-def plan_run(family, data, out=None, *, epochs=None, steps=None, batch_size=None,
-             image_size=None, latent_dim=None, model_options=None, preset=None, seed=None,
+def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
+             batch_size=None, image_size=None, latent_dim=None, model_options=None, preset=None, seed=None,
              samples=None, deterministic=False, lr_factor=None, distribute="auto",
              overwrite=False, log=None):
     """Check the settings and the run folder of a new run; nothing is written yet.
 
     Args:
         family: str. Registered family name (`ganzoo.models.names()`).
-        data: str or path. Training data, as `ganzoo.data.load` takes it.
+        data: str or path. Training data, as `ganzoo.data.load` takes it (cyclegan: the
+            A images).
         out: str, path or None. Run folder; `runs/FAMILY-YYYYmmdd-HHMMSS` when None.
+        data_b: str, path or None. The B images of families trained on two unpaired
+            datasets (cyclegan).
         epochs: int or None. Epochs (one pass over the data each); 1 when neither this
             nor `steps` is given.
         steps: int or None. Training steps, split into epochs of about one pass.
         batch_size: int or None. Defaults to the family's `default_batch_size` (64; 160 for
             wgan_gp, whose batch holds its 5 critic steps).
-        image_size: int or None. Defaults to 32, or the preset's size.
+        image_size: int or None. Defaults to the family's `default_image_size` (32 for
+            most; the high-resolution patch for srgan), or the preset's size.
         latent_dim: int or None. Defaults to the family's.
         model_options: dict or None. Further constructor arguments of the family.
         preset: str or None. Start from this preset's weights (fine-tuning).
@@ -203,7 +209,7 @@ def plan_run(family, data, out=None, *, epochs=None, steps=None, batch_size=None
         A `TrainingRun`; call `.train()`.
     """
     settings = {
-        "family": family, "data": data, "epochs": epochs, "steps": steps,
+        "family": family, "data": data, "data_b": data_b, "epochs": epochs, "steps": steps,
         "batch_size": batch_size, "image_size": image_size, "latent_dim": latent_dim,
         "model_options": dict(model_options) if model_options else None, "preset": preset,
         "seed": seed, "samples": samples, "deterministic": bool(deterministic),
@@ -223,6 +229,11 @@ def plan_run(family, data, out=None, *, epochs=None, steps=None, batch_size=None
             f"(use model.fit directly for arrays). Received: data of type {type(data).__name__}"
         )
     settings["data"] = os.fspath(data)
+    if data_b is not None:
+        if not isinstance(data_b, (str, os.PathLike)) or data_b == "":
+            raise ValueError(
+                f"data_b (--data-b) must name a dataset or folder. Received: {data_b!r}")
+        settings["data_b"] = os.fspath(data_b)
     for key, own in _OWN_OPTIONS.items():
         if key in (settings["model_options"] or {}):
             raise ValueError(
@@ -403,6 +414,8 @@ class TrainingRun:
         family_class = models.get(settings["family"])
         if settings.get("batch_size") is None:
             settings["batch_size"] = family_class.default_batch_size
+        if settings.get("image_size") is None:
+            settings["image_size"] = family_class.default_image_size
         description = data_lib.describe(settings["data"])
         image_shape = (settings["image_size"], settings["image_size"], description["channels"])
         keras.utils.set_random_seed(settings["seed"])
@@ -428,6 +441,12 @@ class TrainingRun:
                 except TypeError as error:
                     raise ValueError(
                         f"Bad --model-option for {settings['family']}: {error}") from None
+                except ValueError as error:
+                    # Keras refuses unknown constructor keywords with a ValueError.
+                    if "Unrecognized keyword arguments" not in str(error):
+                        raise
+                    raise ValueError(
+                        f"Bad --model-option for {settings['family']}: {error}") from None
             # A family conditional by class, or an instance made conditional by its
             # arguments (sagan with num_classes), trains on (images, labels).
             conditional = bool(getattr(model, "conditional", family_class.conditional))
@@ -436,11 +455,13 @@ class TrainingRun:
             model.compile()
             _scale_learning_rates(model, settings["lr_factor"])
         epochs, steps_per_epoch = _schedule(settings, description)
-        dataset = data_lib.load(
+        dataset = model.training_data(
             settings["data"], image_size=settings["image_size"],
             batch_size=settings["batch_size"], seed=settings["seed"], repeat=True,
-            labels=conditional,
+            data_b=settings.get("data_b"),
         )
+        if model.previews_data:
+            model.remember_preview(next(iter(dataset)))
         return model, dataset, epochs, steps_per_epoch
 
     def _open_folder(self, is_chief):
@@ -541,7 +562,7 @@ class TrainingRun:
             started_from=settings["preset"], replicas=strategy.num_replicas_in_sync,
         )
         final_grid = folder / "samples" / "final.png"
-        _imaging.save_png(_imaging.grid(model.sample(settings["samples"], seed=0)), final_grid)
+        _imaging.save_png(_imaging.grid(model.preview(settings["samples"], seed=0)), final_grid)
         shutil.rmtree(backup, ignore_errors=True)
         return RunResult(path=self.path, preset=self.path / PRESET_DIR,
                          samples=self.path / "samples" / "final.png", epochs=epochs,
@@ -601,7 +622,7 @@ def _scale_learning_rates(model, factor):
         return
     import keras
 
-    for optimizer in (model.g_optimizer, model.d_optimizer):
+    for optimizer in model.optimizers().values():
         current = optimizer.learning_rate
         if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError("lr_factor cannot rescale a learning-rate schedule")

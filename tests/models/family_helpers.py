@@ -84,19 +84,22 @@ def build_fed(family_cls, kwargs, global_batch, strategy=None, feed_seed=0):
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = fed_latents(family_cls)(**kwargs)
-    model.latent_feed = latent_feed(2, global_batch, model.latent_dim, seed=feed_seed)
+    if model.latent_dim is not None:
+        model.latent_feed = latent_feed(2, global_batch, model.latent_dim, seed=feed_seed)
     return model
 
 
 def _networks(model):
-    names = ("generator", "discriminator", *model.extra_networks)
-    return [getattr(model, name) for name in names]
+    """Every network the model saves (extra networks and the EMA generator too)."""
+    return list(model.saved_networks().values())
 
 
 def _network_weights(model):
-    """{"<network>/<path>": variable} over every network's weights, moving statistics too."""
-    return {f"{network.name}/{variable.path}": variable
-            for network in _networks(model) for variable in network.weights}
+    """{"<network attribute>/<path>": variable} over every network's weights, moving
+    statistics and EMA copies too."""
+    return {f"{name}/{variable.path}": variable
+            for name, network in model.saved_networks().items()
+            for variable in network.weights}
 
 
 def _values(model):
@@ -108,10 +111,11 @@ def _logs(logs):
 
 
 def one_step_report(family_cls, kwargs, strategy, learning_rate=1.0, global_batch=8,
-                    seed=0):
+                    seed=0, make_batch=None):
     """One SGD step on one device and one `fit` step on `strategy`, same weights and data.
 
-    The global batch is `global_batch` digits; both runs take the same fed latents. The
+    The global batch is `global_batch` digits (or `make_batch(digits)`: paired batches
+    such as (low-res, high-res)); both runs take the same fed latents. The
     learning rate is large so that the step dwarfs float32 rounding of the weights. Returns
     a dict with, per weight path: `difference` (max |w_replicas - w_one_device|), `step`
     (max |w_one_device - w_before|), `trainable`, `replica_spread` (max difference between
@@ -127,14 +131,19 @@ def one_step_report(family_cls, kwargs, strategy, learning_rate=1.0, global_batc
         variable.assign(before[path])
 
     # The one-device reference runs the step eagerly: the same code, without tracing.
-    single.compile(keras.optimizers.SGD(learning_rate), keras.optimizers.SGD(learning_rate))
-    single_logs = _logs(single.train_step(tf.constant(images)))
+    single.compile(**{name: keras.optimizers.SGD(learning_rate)
+                      for name in single.optimizer_names})
+    batch = make_batch(images) if make_batch else tf.constant(images)
+    single_logs = _logs(single.train_step(batch))
 
     with strategy.scope():
-        g_optimizer = keras.optimizers.SGD(learning_rate)
-        d_optimizer = keras.optimizers.SGD(learning_rate)
-    replicated.compile(g_optimizer, d_optimizer)
-    data = tf.data.Dataset.from_tensor_slices(images).batch(global_batch)
+        optimizers = {name: keras.optimizers.SGD(learning_rate)
+                      for name in replicated.optimizer_names}
+    replicated.compile(**optimizers)
+    if make_batch:
+        data = tf.data.Dataset.from_tensors(make_batch(images))
+    else:
+        data = tf.data.Dataset.from_tensor_slices(images).batch(global_batch)
     history = replicated.fit(data, epochs=1, verbose=0)
     replica_logs = {name: values[-1] for name, values in history.history.items()}
 

@@ -122,6 +122,23 @@ def test_preset_refuses_options_that_change_its_architecture(tmp_path):
     assert_one_line_error(result, "would change its architecture")
 
 
+def test_a_second_dataset_for_a_family_that_takes_one_is_one_line(tmp_path):
+    result = ganzoo_cli_inprocess(["train", "dcgan", *TINY_TRAIN, "--out", tmp_path / "r",
+                                   "--data-b", "textures/gravel"])
+    assert_one_line_error(result, "dcgan trains on one dataset; --data-b is for cyclegan")
+    assert not (tmp_path / "r").exists()
+
+
+def test_scale_is_a_model_option_given_once(tmp_path):
+    result = ganzoo_cli_inprocess(["train", "dcgan", *TINY_TRAIN, "--out", tmp_path / "r",
+                                   "--scale", "4", "--model-option", "scale=2"])
+    assert_one_line_error(result, "Give the scale once")
+    result = ganzoo_cli_inprocess(["train", "dcgan", *TINY_TRAIN, "--out", tmp_path / "r",
+                                   "--scale", "4"])
+    assert_one_line_error(result, "Bad --model-option for dcgan")
+    assert not (tmp_path / "r").exists()
+
+
 # -- a run folder in use is locked ---------------------------------------------------------
 
 
