@@ -426,7 +426,11 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
 @click.option("--split", "data_split", default="train", show_default=True,
               help="Split of --data when it has no :SPLIT suffix.")
 @click.option("--metrics", "metric_names", default="fid,kid,is,pr", show_default=True,
-              help="Comma-separated: fid, kid, is, pr (precision/recall), acc (conditional).")
+              help="Comma-separated: fid, kid, is, pr (precision/recall), acc (conditional), "
+                   "psnr, ssim (super-resolution).")
+@click.option("--inputs", "inputs_source",
+              help="Images a translating SOURCE (cyclegan) translates, measured against "
+                   "--data (NAME:SPLIT picks a split).")
 @click.option("--features", default="inception_v3", show_default=True,
               help="Feature extractor: inception_v3 or digits.")
 @click.option("-n", "count", type=int, default=10_000, show_default=True,
@@ -442,12 +446,16 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
               help="Also write the results to this JSON file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --json file.")
 @click.pass_context
-def evaluate(ctx, source, data_source, data_split, metric_names, features, count, n_data,
-             batch_size, seed, image_size, inception_weights, json_path, overwrite):
+def evaluate(ctx, source, data_source, data_split, metric_names, inputs_source, features,
+             count, n_data, batch_size, seed, image_size, inception_weights, json_path,
+             overwrite):
     """Measure SOURCE against --data: FID, KID, IS, precision/recall.
 
     SOURCE is a preset name, a preset, run or bundle folder, or a dataset (NAME[:SPLIT])
-    for real-vs-real numbers.
+    for real-vs-real numbers. A super-resolution SOURCE (srgan) is measured with
+    --metrics psnr,ssim on --data's images downscaled and upscaled again, beside bicubic
+    upscaling; a translating SOURCE (cyclegan) with the feature metrics on its
+    translations of --inputs.
 
     Python: `ganzoo.metrics.evaluate(SOURCE, DATA, metrics="fid,kid", features=...,
     n=N, ...)` returns the results dict; `ganzoo.metrics.evaluation.format_results(...)`
@@ -469,6 +477,7 @@ def evaluate(ctx, source, data_source, data_split, metric_names, features, count
             source, data_source, metrics=metrics, features=features, n=count,
             batch_size=batch_size, seed=seed, inception_weights=inception_weights,
             progress=True, split=data_split, n_data=n_data, image_size=image_size,
+            inputs=inputs_source,
         )
         click.echo(evaluation.format_results(results))
         if json_path:

@@ -88,6 +88,7 @@ def evaluate(
     kid_subset_size=1000,
     k=3,
     is_splits=10,
+    inputs=None,
 ):
     """Measure `source` against the real images of `data`, streaming batch by batch.
 
@@ -124,6 +125,17 @@ def evaluate(
         kid_subsets, kid_subset_size: KID's subsets (`kernel_inception_distance`).
         k: int. Neighbourhood size of precision/recall. Defaults to 3.
         is_splits: int. Inception Score splits (at most `n`). Defaults to 10.
+        inputs: a dataset (as `data`) or None. For a translating source (cyclegan): the
+            images it translates, whose translations are measured against `data`
+            (`--inputs textures/grass --data textures/gravel`). Required for those, refused
+            for others.
+
+    Image-to-image sources: a super-resolution source (srgan) is measured with "psnr" and
+    "ssim" on `data`'s images as targets: each is downscaled by the source's scale
+    (bicubic with antialiasing, as `ganzoo.data.load_super_resolution` does), upscaled by
+    the source, and compared with the original; the same for plain bicubic upscaling
+    ("psnr_bicubic", "ssim_bicubic"), the baseline it must beat. A translating source takes
+    the feature metrics (fid, kid, is, pr) on its translations of `inputs`.
 
     Returns:
         A dict: "source", "data", "features", "feature_weights", "feature_dim", "n",
@@ -137,6 +149,22 @@ def evaluate(
     metrics = check_options(metrics, features, n, batch_size, seed, n_data, inception_weights)
 
     source_stream = open_source(source, default_split="train", stream=SOURCE_STREAM)
+    if getattr(source_stream, "task", None) == "upscale":
+        return _evaluate_super_resolution(source_stream, data, metrics, n=n,
+                                          batch_size=batch_size, seed=seed, split=split,
+                                          image_size=image_size, progress=progress)
+    if getattr(source_stream, "task", None) == "translate":
+        if inputs is None:
+            raise ValueError(
+                f"{source_stream.description} translates images: give the images to "
+                "translate with inputs= (--inputs SOURCE), and the target domain as data"
+            )
+        source_stream.feed(open_source(inputs, default_split=split, stream=SOURCE_STREAM))
+    elif inputs is not None:
+        raise ValueError(
+            f"inputs= (--inputs) is for sources that translate images; "
+            f"{source_stream.description} does not"
+        )
     data_stream = open_source(data, default_split=split, stream=DATA_STREAM)
     _check_metrics_fit(metrics, source_stream)
     size = _normalize_size(image_size) or source_stream.image_size or data_stream.image_size
@@ -223,10 +251,13 @@ def format_results(results):
     rows = [
         ("source", f"{results['source']} ({results['n']} images)"),
         ("data", f"{results['data']} ({results['n_data']} images)"),
-        ("features", f"{results['features']} ({results['feature_dim']}-d, "
-                     f"weights {results['feature_weights']})"),
-        ("seed", str(results["seed"])),
     ]
+    if "features" in results:
+        rows.append(("features", f"{results['features']} ({results['feature_dim']}-d, "
+                                 f"weights {results['feature_weights']})"))
+    if "scale" in results:
+        rows.append(("scale", f"x{results['scale']} (low-res: bicubic, antialiased)"))
+    rows.append(("seed", str(results["seed"])))
     table = [f"{key:<10} {value}" for key, value in rows]
     table += ["", f"{'metric':<16} value"]
     if "fid" in results:
@@ -240,6 +271,10 @@ def format_results(results):
         table.append(f"{'recall':<16} {results['recall']:.4f}")
     if "class_accuracy" in results:
         table.append(f"{'class accuracy':<16} {results['class_accuracy']:.4f}")
+    for name in PAIRED_METRICS:
+        if name in results:
+            table.append(f"{name.upper():<16} {results[name]:.4f}  (bicubic "
+                         f"{results[name + '_bicubic']:.4f})")
     return "\n".join(table)
 
 
@@ -332,6 +367,10 @@ def open_source(source, default_split="train", stream=SOURCE_STREAM):
                                 check_data=stream == SOURCE_STREAM)
         if found.kind == sources.BUNDLE:
             generator = found.load_runtime()
+            task = _image_to_image_task(generator)
+            if task:
+                return _MappedStream(generator, task, f"{text} (bundle, {generator.provider})",
+                                     stream)
             return _GeneratorStream(
                 lambda count, seed, labels: generator.sample(count, seed=seed, labels=labels),
                 f"{text} (bundle, {generator.provider})", generator.num_classes,
@@ -341,6 +380,10 @@ def open_source(source, default_split="train", stream=SOURCE_STREAM):
             return _DatasetStream(found.data, found.split, stream)
         model = found.load_model()
         return _model_stream(model, f"{text} ({model.family} preset)", stream)
+    task = _image_to_image_task(source)
+    if task:
+        return _MappedStream(source, task, getattr(source, "family", None) or
+                             type(source).__name__, stream)
     if _is_keras_model(source):
         return _keras_generator_stream(source, stream)
     if isinstance(source, (np.ndarray, tuple, list)):
@@ -362,7 +405,53 @@ def _sampling_object_stream(source, stream):
     )
 
 
+def _image_to_image_task(source):
+    """"upscale" or "translate" for image-to-image sources (models or bundles), else None."""
+    for task in ("upscale", "translate"):
+        if callable(getattr(source, task, None)):
+            return task
+    return None
+
+
+class _MappedStream:
+    """Images made by an image-to-image source from another stream's images.
+
+    A translating source is `feed`-ed the stream of the images it translates; a
+    super-resolution source is measured by `_evaluate_super_resolution` instead.
+    """
+
+    kind = "generator"
+    num_classes = None
+
+    def __init__(self, source, task, description, stream):
+        self.source = source
+        self.task = task
+        self.description = description
+        self.stream = stream
+        self.role = "source" if stream == SOURCE_STREAM else "data"
+        self.image_size = None
+        self.inputs = None
+
+    def feed(self, inputs):
+        self.inputs = inputs
+        self.description = f"{self.description} on {inputs.description}"
+        self.image_size = inputs.image_size
+
+    def count(self, n, image_size):
+        return self.inputs.count(n, image_size)
+
+    def batches(self, total, batch_size, seed, image_size):
+        for images, labels in self.inputs.batches(total, batch_size, seed, image_size):
+            yield np.asarray(getattr(self.source, self.task)(images)), labels
+
+    def map(self, images):
+        return np.asarray(getattr(self.source, self.task)(images))
+
+
 def _model_stream(model, description, stream):
+    task = _image_to_image_task(model)
+    if task:
+        return _MappedStream(model, task, description, stream)
     return _GeneratorStream(
         lambda count, seed, labels: model.sample(count, seed=seed, labels=labels),
         description, getattr(model, "num_classes", None), model.image_shape, stream,
@@ -400,6 +489,99 @@ def _keras_generator_stream(generator, stream):
     )
 
 
+# -- super-resolution -------------------------------------------------------------------
+
+
+def source_scale(source):
+    """The upscaling factor of a super-resolution model or bundle."""
+    scale = getattr(source, "scale", None)
+    if scale is None:
+        metadata = getattr(source, "metadata", None) or {}
+        scale = metadata.get("scale")
+    if scale is None:
+        image_in = next((entry for entry in getattr(source, "inputs", [])
+                         if isinstance(entry, dict) and entry.get("role") == "image"), None)
+        declared_out = (getattr(source, "outputs", None) or [{}])[0].get("shape")
+        if image_in and declared_out and image_in["shape"][1] and declared_out[1]:
+            scale = declared_out[1] // image_in["shape"][1]
+    if not scale:
+        raise ValueError(f"Cannot tell the upscaling factor of {source!r}")
+    return int(scale)
+
+
+def downscale(images, scale):
+    """uint8 NHWC images made `scale` times smaller: bicubic with antialiasing (the
+    low-resolution images super-resolution models train on)."""
+    import tensorflow as tf
+
+    from ganzoo import _imaging
+
+    height, width = images.shape[1:3]
+    if height % scale or width % scale:
+        raise ValueError(
+            f"Images of {height}x{width} do not divide by the scale {scale}: load the data "
+            f"with an image size that is a multiple of {scale}"
+        )
+    small = tf.image.resize(_imaging.from_uint8(images), (height // scale, width // scale),
+                            method="bicubic", antialias=True)
+    return _imaging.to_uint8(np.clip(small.numpy(), -1.0, 1.0))
+
+
+def bicubic_upscale(images, scale):
+    """uint8 NHWC images made `scale` times larger by bicubic interpolation."""
+    import tensorflow as tf
+
+    from ganzoo import _imaging
+
+    height, width = images.shape[1:3]
+    large = tf.image.resize(_imaging.from_uint8(images), (height * scale, width * scale),
+                            method="bicubic")
+    return _imaging.to_uint8(np.clip(large.numpy(), -1.0, 1.0))
+
+
+def _evaluate_super_resolution(source_stream, data, metrics, *, n, batch_size, seed, split,
+                               image_size, progress):
+    """PSNR and SSIM of a super-resolution source, and of bicubic upscaling, on `data`'s
+    images as targets (see `evaluate`)."""
+    from ganzoo.metrics import image_quality
+
+    unpaired = [name for name in metrics if name not in PAIRED_METRICS]
+    if unpaired:
+        raise ValueError(
+            f"{source_stream.description} upscales images: it is measured with psnr and ssim "
+            f"against the originals (--metrics psnr,ssim). Received: {', '.join(unpaired)}"
+        )
+    scale = source_scale(source_stream.source)
+    data_stream = open_source(data, default_split=split, stream=DATA_STREAM)
+    if data_stream.kind != "dataset":
+        raise ValueError(f"Super-resolution is measured on a dataset of originals. "
+                         f"Received: {data_stream.description}")
+    size = _normalize_size(image_size)
+    count = data_stream.count(n, size)
+    sums = {name: 0.0 for name in metrics}
+    sums.update({f"{name}_bicubic": 0.0 for name in metrics})
+    bar = _Progress(f"targets: {data_stream.description}", count, enabled=progress)
+    for targets, _ in data_stream.batches(count, batch_size, seed, size):
+        small = downscale(targets, scale)
+        made = {"": source_stream.map(small), "_bicubic": bicubic_upscale(small, scale)}
+        for suffix, images in made.items():
+            if images.shape != targets.shape:
+                raise ValueError(
+                    f"{source_stream.description} made images of shape {images.shape[1:]} "
+                    f"from {small.shape[1:]}; expected {targets.shape[1:]}"
+                )
+            for name in metrics:
+                measure = getattr(image_quality, name)
+                values = [measure(a, b) for a, b in zip(images, targets)]
+                sums[name + suffix] += float(np.sum(values))
+        bar.update(len(targets))
+    bar.close()
+    results = {"source": source_stream.description, "data": data_stream.description,
+               "n": count, "n_data": count, "seed": seed, "scale": scale}
+    results.update({name: total / count for name, total in sums.items()})
+    return results
+
+
 # -- checks -----------------------------------------------------------------------------
 
 
@@ -415,6 +597,8 @@ def check_options(metrics, features, n, batch_size, seed, n_data=None, inception
     if n_data is not None:
         _checks.positive_int(n_data, "n_data", minimum=2)
     _check_features_argument(features, inception_weights)
+    if all(name in PAIRED_METRICS for name in metrics):
+        return metrics  # pixel metrics: no features are extracted
     if features == "inception_v3":
         from ganzoo.metrics.features import _resolve_inception_weights
 
@@ -441,6 +625,11 @@ def _check_features_argument(features, inception_weights):
 
 def _check_metrics_fit(metrics, stream):
     paired = [name for name in metrics if name in PAIRED_METRICS]
+    if paired and getattr(stream, "task", None) == "translate":
+        raise ValueError(
+            f"{' and '.join(paired)} need each image's target; {stream.description} "
+            "translates between unpaired domains, so use fid, kid, is, pr"
+        )
     if paired:
         what = "a dataset" if stream.kind == "dataset" else (
             "a conditional generator" if stream.num_classes else "an unconditional generator"

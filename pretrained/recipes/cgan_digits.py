@@ -9,17 +9,15 @@ precision/recall, class accuracy overall and per class), writes the preset (weig
 config, card, manifest) and its sample grid, one row per class.
 """
 
-import argparse
 import os
 import sys
-import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+import _digits  # noqa: E402
 import ganzoo  # noqa: E402
 from ganzoo import _imaging  # noqa: E402
 
@@ -106,13 +104,9 @@ class ClassAccuracyProgress(keras.callbacks.Callback):
 
 def measure(gan):
     """The card's tables: the generator against the held-out digits, digits features."""
-    command = ("ganzoo evaluate cgan-digits --data digits --split test --features digits "
-               "-n 1437 --metrics fid,kid,is,pr,acc")
-    results = ganzoo.metrics.evaluate(gan, "digits", split="test", features="digits",
-                                      n=1437, seed=0, progress=False,
-                                      metrics=("fid", "kid", "is", "pr", "acc"))
-    floor = ganzoo.metrics.evaluate("digits:train", "digits", split="test", features="digits",
-                                    n=1437, seed=0, image_size=32, progress=False)
+    command = ("ganzoo evaluate pretrained/cgan-digits --data digits --split test "
+               "--features digits -n 1437 --metrics fid,kid,is,pr,acc")
+    results, floor = _digits.evaluate(gan, metrics=("fid", "kid", "is", "pr", "acc"))
     rows = [
         "| | FID | KID | IS | precision | recall | class accuracy |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -121,8 +115,7 @@ def measure(gan):
         f"{results['class_accuracy']:.3f} |",
         "| dcgan-digits (unconditional, for comparison) | 7.02 | 0.053 | 6.88 | 0.589 | "
         "0.817 | |",
-        f"| real train vs test (the floor) | {floor['fid']:.2f} | {floor['kid']:.3f} | "
-        f"{floor['is']:.2f} | {floor['precision']:.3f} | {floor['recall']:.3f} | |",
+        _digits.row("real train vs test (the floor)", floor) + " |",
     ]
     per_class = per_class_accuracy(gan)
     class_rows = [
@@ -145,39 +138,24 @@ def measure(gan):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="pretrained/cgan-digits")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--steps", type=int, default=STEPS)
-    args = parser.parse_args(argv)
-
+    args = _digits.parse_args(__doc__.splitlines()[0], "cgan-digits", STEPS, argv)
     keras.utils.set_random_seed(0)
-    steps_per_epoch = 1437 // BATCH_SIZE
-    epochs = -(-args.steps // steps_per_epoch)
-    data = ganzoo.data.load("digits", image_size=32, batch_size=BATCH_SIZE, seed=0,
-                            repeat=True, labels=True)
+    data = _digits.data(BATCH_SIZE, labels=True)
     gan = ganzoo.models.ConditionalGAN(**SETTINGS)
     gan.class_names = [str(digit) for digit in range(NUM_CLASSES)]
     gan.compile()
-    start = time.time()
-    history = gan.fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=2,
-                      callbacks=[ClassAccuracyProgress(every=20)])
-    minutes = (time.time() - start) / 60
-    losses = {name: values[-1] for name, values in history.history.items()}
-
+    trained = _digits.fit(gan, data, args.steps, BATCH_SIZE,
+                          callbacks=[ClassAccuracyProgress(every=20)])
     measured, results, per_class = measure(gan)
     print(results, per_class, flush=True)
-    card = CARD.format(steps=epochs * steps_per_epoch, batch_size=BATCH_SIZE, minutes=minutes,
-                       cores=os.cpu_count(), measured=measured, **losses)
-    out = gan.save_to_preset(args.out, overwrite=args.overwrite, card=card,
-                             preset_name=Path(args.out).name, data="digits (train split)",
-                             steps=epochs * steps_per_epoch, batch_size=BATCH_SIZE,
-                             recipe="pretrained/recipes/cgan_digits.py")
+    card = CARD.format(steps=trained["steps"], batch_size=BATCH_SIZE,
+                       minutes=trained["minutes"], cores=trained["cores"], measured=measured,
+                       **trained["losses"])
     # One row per digit, 0 at the top.
     labels = np.repeat(np.arange(NUM_CLASSES), 10)
     grid = _imaging.grid(gan.sample(len(labels), seed=0, labels=labels), columns=10)
-    _imaging.save_png(grid, Path(out) / "samples.png")
-    print(f"wrote {out} in {minutes:.1f} minutes of training", flush=True)
+    _digits.save(gan, args, card, "pretrained/recipes/cgan_digits.py", trained, BATCH_SIZE,
+                 grid=grid)
     return 0
 
 

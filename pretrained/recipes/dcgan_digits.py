@@ -7,18 +7,15 @@ for 1,500 steps of batch 64, then writes the preset (weights, config, card, mani
 its sample grid. About 7 minutes on 2 CPU cores.
 """
 
-import argparse
 import os
 import sys
-import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
+import _digits  # noqa: E402
 import ganzoo  # noqa: E402
-from ganzoo import _imaging  # noqa: E402
 
 STEPS = 1500
 BATCH_SIZE = 64
@@ -54,57 +51,18 @@ detail beyond that.
 """
 
 
-def measure(gan):
-    """The card's table: the generator against the held-out digits, digits features."""
-    command = ("ganzoo evaluate dcgan-digits --data digits --split test --features digits "
-               "-n 1437")
-    results = ganzoo.metrics.evaluate(gan, "digits", split="test", features="digits",
-                                      n=1437, seed=0, progress=False)
-    floor = ganzoo.metrics.evaluate("digits:train", "digits", split="test", features="digits",
-                                    n=1437, seed=0, image_size=32, progress=False)
-    rows = [
-        "| | FID | KID | IS | precision | recall |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for name, r in (("this preset", results), ("real train vs test (the floor)", floor)):
-        rows.append(
-            f"| {name} | {r['fid']:.2f} | {r['kid']:.3f} | {r['is']:.2f} | "
-            f"{r['precision']:.3f} | {r['recall']:.3f} |"
-        )
-    return (
-        "1,437 samples (seed 0) against the 360 images of the held-out `test` split, with\n"
-        "the `digits` features (docs/metrics.md explains each number):\n\n"
-        + "\n".join(rows) + f"\n\nReproduce: `{command}`.\n"
-    )
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="pretrained/dcgan-digits")
-    parser.add_argument("--overwrite", action="store_true")
-    args = parser.parse_args(argv)
-
+    args = _digits.parse_args(__doc__.splitlines()[0], "dcgan-digits", STEPS, argv)
     keras.utils.set_random_seed(0)
-    steps_per_epoch = 1437 // BATCH_SIZE
-    epochs = -(-STEPS // steps_per_epoch)
-    data = ganzoo.data.load("digits", image_size=32, batch_size=BATCH_SIZE, seed=0, repeat=True)
+    data = _digits.data(BATCH_SIZE)
     gan = ganzoo.models.DCGAN(**SETTINGS)
     gan.compile()
-    start = time.time()
-    history = gan.fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=2)
-    minutes = (time.time() - start) / 60
-    losses = {name: values[-1] for name, values in history.history.items()}
-
-    measured = measure(gan)
-    card = CARD.format(steps=epochs * steps_per_epoch, batch_size=BATCH_SIZE, minutes=minutes,
-                       cores=os.cpu_count(), measured=measured, **losses)
-    out = gan.save_to_preset(args.out, overwrite=args.overwrite, card=card,
-                             preset_name=Path(args.out).name, data="digits (train split)",
-                             steps=epochs * steps_per_epoch, batch_size=BATCH_SIZE,
-                             recipe="pretrained/recipes/dcgan_digits.py")
-    grid = _imaging.grid(gan.sample(64, seed=0))
-    _imaging.save_png(grid, Path(out) / "samples.png")
-    print(f"wrote {out}")
+    trained = _digits.fit(gan, data, args.steps, BATCH_SIZE)
+    measured, _ = _digits.measure(gan, "dcgan-digits")
+    card = CARD.format(steps=trained["steps"], batch_size=BATCH_SIZE,
+                       minutes=trained["minutes"], cores=trained["cores"], measured=measured,
+                       **trained["losses"])
+    _digits.save(gan, args, card, "pretrained/recipes/dcgan_digits.py", trained, BATCH_SIZE)
     return 0
 
 

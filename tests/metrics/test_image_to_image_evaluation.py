@@ -1,0 +1,94 @@
+"""`ganzoo evaluate` for image-to-image sources: super-resolution measured with PSNR/SSIM
+beside bicubic upscaling, translation measured with features on translated inputs."""
+
+import numpy as np
+import pytest
+
+from ganzoo.metrics import evaluation, image_quality
+
+
+class _Upscaler:
+    """Upscales by bicubic interpolation, or by repeating pixels (nearest neighbour)."""
+
+    def __init__(self, scale, nearest=False):
+        self.scale = scale
+        self.nearest = nearest
+        self.calls = 0
+
+    def upscale(self, images):
+        self.calls += 1
+        if self.nearest:
+            return images.repeat(self.scale, axis=1).repeat(self.scale, axis=2)
+        return evaluation.bicubic_upscale(images, self.scale)
+
+
+class _Translator:
+    family = "fake"
+
+    def __init__(self, function):
+        self.function = function
+
+    def translate(self, images):
+        return self.function(images)
+
+
+def test_super_resolution_is_measured_against_the_originals_and_bicubic():
+    results = evaluation.evaluate(_Upscaler(2), "photos", metrics="psnr,ssim", n=6,
+                                  batch_size=4, progress=False, image_size=32)
+    # A source that upscales by bicubic interpolation scores exactly the baseline.
+    assert results["psnr"] == pytest.approx(results["psnr_bicubic"], abs=1e-9)
+    assert results["ssim"] == pytest.approx(results["ssim_bicubic"], abs=1e-9)
+    assert results["scale"] == 2 and results["n"] == 6
+    worse = evaluation.evaluate(_Upscaler(2, nearest=True), "photos", metrics="psnr",
+                                n=6, batch_size=4, progress=False, image_size=32)
+    assert worse["psnr"] < worse["psnr_bicubic"] - 0.5
+    assert "PSNR" in evaluation.format_results(worse)
+
+
+def test_super_resolution_numbers_equal_a_hand_computation():
+    upscaler = _Upscaler(2, nearest=True)
+    results = evaluation.evaluate(upscaler, "photos", metrics="psnr", n=3, batch_size=3,
+                                  progress=False, image_size=16)
+    stream = evaluation.open_source("photos", stream=evaluation.DATA_STREAM)
+    stream.count(3, (16, 16))
+    targets, _ = next(stream.batches(3, 3, 0, (16, 16)))
+    small = evaluation.downscale(targets, 2)
+    made = small.repeat(2, axis=1).repeat(2, axis=2)
+    expected = np.mean([image_quality.psnr(a, b) for a, b in zip(made, targets)])
+    assert results["psnr"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_super_resolution_refuses_feature_metrics_and_odd_sizes():
+    with pytest.raises(ValueError, match="upscales images: it is measured with psnr and ssim"):
+        evaluation.evaluate(_Upscaler(4), "photos", metrics="fid", features="digits", n=4,
+                            progress=False)
+    with pytest.raises(ValueError, match="do not divide by the scale 4"):
+        evaluation.evaluate(_Upscaler(4), "photos", metrics="psnr", n=4, progress=False,
+                            image_size=18)
+
+
+def test_an_identity_translation_scores_what_its_inputs_score():
+    options = dict(metrics="fid,kid", features="digits", n=24, batch_size=8, seed=0,
+                   progress=False, kid_subsets=5, kid_subset_size=8, image_size=32)
+    translated = evaluation.evaluate(_Translator(lambda x: x), "textures/gravel",
+                                     inputs="textures/grass", **options)
+    direct = evaluation.evaluate("textures/grass", "textures/gravel", **options)
+    assert translated["fid"] == pytest.approx(direct["fid"], rel=1e-9)
+    assert translated["kid"] == pytest.approx(direct["kid"], rel=1e-9)
+    # Translating into a flat grey image is much farther from gravel.
+    flat = evaluation.evaluate(_Translator(lambda x: np.full_like(x, 128)), "textures/gravel",
+                               inputs="textures/grass", **options)
+    assert flat["fid"] > direct["fid"]
+
+
+@pytest.mark.parametrize("source, kwargs, message", [
+    (_Translator(lambda x: x), {}, "translates images: give the images to translate"),
+    ("textures/grass", {"inputs": "textures/grass"}, "inputs= (--inputs) is for sources"),
+    (_Translator(lambda x: x), {"inputs": "textures/grass", "metrics": "psnr"},
+     "translates between unpaired domains"),
+])
+def test_image_to_image_mistakes_are_one_line(source, kwargs, message):
+    options = dict(metrics="fid", features="digits", n=4, progress=False)
+    options.update(kwargs)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        evaluation.evaluate(source, "textures/gravel", **options)
