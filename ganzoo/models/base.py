@@ -270,6 +270,11 @@ class AdversarialModel(keras.Model):
                              repeat=repeat, split=split,
                              labels=bool(getattr(self, "conditional", False)))
 
+    def default_callbacks(self, epochs):
+        """Callbacks the family's paper trains with (a learning-rate schedule, say), which
+        `ganzoo train` adds to its own; none here. `epochs` is the run's length."""
+        return []
+
     def default_optimizers(self):
         """The optimizers from the family's paper: a dict `{name: optimizer}` over
         `optimizer_names`, or a tuple in that order; Adam(2e-4, 0.5) (DCGAN) here."""

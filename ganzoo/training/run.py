@@ -539,6 +539,7 @@ class TrainingRun:
                                             n=min(settings["samples"], 16)),
             keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
             checkpoints.RunCheckpoint(backup, steps_per_epoch),
+            *model.default_callbacks(epochs),
             *extra_callbacks,
         ]
         self.log(

@@ -139,6 +139,26 @@ def test_scale_is_a_model_option_given_once(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_run_adds_the_family_callbacks(tmp_path, monkeypatch):
+    """`ganzoo train` uses the schedule a family's paper trains with (cyclegan's decay)."""
+    from ganzoo import models
+
+    seen = []
+
+    class Seen(keras.callbacks.Callback):
+        def __init__(self, epochs):
+            super().__init__()
+            self.epochs = epochs
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((self.epochs, epoch))
+
+    monkeypatch.setattr(models.DCGAN, "default_callbacks", lambda self, epochs: [Seen(epochs)],
+                        raising=True)
+    quiet_train(training.plan_run("dcgan", out=tmp_path / "r", epochs=2, **TINY))
+    assert seen == [(2, 0), (2, 1)]
+
+
 # -- a run folder in use is locked ---------------------------------------------------------
 
 
