@@ -4,9 +4,11 @@ Shared by `ganzoo.export` (which writes bundles) and `ganzoo.runtime` (which run
 so it must never import NumPy or TensorFlow. docs/export.md describes every field.
 """
 
+import hashlib
 import json
 import os
 import re
+import warnings
 
 METADATA_FILE = "ganzoo.json"
 FORMAT_VERSION = 1
@@ -18,6 +20,10 @@ ROLES = ("latent", "label", "image", "noise", "truncation")
 MODEL_FILES = {"onnx": "model.onnx", "savedmodel": "saved_model", "triton": None}
 
 _REQUIRED_FIELDS = ("format_version", "format", "inputs", "outputs")
+# `ganzoo.json` lists every other file of the bundle under this field with its sha256 and
+# size; `verify_files` checks them.
+FILES_FIELD = "files"
+_CHUNK = 1 << 20
 
 
 def is_bundle(path):
@@ -54,11 +60,15 @@ def read_bundle(path):
 
 
 def model_path(path, metadata):
-    """Path of the bundle's model file or folder (`model.onnx`, `saved_model/`)."""
+    """Path of the bundle's model file or folder (`model.onnx`, `saved_model/`).
+
+    Raises:
+        ValueError: ganzoo.json names no model, or a path that leaves the bundle.
+    """
     relative = metadata.get("model") or MODEL_FILES[metadata["format"]]
     if not relative:
         raise ValueError(f"{path}: ganzoo.json does not name the model file ('model')")
-    return os.path.join(os.fspath(path), *relative.split("/"))
+    return inside(path, relative, "model")
 
 
 def variant_path(path, metadata, name):
@@ -66,11 +76,145 @@ def variant_path(path, metadata, name):
     variant = (metadata.get("variants") or {}).get(name)
     if not isinstance(variant, dict) or not isinstance(variant.get("model"), str):
         return None
-    return os.path.join(os.fspath(path), *variant["model"].split("/"))
+    return inside(path, variant["model"], f"variants.{name}.model")
 
 
-def write_metadata(folder, metadata):
-    """Write `ganzoo.json` into `folder` (a folder still being built)."""
+def inside(path, relative, field):
+    """`path/relative`, refusing a `relative` that leaves the bundle folder `path`.
+
+    `relative` is a "/"-separated path as ganzoo.json stores it. Absolute paths, `..`
+    parts and symbolic links that lead out of the folder are refused, so a bundle can
+    only make ganzoo open its own files.
+
+    Raises:
+        ValueError: one line naming the field of ganzoo.json and the path.
+    """
+    root = os.fspath(path)
+    refused = (
+        f"{root}: ganzoo.json field {field} must name a file inside the bundle. "
+        f"Received: {field}={relative!r}"
+    )
+    if not isinstance(relative, str) or not relative or "\\" in relative or "\0" in relative:
+        raise ValueError(refused)
+    parts = relative.split("/")
+    if relative.startswith("/") or os.path.isabs(relative) or ".." in parts:
+        raise ValueError(refused)
+    joined = os.path.join(root, *parts)
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(joined)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise ValueError(
+            f"{root}: {relative} (ganzoo.json field {field}) is a link that leads out of the "
+            f"bundle, to {real}; refusing to open it"
+        )
+    return joined
+
+
+def file_digest(path):
+    """`{"sha256": hex digest, "size": bytes}` of the file at `path`."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"sha256": digest.hexdigest(), "size": size}
+
+
+def list_files(folder, relative_paths=None):
+    """The `files` field for the bundle being written in `folder`.
+
+    Args:
+        folder: str. The (staged) bundle folder.
+        relative_paths: iterable of "/"-separated paths, or None for every file under
+            `folder` except `ganzoo.json`.
+
+    Returns:
+        `{relative path: {"sha256": ..., "size": ...}}`, sorted by path.
+    """
+    folder = os.fspath(folder)
+    if relative_paths is None:
+        relative_paths = []
+        for root, dirs, names in os.walk(folder):
+            dirs.sort()
+            for name in names:
+                relative = os.path.relpath(os.path.join(root, name), folder)
+                relative = relative.replace(os.sep, "/")
+                if relative != METADATA_FILE:
+                    relative_paths.append(relative)
+    return {
+        relative: file_digest(os.path.join(folder, *relative.split("/")))
+        for relative in sorted(relative_paths)
+    }
+
+
+def verify_files(path, metadata):
+    """Check every file ganzoo.json lists against its sha256 and size; None if all match.
+
+    A bundle without the `files` field (written by an older ganzoo) cannot be checked: it
+    loads with a `RuntimeWarning` that says to re-export it. The model, its variants and
+    the card must be among the listed files.
+
+    Raises:
+        ValueError: one line naming the first file that is missing, of the wrong size,
+            different from its checksum, or outside the bundle.
+    """
+    root = os.fspath(path)
+    files = metadata.get(FILES_FIELD)
+    if files is None:
+        warnings.warn(
+            f"{root} has no checksums in ganzoo.json (it was exported by an older ganzoo), "
+            "so its files cannot be verified; re-export it to add them",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return
+    if not isinstance(files, dict) or not all(
+        isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+        and isinstance(entry.get("size"), int) for entry in files.values()
+    ):
+        raise ValueError(
+            f"{root}: ganzoo.json field {FILES_FIELD} must map each file to its sha256 and "
+            "size; re-export the bundle"
+        )
+    named = [("model", metadata.get("model") or MODEL_FILES[metadata["format"]])]
+    for name, variant in (metadata.get("variants") or {}).items():
+        if isinstance(variant, dict):
+            named.append((f"variants.{name}.model", variant.get("model")))
+    named.append(("card", metadata.get("card")))
+    for field, relative in named:
+        if not isinstance(relative, str):
+            continue
+        inside(root, relative, field)
+        if relative not in files and not any(key.startswith(relative + "/") for key in files):
+            raise ValueError(
+                f"{root}: ganzoo.json lists no checksum for {relative} (field {field}); "
+                "re-export the bundle"
+            )
+    # The model first: a damaged model.onnx is named before any other file.
+    for relative in sorted(files, key=lambda key: (key != named[0][1], key)):
+        expected = files[relative]
+        file_path = inside(root, relative, f"{FILES_FIELD}[{relative!r}]")
+        if not os.path.isfile(file_path):
+            raise ValueError(
+                f"{file_path} is missing; the bundle is incomplete (ganzoo.json lists it). "
+                "Copy the whole bundle folder again or re-export it"
+            )
+        size = os.path.getsize(file_path)
+        if size < expected["size"]:
+            raise ValueError(
+                f"{file_path} is truncated: {size} bytes, ganzoo.json lists "
+                f"{expected['size']}. Copy the bundle again or re-export it"
+            )
+        if size != expected["size"] or file_digest(file_path)["sha256"] != expected["sha256"]:
+            raise ValueError(
+                f"{file_path} does not match its sha256 in ganzoo.json: it was changed or "
+                "damaged after export. Copy the bundle again or re-export it"
+            )
+
+
+def metadata_text(metadata):
+    """The text of `ganzoo.json` for `metadata` (short lists of numbers on one line)."""
     text = json.dumps(metadata, indent=2)
     # Keep short lists of numbers on one line: "shape": [null, 32, 32, 1].
     text = re.sub(
@@ -78,8 +222,13 @@ def write_metadata(folder, metadata):
         lambda match: "[" + re.sub(r",\s+", ", ", match.group(1)) + "]",
         text,
     )
+    return text + "\n"
+
+
+def write_metadata(folder, metadata):
+    """Write `ganzoo.json` into `folder` (a folder still being built)."""
     with open(os.path.join(folder, METADATA_FILE), "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
+        handle.write(metadata_text(metadata))
 
 
 def _check_metadata(metadata, metadata_path):

@@ -77,6 +77,38 @@ def check_count(n, name="n"):
     return int(n)
 
 
+def check_float_values(values, name="latent", role=None):
+    """Refuse bool and integer arrays where float values are expected (latents, noise).
+
+    NumPy would cast uint8 pixels or booleans to float silently, and the generator would
+    turn them into pictures without a word; say so in one line instead.
+
+    Args:
+        values: array-like. The values given for the input.
+        name: str. The input's name in the message. Defaults to "latent".
+        role: str or None. The input's role, for the message.
+
+    Returns:
+        The values as a NumPy array (unchanged when they are floats).
+
+    Raises:
+        ValueError: "Input 'latent' (latent) takes floating-point values; uint8 is not
+            one (cast explicitly if you mean it). Received: dtype=uint8".
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "biu":
+        what = f"{name!r}" + (f" ({role})" if role and role != name else "")
+        hint = (
+            "; pass uint8 images only to image inputs, which scale them"
+            if array.dtype == np.uint8 else "; cast explicitly if you mean it"
+        )
+        raise ValueError(
+            f"Input {what} takes floating-point values, not {array.dtype}{hint}. "
+            f"Received: dtype={array.dtype}, shape={array.shape}"
+        )
+    return array
+
+
 def _check_shape(shape, name):
     try:
         dims = tuple(shape)

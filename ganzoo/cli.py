@@ -375,13 +375,39 @@ def upscale(ctx, source, in_path, out_path, overwrite):
 @click.option("--opset", type=click.IntRange(min=17), help="ONNX opset (default 17).")
 @click.option("--max-batch-size", type=click.IntRange(min=1),
               help="Largest batch Triton forms (--format triton; default 64).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
+@click.option("--model-name", help="Triton model name (--format triton; default the family).")
+@click.option("--version", "model_version", type=click.IntRange(min=1),
+              help="Triton model version (--format triton; default the next free one).")
+@click.option("--instance-kind", type=click.Choice(["auto", "gpu", "cpu"]),
+              help="Where Triton runs the model (--format triton; default auto: the "
+                   "server's GPUs if it has any, else its CPU).")
+@click.option("--instances", type=click.IntRange(min=1),
+              help="Model instances (--format triton; default 1).")
+@click.option("--warmup", is_flag=True,
+              help="Triton warms each instance up with a batch of zeros (--format triton).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing bundle folder (--format triton: the same model "
+                   "version only).")
+@click.option("--generator", "generator_name", metavar="NAME",
+              help="Which of the model's generators (e.g. a2b or b2a for cyclegan; "
+                   "default the family's default, its EMA generator where it keeps one).")
+@click.option("--output-range", metavar="LO,HI",
+              help="Values of the generator's output that map to pixels 0 and 255 "
+                   "(default: the family's range, or tanh -1,1 / sigmoid 0,1).")
+@click.option("--parity-size", type=click.IntRange(min=1),
+              help="Height and width of the parity check for generators with dynamic "
+                   "size (default: the smallest power of two the generator takes).")
 @click.pass_context
-def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, overwrite):
+def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, overwrite,
+           generator_name, output_range, parity_size, **triton_options):
     """Export the generator of a preset or run folder as a verified bundle.
 
+    With --format triton, SOURCE may also be an ONNX bundle (copied, no TensorFlow), and
+    --out an existing Triton repository: the model or version is added beside the others.
+
     Python: `ganzoo.export.to_onnx(model, OUT, opset=N, fp16=..., overwrite=...)` (or
-    `to_saved_model`, `to_triton(..., max_batch_size=B)`) with
+    `to_saved_model`, `to_triton(model, OUT, max_batch_size=B, model_name=..., version=N,
+    instance_kind=..., instances=N, warmup=...)`) with
     `model = ganzoo.sources.resolve(SOURCE).load_model()`.
     """
     debug = _state(ctx)["debug"]
@@ -389,31 +415,82 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
     def run():
         from ganzoo import sources
 
-        found = sources.resolve(source, accept=sources.MODEL_KINDS)
-        if os.path.exists(out_dir) and not overwrite:
+        triton = export_format == "triton"
+        given = [
+            "--version" if key == "model_version" else f"--{key.replace('_', '-')}"
+            for key, value in [("max_batch_size", max_batch_size), *triton_options.items()]
+            if value
+        ]
+        if not triton and given:
+            raise ValueError(f"{', '.join(given)} applies to --format triton only")
+        accept = sources.MODEL_KINDS + ((sources.BUNDLE,) if triton else ())
+        found = sources.resolve(source, accept=accept)
+        if os.path.exists(out_dir) and not overwrite and not triton:
             raise FileExistsError(f"{out_dir} already exists; pass --overwrite to replace it")
         if export_format == "savedmodel" and (fp16 or opset):
             raise ValueError("--fp16 and --opset apply to --format onnx and triton only")
-        if export_format != "triton" and max_batch_size:
-            raise ValueError("--max-batch-size applies to --format triton only")
+        options = {}
+        if triton:
+            options = {
+                "model_name": triton_options["model_name"],
+                "version": triton_options["model_version"],
+                "instance_kind": triton_options["instance_kind"] or "auto",
+                "instances": triton_options["instances"] or 1,
+                "warmup": triton_options["warmup"],
+                "max_batch_size": max_batch_size or 64,
+            }
+        if triton and found.kind == sources.BUNDLE:
+            from ganzoo import export as export_lib
+
+            metadata = export_lib.to_triton(found.path, out_dir, overwrite=overwrite,
+                                            **options)
+            _echo_triton(metadata, out_dir)
+            return
         _load_tensorflow(debug)
         from ganzoo import export as export_lib
 
         model = found.load_model()
+        if found.preset_path is not None and getattr(model, "preset_path", None) is None:
+            model.preset_path = found.preset_path  # its card.md goes into the bundle
+        graph_options = {"generator": generator_name, "parity_size": parity_size,
+                         "output_range": _parse_range(output_range, "--output-range")}
         if export_format == "onnx":
             metadata = export_lib.to_onnx(model, out_dir, opset=opset, fp16=fp16,
-                                          overwrite=overwrite)
-        elif export_format == "triton":
+                                          overwrite=overwrite, **graph_options)
+        elif triton:
             metadata = export_lib.to_triton(model, out_dir, opset=opset, fp16=fp16,
-                                            max_batch_size=max_batch_size or 64,
-                                            overwrite=overwrite)
+                                            overwrite=overwrite, **options,
+                                            **graph_options)
+            _echo_triton(metadata, out_dir)
+            return
         else:
-            metadata = export_lib.to_saved_model(model, out_dir, overwrite=overwrite)
+            metadata = export_lib.to_saved_model(model, out_dir, overwrite=overwrite,
+                                                 **graph_options)
         parity = metadata["parity"]["max_abs_diff"]
         click.echo(f"exported {model.family} generator to {out_dir} "
                    f"({export_format}, parity max abs diff {parity:.2e})")
 
     _run_guarded(run, debug)
+
+
+def _parse_range(text, option):
+    """`(low, high)` from "LO,HI" ("-1,1", "0,1"), None for None; one line otherwise."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        low, high = (float(part) for part in parts)
+    except ValueError:
+        raise ValueError(f"{option} takes LO,HI, e.g. {option} 0,1. Received: {text!r}") from None
+    return (low, high)
+
+
+def _echo_triton(metadata, out_dir):
+    triton = metadata["triton"]
+    parity = (metadata.get("parity") or {}).get("max_abs_diff")
+    measured = "" if parity is None else f", parity max abs diff {parity:.2e}"
+    click.echo(f"added model {triton['model_name']!r} version {triton['version']} to the "
+               f"Triton repository {out_dir} ({triton['instance_group']['kind']}{measured})")
 
 
 # -- evaluate -------------------------------------------------------------------------

@@ -357,6 +357,8 @@ def load_model(name_or_path, load_weights=True, expected_class=None):
         verify(path)
         _load_weights(model, path / WEIGHTS_FILE)
     model.preset_name = config.get("preset") or path.name
+    # Where it came from: export copies the preset's card.md into the bundle.
+    model.preset_path = path
     if config.get("class_names") is not None:
         model.class_names = config["class_names"]
     return model

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 from keras import layers
 
-from ganzoo import _imaging, _sampling, export, runtime
+from ganzoo import _bundle, _imaging, _sampling, export, runtime
 
 from export_helpers import LATENT_DIM, StandIn, tiny_generator
 
@@ -419,6 +419,13 @@ def test_load_names_the_path_it_cannot_use(bundles, tmp_path):
     shutil.copytree(bundles["dcgan"][0], corrupt)
     (corrupt / "model.onnx").write_bytes(b"not an onnx file")
     os.remove(corrupt / "model.cpu.onnx")  # else the CPU provider runs that graph
+    with pytest.raises(ValueError, match=f"{corrupt / 'model.onnx'} is truncated"):
+        runtime.load(corrupt)
+    # A file that matches its checksum but that onnxruntime cannot read.
+    metadata = json.loads((corrupt / "ganzoo.json").read_text())
+    del metadata["variants"]
+    metadata["files"] = {"model.onnx": _bundle.file_digest(corrupt / "model.onnx")}
+    (corrupt / "ganzoo.json").write_text(json.dumps(metadata))
     with pytest.raises(ValueError, match="Cannot load .*model.onnx"):
         runtime.load(corrupt)
 

@@ -322,3 +322,16 @@ def test_to_uint8_in_chunks_equals_one_pass(monkeypatch):
 def test_to_uint8_refuses_an_empty_range():
     with pytest.raises(ValueError, match=r"low < high.*value_range=\(1, 1\)"):
         _imaging.to_uint8(np.zeros(3), (1, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, bool])
+def test_check_float_values_refuses_integers_and_bools_naming_the_input(dtype):
+    with pytest.raises(ValueError, match=rf"Input 'latent' takes floating-point values, "
+                                         rf"not {np.dtype(dtype)}") as caught:
+        _sampling.check_float_values(np.zeros((2, 4), dtype), "latent", "latent")
+    assert "\n" not in str(caught.value)
+
+
+def test_check_float_values_passes_floats_through():
+    values = np.ones((2, 4), np.float64)
+    assert _sampling.check_float_values(values) is values

@@ -27,13 +27,20 @@ def to_onnx(
     parity_samples=8,
     seed=0,
     optimize=True,
+    output_range=None,
+    input_range=None,
+    generator=None,
+    parity_size=None,
 ):
     """Export a generator to an ONNX bundle and check it against Keras.
 
-    The graph takes the generator's named inputs (NHWC images, dynamic batch axis) and
-    returns `images` in [-1, 1], NHWC. `parity_samples` seeded inputs run through Keras
-    (`training=False`) and onnxruntime's CPU provider; a max abs difference above 1e-4
-    (1e-2 with `fp16`) raises and writes nothing.
+    The graph takes the generator's inputs under their role names (`latent`, `label`,
+    `image`, `truncation`, `noise_<k>`, unless the generator's own name already says the
+    role; NHWC images, dynamic batch axis) and returns `images`, NHWC, in the output range
+    recorded in `ganzoo.json` and in the file's `metadata_props`. `parity_samples` seeded
+    inputs run through Keras (`training=False`) and onnxruntime's CPU provider; a max abs
+    difference above 1e-4 (1e-2 with `fp16`) raises and writes nothing. Inputs with
+    dynamic height and width are checked at two sizes (see `parity_size`).
 
     Beside the portable `model.onnx` the bundle holds `model.cpu.onnx`, the same graph
     rewritten for onnxruntime's CPU provider (transposed convolutions as sub-pixel
@@ -44,7 +51,8 @@ def to_onnx(
     none.
 
     Args:
-        model: a ganzoo model (its `.generator` is exported) or any Keras generator.
+        model: a ganzoo model (its `inference_generator(generator)` is exported: the
+            EMA generator where the family keeps one) or any Keras generator.
         out_dir: str or path-like. The bundle folder to create.
         opset: int. ONNX opset, 17 or newer. Defaults to 17.
         fp16: bool. Store weights and arithmetic in float16, inputs and outputs staying
@@ -52,11 +60,26 @@ def to_onnx(
         overwrite: bool. Replace an existing bundle (or empty folder) at `out_dir`; any
             other folder or file is refused. Defaults to False.
         input_signature: list of `tf.TensorSpec`. The generator's inputs, for models
-            without `.inputs` (subclassed models). Names give roles: `latent`, `label`,
+            without `.inputs` (subclassed models), in the order of `call`'s arguments
+            (`call(self, z, y)` is called positionally), or a dict `{key: TensorSpec}`
+            for a generator called with a dict. Names give roles: `latent`, `label`,
             `image`, `noise*`, `truncation`. Defaults to the generator's own inputs.
         parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
         seed: int. Seed of the parity inputs. Defaults to 0.
         optimize: bool. Add the CPU-optimised `model.cpu.onnx`. Defaults to True.
+        output_range: (low, high). The values of the generator's output that map to
+            pixels 0 and 255. Defaults to the range of a ganzoo family ([-1, 1]) or of
+            the generator's final activation (tanh (-1, 1), sigmoid (0, 1)); any other
+            ending is refused in one line asking for it.
+        input_range: (low, high). The values an image input takes for pixels 0 and 255.
+            Defaults to the output range.
+        generator: str. Which of the model's generators (`model.generator_names()`,
+            e.g. "a2b" or "b2a" for cyclegan). Defaults to the family's default one.
+            Recorded in `ganzoo.json` as "generator".
+        parity_size: int. Height and width for the parity check of inputs with dynamic
+            height and width, checked at this size and twice it. Defaults to the smallest
+            power of two up to 256 the generator accepts (recorded as the input's
+            `size_multiple`), checked at max(that, 16) and twice that.
 
     Returns:
         The bundle's metadata (the content of `ganzoo.json`) as a dict.
@@ -89,6 +112,7 @@ def to_onnx(
         parity_samples=parity_samples,
         seed=seed,
         optimize=optimize,
+        **_graph_options(output_range, input_range, generator, parity_size),
     )
 
 
@@ -100,6 +124,10 @@ def to_saved_model(
     input_signature=None,
     parity_samples=8,
     seed=0,
+    output_range=None,
+    input_range=None,
+    generator=None,
+    parity_size=None,
 ):
     """Export a generator to a SavedModel bundle and check it against Keras.
 
@@ -109,13 +137,15 @@ def to_saved_model(
     inputs, or the export raises and writes nothing.
 
     Args:
-        model: a ganzoo model (its `.generator` is exported) or any Keras generator.
+        model: a ganzoo model (its `inference_generator(generator)` is exported) or
+            any Keras generator.
         out_dir: str or path-like. The bundle folder to create.
         overwrite: bool. Replace an existing bundle (or empty folder) at `out_dir`.
             Defaults to False.
         input_signature: list of `tf.TensorSpec`. As for `to_onnx`.
         parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
         seed: int. Seed of the parity inputs. Defaults to 0.
+        output_range, input_range, generator, parity_size: as for `to_onnx`.
 
     Returns:
         The bundle's metadata (the content of `ganzoo.json`) as a dict.
@@ -137,6 +167,7 @@ def to_saved_model(
         input_signature=input_signature,
         parity_samples=parity_samples,
         seed=seed,
+        **_graph_options(output_range, input_range, generator, parity_size),
     )
 
 
@@ -145,8 +176,11 @@ def to_triton(
     out_dir,
     *,
     model_name=None,
+    version=None,
+    instance_kind="auto",
+    instances=1,
+    warmup=False,
     max_batch_size=64,
-    instance_count=1,
     max_queue_delay_us=100,
     fp16=False,
     opset=None,
@@ -154,29 +188,49 @@ def to_triton(
     input_signature=None,
     parity_samples=8,
     seed=0,
+    output_range=None,
+    input_range=None,
+    generator=None,
+    parity_size=None,
 ):
-    """Export a generator as a Triton Inference Server model repository.
+    """Add a generator to a Triton Inference Server model repository.
 
-    Writes `out_dir/<model_name>/config.pbtxt` (onnxruntime backend, `max_batch_size`,
-    dynamic batching, a GPU instance group) and `out_dir/<model_name>/1/model.onnx`, the
-    graph `to_onnx` writes, checked against Keras the same way; `out_dir/ganzoo.json`
-    describes it (format "triton"), so `ganzoo.runtime.load(out_dir)` runs it too.
+    Writes `out_dir/<model_name>/<version>/model.onnx` (the graph `to_onnx` writes,
+    checked against Keras the same way, or the graph of an ONNX bundle, copied) with its
+    own `ganzoo.json`, and `out_dir/<model_name>/config.pbtxt` (onnxruntime backend,
+    `max_batch_size`, dynamic batching, the instance group, optional warm-up, every
+    version served). A repository holds many models and versions: exporting into an
+    existing one adds a model or a version and never removes another. The repository's
+    `out_dir/ganzoo.json` lists them and describes the version just written (format
+    "triton"), so `ganzoo.runtime.load(out_dir)` runs that one and
+    `ganzoo.runtime.load(out_dir/<model_name>/<version>)` any other.
 
     Args:
-        model: a ganzoo model (its `.generator` is exported) or any Keras generator.
-        out_dir: str or path-like. The model repository folder to create.
+        model: a ganzoo model (its `inference_generator(generator)` is exported), any
+            Keras generator, or the path of an ONNX bundle (or of a Triton repository or
+            version ganzoo wrote), whose verified graph is copied without TensorFlow.
+        out_dir: str or path-like. The model repository folder, new or existing.
         model_name: str. Name Triton serves the model under. Defaults to the family
             name, or "generator".
+        version: int. The model version to write. Defaults to the next free one (1 in a
+            new model).
+        instance_kind: "auto", "gpu" or "cpu". Where Triton runs the instances: "auto"
+            (Triton's KIND_AUTO) on the server's GPUs when it has any, else on its CPU.
+            Defaults to "auto".
+        instances: int. Model instances (per GPU for "gpu"). Defaults to 1.
+        warmup: bool or int. Have Triton run a batch of zeros (of this size; True: 1)
+            through each instance before it reports the model ready. Defaults to False.
         max_batch_size: int. Largest batch Triton forms. Defaults to 64.
-        instance_count: int. Model instances per GPU. Defaults to 1.
         max_queue_delay_us: int. How long dynamic batching waits to fill a batch, in
             microseconds. Defaults to 100.
         fp16: bool. float16 weights and arithmetic, float32 inputs and outputs.
         opset: int. ONNX opset. Defaults to 17.
-        overwrite: bool. Replace an existing repository written by ganzoo.
+        overwrite: bool. Replace the same model version if it exists; nothing else is
+            ever replaced.
         input_signature: list of `tf.TensorSpec`. As for `to_onnx`.
         parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
         seed: int. Seed of the parity inputs. Defaults to 0.
+        output_range, input_range, generator, parity_size: as for `to_onnx`.
 
     Returns:
         The repository's metadata (the content of `ganzoo.json`) as a dict.
@@ -184,7 +238,8 @@ def to_triton(
     Examples:
 
     ```python
-    ganzoo.export.to_triton(gan, "models", max_batch_size=256)
+    ganzoo.export.to_triton(gan, "models", max_batch_size=256, instance_kind="gpu")
+    ganzoo.export.to_triton("run/onnx", "models", model_name="faces")  # an ONNX bundle
     # tritonserver --model-repository=$PWD/models
     ```
     """
@@ -194,8 +249,11 @@ def to_triton(
         model,
         out_dir,
         model_name=model_name,
+        version=version,
+        instance_kind=instance_kind,
+        instances=instances,
+        warmup=warmup,
         max_batch_size=max_batch_size,
-        instance_count=instance_count,
         max_queue_delay_us=max_queue_delay_us,
         fp16=fp16,
         opset=opset,
@@ -203,4 +261,14 @@ def to_triton(
         input_signature=input_signature,
         parity_samples=parity_samples,
         seed=seed,
+        **_graph_options(output_range, input_range, generator, parity_size),
     )
+
+
+def _graph_options(output_range, input_range, generator, parity_size):
+    return {
+        "output_range": output_range,
+        "input_range": input_range,
+        "generator": generator,
+        "parity_size": parity_size,
+    }

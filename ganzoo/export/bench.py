@@ -348,11 +348,12 @@ def runners_for(source, backends=None, *, providers="auto", threads=None, scratc
     from ganzoo.export import _signature
 
     model = found.load_model()
-    inputs = [spec.to_json() for spec in _signature.input_specs(model.generator)]
+    generator, _ = _signature.resolve_generator(model)  # the EMA generator where kept
+    inputs = [spec.to_json() for spec in _signature.input_specs(generator)]
     runners = []
     for name in backends or BACKENDS:
         if name == "keras":
-            runners.append(KerasBackend(model.generator, inputs))
+            runners.append(KerasBackend(generator, inputs))
         elif name == "savedmodel":
             folder = os.path.join(scratch_dir, "savedmodel")
             metadata = export_lib.to_saved_model(model, folder)

@@ -3,6 +3,7 @@
 import contextlib
 import datetime
 import os
+import shutil
 
 import numpy as np
 
@@ -14,6 +15,8 @@ TOLERANCE_FP32 = 1e-4
 TOLERANCE_FP16 = 1e-2
 # What `check_target` calls a folder that overwrite may replace, in messages.
 BUNDLE = "ganzoo bundle"
+# The source preset's card, copied into the bundle.
+CARD_FILE = "card.md"
 
 
 def check_target(out_dir, overwrite):
@@ -41,8 +44,14 @@ def staged_folder(out_dir, overwrite=False):
         check_named_files(staging)
 
 
-def write_metadata(folder, metadata):
-    """Write `ganzoo.json` into the staged `folder`; a failed write names the file."""
+def write_metadata(folder, metadata, files=None):
+    """Write `ganzoo.json` into the staged `folder`; a failed write names the file.
+
+    Lists the bundle's files with their sha256 and size first (`metadata["files"]`, set
+    in place so that the exporter returns it too): every file under `folder`, or the
+    "/"-separated paths `files`. Write it last, once every other file is written.
+    """
+    metadata[_bundle.FILES_FIELD] = _bundle.list_files(folder, files)
     with _atomic.writing(os.path.join(folder, _bundle.METADATA_FILE)):
         _bundle.write_metadata(folder, metadata)
 
@@ -101,8 +110,13 @@ def check_parity(diff, tolerance, what):
         )
 
 
-def build_metadata(*, fmt, info, specs, outputs, fp16, opset, parity, extra=None):
-    """The `ganzoo.json` content of a bundle (docs/export.md describes each field)."""
+def describe(info, specs, outputs):
+    """What a bundle's generator is: the fields `ganzoo.json` and the ONNX metadata share.
+
+    family, preset, generator (its name in the family), ganzoo_version, inputs (name,
+    shape, dtype, role, range of image inputs), outputs (with their value range),
+    latent_dim, num_classes and image_shape.
+    """
     latent_dim = info["latent_dim"]
     if latent_dim is None:
         latent_dim = next(
@@ -113,23 +127,45 @@ def build_metadata(*, fmt, info, specs, outputs, fp16, opset, parity, extra=None
     if image_shape is None:
         image_shape = outputs[0]["shape"][1:]
     has_label = any(spec.role == "label" for spec in specs)
-    metadata = {
-        "format_version": _bundle.FORMAT_VERSION,
-        "format": fmt,
-        "model": _bundle.MODEL_FILES[fmt],
+    return {
         "family": info["family"],
         "preset": info["preset"],
+        "generator": info.get("generator"),
         "ganzoo_version": ganzoo.__version__,
         "inputs": [spec.to_json() for spec in specs],
         "outputs": outputs,
         "latent_dim": None if latent_dim is None else int(latent_dim),
         "num_classes": int(info["num_classes"]) if has_label and info["num_classes"] else None,
         "image_shape": [None if dim is None else int(dim) for dim in image_shape],
+    }
+
+
+def copy_card(info, folder):
+    """Copy the source preset's `card.md` into the staged bundle, when there is one."""
+    card = info.get("card")
+    if not card:
+        return
+    target = os.path.join(folder, CARD_FILE)
+    with _atomic.writing(target):
+        shutil.copyfile(card, target)
+
+
+def build_metadata(*, fmt, info, specs, outputs, fp16, opset, parity, extra=None):
+    """The `ganzoo.json` content of a bundle (docs/export.md describes each field)."""
+    metadata = {
+        "format_version": _bundle.FORMAT_VERSION,
+        "format": fmt,
+        "model": _bundle.MODEL_FILES[fmt],
+    }
+    metadata.update(describe(info, specs, outputs))
+    metadata.update({
         "opset": opset,
         "fp16": bool(fp16),
         "parity": parity,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
+    })
+    if info.get("card"):
+        metadata["card"] = CARD_FILE
     metadata.update(extra or {})
     return metadata
 

@@ -6,15 +6,14 @@ output `images` and keep the batch axis dynamic.
 """
 
 import contextlib
+import json
 import logging
 import os
 import warnings
 
 import onnx
-import tensorflow as tf
 
 from ganzoo import _atomic, _bundle
-from ganzoo._finite import check_finite
 from ganzoo.export import _signature
 from ganzoo.export import bundle as bundle_lib
 
@@ -35,13 +34,18 @@ def to_onnx(
     parity_samples=8,
     seed=0,
     optimize=True,
+    output_range=None,
+    input_range=None,
+    generator=None,
+    parity_size=None,
 ):
     """Export a generator to an ONNX bundle; see `ganzoo.export.to_onnx`."""
     check_arguments(opset, fp16, parity_samples, seed)
     bundle_lib.check_target(out_dir, overwrite)
     exported = convert_checked(
         model, opset=opset, fp16=fp16, input_signature=input_signature,
-        parity_samples=parity_samples, seed=seed,
+        parity_samples=parity_samples, seed=seed, output_range=output_range,
+        input_range=input_range, generator=generator, parity_size=parity_size,
     )
     with bundle_lib.staged_folder(out_dir, overwrite) as staging:
         metadata = exported.write(staging, _bundle.MODEL_FILES["onnx"], optimize=optimize)
@@ -50,26 +54,84 @@ def to_onnx(
     return metadata
 
 
-def convert_checked(model, *, opset, fp16, input_signature, parity_samples, seed):
+def convert_checked(model, *, opset, fp16, input_signature, parity_samples, seed,
+                    output_range=None, input_range=None, generator=None, parity_size=None):
     """Convert a generator to ONNX; returns an `ExportedGraph` ready to write and check."""
     opset, float16 = check_arguments(opset, fp16, parity_samples, seed)
-
-    generator, info = _signature.resolve_generator(model)
-    check_finite(generator)
-    specs = _signature.input_specs(generator, input_signature)
-    function = _signature.serving_function(generator, specs)
-    outputs = _signature.output_specs(function)
-    feeds = _signature.seeded_inputs(specs, parity_samples, seed, info["num_classes"])
-    reference = _keras_outputs(generator, feeds)
-    onnx_model = _convert_with_retries(function, specs, opset, feeds, reference)
+    prepared = _signature.prepare(
+        model, input_signature=input_signature, parity_samples=parity_samples, seed=seed,
+        output_range=output_range, input_range=input_range, generator=generator,
+        parity_size=parity_size,
+    )
+    _, feeds, reference = prepared.checks[0]
+    onnx_model = _convert_with_retries(prepared.function, prepared.specs, opset, feeds,
+                                       reference)
     if float16 is not None:
-        with warnings.catch_warnings():
-            # The converter warns for every weight too small for float16; the parity
-            # check below measures what matters.
-            warnings.simplefilter("ignore")
-            onnx_model = float16.convert_float_to_float16(onnx_model, keep_io_types=True)
-    return ExportedGraph(onnx_model, info, specs, outputs, feeds, reference, opset, bool(fp16),
-                         parity_samples, seed)
+        onnx_model = to_float16(float16, onnx_model)
+    return ExportedGraph(onnx_model, prepared, opset, bool(fp16), parity_samples, seed)
+
+
+def to_float16(float16, onnx_model):
+    """`onnx_model` with float16 weights and arithmetic, float32 inputs and outputs.
+
+    Nodes on index paths (what feeds a Gather's indices, comparisons and casts computed
+    from integer inputs: an Embedding's lookup and its bounds checks) stay as they are,
+    through the converter's node block list: converted, their comparisons and casts mix
+    float16 and float32 and the graph no longer loads.
+    """
+    blocked = index_path_nodes(onnx_model)
+    with warnings.catch_warnings():
+        # The converter warns for every weight too small for float16; the parity
+        # check measures what matters.
+        warnings.simplefilter("ignore")
+        return float16.convert_float_to_float16(
+            onnx_model, keep_io_types=True, node_block_list=sorted(blocked)
+        )
+
+
+# Ops whose output is an index or a boolean however their inputs are typed.
+_INDEX_OPS = frozenset({
+    "Gather", "GatherND", "GatherElements", "Equal", "Less", "LessOrEqual", "Greater",
+    "GreaterOrEqual", "Not", "And", "Or", "Xor", "Where", "Cast", "Shape", "Size",
+    "Range", "NonZero", "ArgMax", "ArgMin", "Min", "Max", "Add", "Sub", "Mul", "Clip",
+    "Unsqueeze", "Squeeze", "Reshape", "Concat", "Identity", "Expand", "Floor", "Ceil",
+    "Abs", "Neg", "Mod", "Div", "Slice", "Tile", "ConstantOfShape", "ReduceMin", "ReduceMax",
+})
+
+
+def index_path_nodes(onnx_model):
+    """Names of the nodes computing indices from the graph's integer inputs.
+
+    Walks forward from every integer graph input through index-like ops (casts,
+    comparisons, arithmetic, reshapes) and stops at the data output of a Gather (the
+    embedding rows are weights, which float16 may hold).
+    """
+    graph = onnx_model.graph
+    integer_types = {onnx.TensorProto.INT32, onnx.TensorProto.INT64, onnx.TensorProto.INT8,
+                     onnx.TensorProto.UINT8, onnx.TensorProto.INT16, onnx.TensorProto.BOOL}
+    tainted = {
+        value.name for value in graph.input
+        if value.type.tensor_type.elem_type in integer_types
+    }
+    blocked = set()
+    changed = True
+    while changed:
+        changed = False
+        for node in graph.node:
+            if node.name in blocked or node.op_type not in _INDEX_OPS:
+                continue
+            inputs = list(node.input)
+            if node.op_type in ("Gather", "GatherND", "GatherElements"):
+                on_path = len(inputs) > 1 and inputs[1] in tainted
+            else:
+                on_path = any(name in tainted for name in inputs)
+            if not on_path:
+                continue
+            blocked.add(node.name)
+            changed = True
+            if node.op_type not in ("Gather", "GatherND", "GatherElements"):
+                tainted.update(node.output)
+    return blocked
 
 
 def check_arguments(opset, fp16, parity_samples, seed):
@@ -83,14 +145,14 @@ def check_arguments(opset, fp16, parity_samples, seed):
 class ExportedGraph:
     """A converted generator with the Keras outputs it must reproduce."""
 
-    def __init__(self, onnx_model, info, specs, outputs, feeds, reference, opset, fp16,
-                 parity_samples, seed):
+    def __init__(self, onnx_model, prepared, opset, fp16, parity_samples, seed):
         self.onnx_model = onnx_model
-        self.info = info
-        self.specs = specs
-        self.outputs = outputs
-        self.feeds = feeds
-        self.reference = reference
+        self.prepared = prepared
+        self.info = prepared.info
+        self.specs = prepared.specs
+        self.outputs = prepared.outputs
+        self.checks = prepared.checks
+        _, self.feeds, self.reference = prepared.checks[0]
         self.opset = opset
         self.fp16 = fp16
         self.parity_samples = parity_samples
@@ -107,10 +169,11 @@ class ExportedGraph:
         with a warning; one that cannot be written fails the export.
         """
         model_path = os.path.join(folder, model_file)
+        stamp_metadata(self.onnx_model, bundle_lib.describe(self.info, self.specs, self.outputs))
         with _atomic.writing(model_path):
             os.makedirs(os.path.dirname(model_path), exist_ok=True)
             onnx.save(self.onnx_model, model_path)
-        diff = bundle_lib.max_abs_diff(self.reference, run_onnx(model_path, self.specs, self.feeds))
+        diff = self._parity(model_path)
         bundle_lib.check_parity(diff, self.tolerance, "The ONNX export")
         diffs = {model_file: diff}
         extra = {"converter": f"tf2onnx {_tf2onnx().__version__}"}
@@ -119,22 +182,25 @@ class ExportedGraph:
             if variant is not None:
                 extra["variants"] = {"cpu": variant["entry"]}
                 diffs[variant["entry"]["model"]] = variant["diff"]
+        bundle_lib.copy_card(self.info, folder)
         return {
             "info": self.info,
             "specs": self.specs,
             "outputs": self.outputs,
             "fp16": self.fp16,
             "opset": self.opset,
-            "parity": {
-                "max_abs_diff": max(diffs.values()),
-                "samples": self.parity_samples,
-                "seed": self.seed,
-                "tolerance": self.tolerance,
-                "backend": "onnxruntime-cpu",
-                "models": diffs,
-            },
+            "parity": self.prepared.parity_entry(
+                diffs, self.parity_samples, self.seed, self.tolerance, "onnxruntime-cpu"
+            ),
             "extra": extra,
         }
+
+    def _parity(self, model_path):
+        """Largest difference from Keras over every parity size."""
+        return max(
+            bundle_lib.max_abs_diff(reference, run_onnx(model_path, self.specs, feeds))
+            for _, feeds, reference in self.checks
+        )
 
     def _write_cpu_variant(self, folder, model_file):
         """Write `model.cpu.onnx` beside `model_file`; None (and a warning) if it does not apply.
@@ -152,9 +218,7 @@ class ExportedGraph:
         try:
             rewritten, applied = optimize_lib.optimize_for_cpu(self.onnx_model)
             save_cpu_optimized(rewritten, cpu_path)
-            diff = bundle_lib.max_abs_diff(
-                self.reference, run_onnx(cpu_path, self.specs, self.feeds)
-            )
+            diff = self._parity(cpu_path)
             bundle_lib.check_parity(diff, self.tolerance, "The CPU-optimised ONNX graph")
         except ValueError as error:
             if os.path.exists(cpu_path):
@@ -171,6 +235,51 @@ class ExportedGraph:
             "graph_optimization": f"onnxruntime {ort.__version__} ORT_ENABLE_EXTENDED",
         }
         return {"entry": entry, "diff": diff}
+
+
+# Prefix of the keys ganzoo writes into an ONNX file's metadata_props.
+METADATA_PREFIX = "ganzoo."
+
+
+def stamp_metadata(onnx_model, description):
+    """Write the bundle's description into the ONNX file itself, for clients without ganzoo.
+
+    `metadata_props` get `ganzoo.<field>` for each field of `description` (strings as
+    they are, everything else as JSON), `doc_string` a one-line summary, `model_version`
+    the bundle format version; `producer_name` stays the converter's.
+    """
+    del onnx_model.metadata_props[:]
+    for key, value in description.items():
+        entry = onnx_model.metadata_props.add()
+        entry.key = METADATA_PREFIX + key
+        entry.value = value if isinstance(value, str) else json.dumps(value)
+    onnx_model.doc_string = summary(description)
+    onnx_model.model_version = _bundle.FORMAT_VERSION
+
+
+def summary(description):
+    """One line: what the generator is, what it takes and what it returns."""
+    def shape(entry):
+        dims = ["N" if dim is None and index == 0 else "?" if dim is None else str(dim)
+                for index, dim in enumerate(entry["shape"])]
+        return "(" + ", ".join(dims) + (",)" if len(dims) == 1 else ")")
+
+    family = description.get("family") or "Keras"
+    who = f"ganzoo {family} generator"
+    if description.get("preset"):
+        who += f" (preset {description['preset']})"
+    inputs = ", ".join(
+        f"{entry['name']} {shape(entry)} {entry['dtype']} [{entry['role']}"
+        + (f" in [{entry['range'][0]:g}, {entry['range'][1]:g}]" if "range" in entry else "")
+        + "]"
+        for entry in description["inputs"]
+    )
+    outputs = ", ".join(
+        f"{entry['name']} {shape(entry)} {entry['dtype']} {entry.get('layout', 'NHWC')} "
+        f"in [{entry['range'][0]:g}, {entry['range'][1]:g}]"
+        for entry in description["outputs"]
+    )
+    return f"{who}: {inputs} -> {outputs}. Written by ganzoo {description['ganzoo_version']}."
 
 
 def save_cpu_optimized(onnx_model, path):
@@ -247,11 +356,6 @@ def run_onnx(model, specs, feeds):
             f"The exported ONNX graph does not load in onnxruntime: {_first_line(error)}"
         ) from None
     return session.run(None, {spec.name: array for spec, array in zip(specs, feeds)})
-
-
-def _keras_outputs(generator, feeds):
-    outputs = _signature.as_output_dict(_signature.call_generator(generator, feeds))
-    return [tf.convert_to_tensor(output).numpy() for output in outputs.values()]
 
 
 CONVERSION_ATTEMPTS = 3

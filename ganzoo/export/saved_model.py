@@ -11,7 +11,6 @@ import keras
 import tensorflow as tf
 
 from ganzoo import _atomic, _bundle
-from ganzoo._finite import check_finite
 from ganzoo.export import _signature
 from ganzoo.export import bundle as bundle_lib
 
@@ -26,46 +25,42 @@ def to_saved_model(
     input_signature=None,
     parity_samples=8,
     seed=0,
+    output_range=None,
+    input_range=None,
+    generator=None,
+    parity_size=None,
 ):
     """Export a generator to a SavedModel bundle; see `ganzoo.export.to_saved_model`."""
     bundle_lib.check_parity_args(parity_samples, seed)
     bundle_lib.check_target(out_dir, overwrite)
 
-    generator, info = _signature.resolve_generator(model)
-    check_finite(generator)
-    specs = _signature.input_specs(generator, input_signature)
-    function = _signature.serving_function(generator, specs)
-    outputs = _signature.output_specs(function)
-
-    feeds = _signature.seeded_inputs(specs, parity_samples, seed, info["num_classes"])
-    reference = [
-        tf.convert_to_tensor(output).numpy()
-        for output in _signature.as_output_dict(
-            _signature.call_generator(generator, feeds)
-        ).values()
-    ]
+    prepared = _signature.prepare(
+        model, input_signature=input_signature, parity_samples=parity_samples, seed=seed,
+        output_range=output_range, input_range=input_range, generator=generator,
+        parity_size=parity_size,
+    )
+    specs = prepared.specs
     tolerance = bundle_lib.TOLERANCE_FP32
 
     with bundle_lib.staged_folder(out_dir, overwrite) as staging:
         model_path = os.path.join(staging, _bundle.MODEL_FILES["savedmodel"])
-        _write_saved_model(generator, function, model_path)
-        exported = run_saved_model(model_path, specs, feeds)
-        diff = bundle_lib.max_abs_diff(reference, exported)
+        _write_saved_model(prepared.generator, prepared.function, model_path)
+        diff = max(
+            bundle_lib.max_abs_diff(reference, run_saved_model(model_path, specs, feeds))
+            for _, feeds, reference in prepared.checks
+        )
         bundle_lib.check_parity(diff, tolerance, "The SavedModel export")
+        bundle_lib.copy_card(prepared.info, staging)
         metadata = bundle_lib.build_metadata(
             fmt="savedmodel",
-            info=info,
+            info=prepared.info,
             specs=specs,
-            outputs=outputs,
+            outputs=prepared.outputs,
             fp16=False,
             opset=None,
-            parity={
-                "max_abs_diff": diff,
-                "samples": parity_samples,
-                "seed": seed,
-                "tolerance": tolerance,
-                "backend": "tensorflow-savedmodel",
-            },
+            parity=prepared.parity_entry(
+                diff, parity_samples, seed, tolerance, "tensorflow-savedmodel"
+            ),
             extra={"signature": SIGNATURE_KEY},
         )
         bundle_lib.write_metadata(staging, metadata)

@@ -1,28 +1,45 @@
-"""Triton Inference Server model repository holding a generator's ONNX graph.
+"""Triton Inference Server model repositories holding generators' ONNX graphs.
 
 ```
-repo/                         (out_dir: point tritonserver --model-repository here)
-├── ganzoo.json               ganzoo's bundle metadata; Triton skips files at the root
-└── dcgan/                    the model name (the family by default)
-    ├── config.pbtxt          onnxruntime backend, max batch size, dynamic batching, GPU
-    └── 1/model.onnx          version 1: the portable ONNX graph, as in an ONNX bundle
+models/                       (out_dir: point tritonserver --model-repository here)
+├── ganzoo.json               index of the repository + the last model version exported
+├── dcgan/                    a model (the family name by default, or model_name)
+│   ├── config.pbtxt          onnxruntime backend, batching, instance group, warm-up
+│   ├── 1/                    version 1: an ONNX bundle of its own
+│   │   ├── model.onnx        the portable graph, as in an ONNX bundle
+│   │   └── ganzoo.json       its metadata, with the sha256 of model.onnx
+│   └── 2/ ...                version 2 (added by a later export)
+└── srgan/ ...                another model
 ```
+
+Exporting into an existing repository adds a model or a version and never removes one;
+`overwrite=True` replaces only the same model version. Triton skips files at the
+repository root and files other than `model.onnx` in a version folder, so the ganzoo.json
+files do not disturb it. Every version of a model shares its `config.pbtxt`, so a new
+version must have the inputs and outputs (names, dtypes, sizes) of the versions already
+there; the config declares `version_policy: all` so that a client pinned to version N
+keeps being served when version N+1 arrives.
 
 `config.pbtxt` is a text-format `inference.ModelConfig` (tritonclient ships the message as
 `tritonclient.grpc.model_config_pb2.ModelConfig`); the tests parse it with that message.
+It is not among the checksummed files: operators tune it by hand.
 """
 
 import os
 import re
+import shutil
 
-from ganzoo import _atomic
+from ganzoo import _atomic, _bundle
 from ganzoo.export import bundle as bundle_lib
-from ganzoo.export import onnx_export
 
 CONFIG_FILE = "config.pbtxt"
-VERSION = 1
+MODEL_FILE = "model.onnx"
 DEFAULT_MAX_BATCH_SIZE = 64
 DEFAULT_QUEUE_DELAY_US = 100
+# Triton's instance kinds: KIND_AUTO places instances on the server's GPUs when it has
+# any and on its CPU otherwise, so one repository serves on both.
+INSTANCE_KINDS = {"auto": "KIND_AUTO", "gpu": "KIND_GPU", "cpu": "KIND_CPU"}
+DEFAULT_INSTANCE_KIND = "auto"
 
 _TRITON_TYPES = {
     "bool": "TYPE_BOOL",
@@ -39,6 +56,8 @@ _TRITON_TYPES = {
     "float64": "TYPE_FP64",
 }
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# What messages call the folder `out_dir` names.
+REPOSITORY = "Triton model repository"
 
 
 def to_triton(
@@ -46,8 +65,11 @@ def to_triton(
     out_dir,
     *,
     model_name=None,
+    version=None,
+    instance_kind=DEFAULT_INSTANCE_KIND,
+    instances=1,
+    warmup=False,
     max_batch_size=DEFAULT_MAX_BATCH_SIZE,
-    instance_count=1,
     max_queue_delay_us=DEFAULT_QUEUE_DELAY_US,
     fp16=False,
     opset=None,
@@ -55,53 +77,180 @@ def to_triton(
     input_signature=None,
     parity_samples=8,
     seed=0,
+    output_range=None,
+    input_range=None,
+    generator=None,
+    parity_size=None,
 ):
-    """Export a generator as a Triton model repository; see `ganzoo.export.to_triton`."""
-    name = _check_triton_arguments(model_name, max_batch_size, instance_count,
-                                   max_queue_delay_us)
-    onnx_export.check_arguments(opset, fp16, parity_samples, seed)
-    bundle_lib.check_target(out_dir, overwrite)
-    exported = onnx_export.convert_checked(
-        model, opset=opset, fp16=fp16, input_signature=input_signature,
-        parity_samples=parity_samples, seed=seed,
-    )
-    name = name or exported.info["family"] or "generator"
-    model_file = f"{name}/{VERSION}/model.onnx"
-    with bundle_lib.staged_folder(out_dir, overwrite) as staging:
-        written = exported.write(staging, model_file, optimize=False)
-        written["extra"]["model"] = model_file
-        written["extra"]["triton"] = {
-            "model_name": name,
-            "config": f"{name}/{CONFIG_FILE}",
-            "max_batch_size": max_batch_size,
-            "instance_group": {"count": instance_count, "kind": "KIND_GPU"},
-        }
-        metadata = bundle_lib.build_metadata(fmt="triton", **written)
-        config = model_config(
-            name, metadata["inputs"], metadata["outputs"], max_batch_size=max_batch_size,
-            instance_count=instance_count, max_queue_delay_us=max_queue_delay_us,
+    """Add a generator to a Triton model repository; see `ganzoo.export.to_triton`."""
+    options = _check_triton_arguments(model_name, version, instance_kind, instances, warmup,
+                                      max_batch_size, max_queue_delay_us)
+    repo = _check_repository(out_dir)
+    source = _bundle_source(model)
+    if source is not None:
+        graph_options = {"fp16": fp16, "opset": opset, "input_signature": input_signature,
+                         "output_range": output_range, "input_range": input_range,
+                         "generator": generator, "parity_size": parity_size}
+        given = [key for key, value in graph_options.items() if value not in (None, False)]
+        if given:
+            raise ValueError(
+                f"{source} is already an exported bundle: {', '.join(given)} apply when "
+                "exporting a Keras model; export the preset or run folder instead"
+            )
+        graph = _BundleGraph(source)
+    else:
+        from ganzoo.export import onnx_export
+
+        onnx_export.check_arguments(opset, fp16, parity_samples, seed)
+        graph = _KerasGraph(onnx_export.convert_checked(
+            model, opset=opset, fp16=fp16, input_signature=input_signature,
+            parity_samples=parity_samples, seed=seed, output_range=output_range,
+            input_range=input_range, generator=generator, parity_size=parity_size,
+        ))
+    name = options["model_name"] or graph.family or "generator"
+    _check_model_name(name, "model name")
+    model_dir = os.path.join(repo, name)
+    existing = _check_model_folder(model_dir, name, graph.inputs, graph.outputs)
+    version = options["version"] or (max(existing, default=0) + 1)
+    version_dir = os.path.join(model_dir, str(version))
+    if os.path.lexists(version_dir) and not overwrite:
+        raise FileExistsError(
+            f"{version_dir} already exists: version {version} of Triton model {name!r}. "
+            f"Leave version unset to add version {max(existing) + 1}, or pass "
+            "overwrite=True (--overwrite) to replace that version"
         )
-        config_path = os.path.join(staging, name, CONFIG_FILE)
-        with _atomic.writing(config_path):
-            with open(config_path, "w", encoding="utf-8") as handle:
-                handle.write(config)
-        bundle_lib.write_metadata(staging, metadata)
-    return metadata
+    triton = {
+        "model_name": name,
+        "version": version,
+        "max_batch_size": options["max_batch_size"],
+        "instance_group": {"count": options["instances"],
+                           "kind": INSTANCE_KINDS[options["instance_kind"]]},
+        "warmup": options["warmup"],
+    }
+    config = model_config(
+        name, graph.inputs, graph.outputs, max_batch_size=options["max_batch_size"],
+        instance_count=options["instances"], instance_kind=options["instance_kind"],
+        max_queue_delay_us=options["max_queue_delay_us"], warmup=options["warmup"],
+    )
+
+    def write_version(folder):
+        metadata = graph.write(folder, triton)
+        bundle_lib.write_metadata(folder, metadata)
+        return metadata
+
+    if not os.path.lexists(repo):
+        with bundle_lib.staged_folder(repo) as staging:
+            metadata = write_version(os.path.join(staging, name, str(version)))
+            _write_config(os.path.join(staging, name, CONFIG_FILE), config)
+            _write_index(staging, metadata)
+        return _index(repo, metadata)
+    if not os.path.lexists(model_dir):
+        with _atomic.staged_folder(model_dir) as staging:
+            metadata = write_version(os.path.join(staging, str(version)))
+            _write_config(os.path.join(staging, CONFIG_FILE), config)
+    else:
+        added = not os.path.lexists(version_dir)
+        with bundle_lib.staged_folder(version_dir, overwrite=overwrite) as staging:
+            metadata = write_version(staging)
+        try:
+            _atomic.replace_file(os.path.join(model_dir, CONFIG_FILE),
+                                 lambda tmp_path: _write_text(tmp_path, config))
+        except OSError as error:
+            if added:
+                shutil.rmtree(version_dir, ignore_errors=True)
+            raise _atomic.write_error(error, os.path.join(model_dir, CONFIG_FILE)) from None
+    path = os.path.join(repo, _bundle.METADATA_FILE)
+    index = _index(repo, metadata)
+    with _atomic.writing(path):
+        _atomic.replace_file(path, lambda tmp_path: _write_text(tmp_path,
+                                                                _bundle.metadata_text(index)))
+    return index
+
+
+class _KerasGraph:
+    """A generator converted from Keras, written with its parity check."""
+
+    def __init__(self, exported):
+        self.exported = exported
+        self.family = exported.info["family"]
+        self.inputs = [spec.to_json() for spec in exported.specs]
+        self.outputs = exported.outputs
+
+    def write(self, folder, triton):
+        written = self.exported.write(folder, MODEL_FILE, optimize=False)
+        written["extra"]["model"] = MODEL_FILE
+        written["extra"]["triton"] = dict(triton)
+        return bundle_lib.build_metadata(fmt="triton", **written)
+
+
+class _BundleGraph:
+    """The portable graph of an ONNX bundle (or a version of a Triton repository), copied.
+
+    No TensorFlow: the bundle's files are verified against their checksums and its graph
+    copied byte for byte, with the parity measured when it was exported.
+    """
+
+    def __init__(self, source):
+        self.source = source
+        self.metadata = _bundle.read_bundle(source)
+        if self.metadata["format"] not in _bundle.ONNX_FORMATS:
+            raise ValueError(
+                f"{source} is a {self.metadata['format']} bundle; a Triton repository "
+                "holds ONNX graphs: export the preset or run folder with --format triton, "
+                "or an ONNX bundle of it"
+            )
+        self.model_path = _bundle.model_path(source, self.metadata)
+        if not os.path.isfile(self.model_path):
+            raise ValueError(f"{source} is not a complete bundle: {self.model_path} is missing")
+        _bundle.verify_files(source, self.metadata)
+        self.family = self.metadata.get("family")
+        self.inputs = self.metadata["inputs"]
+        self.outputs = self.metadata["outputs"]
+
+    def write(self, folder, triton):
+        target = os.path.join(folder, MODEL_FILE)
+        with _atomic.writing(target):
+            os.makedirs(folder, exist_ok=True)
+            shutil.copyfile(self.model_path, target)
+        metadata = {
+            key: value for key, value in self.metadata.items()
+            if key not in ("files", "variants", "triton", "models", "card")
+        }
+        if isinstance(self.metadata.get("card"), str):
+            card = os.path.join(folder, bundle_lib.CARD_FILE)
+            with _atomic.writing(card):
+                shutil.copyfile(_bundle.inside(self.source, self.metadata["card"], "card"), card)
+            metadata["card"] = bundle_lib.CARD_FILE
+        parity = dict(metadata.get("parity") or {})
+        source_model = self.metadata.get("model") or MODEL_FILE
+        models = parity.get("models")
+        if isinstance(models, dict) and source_model in models:
+            parity["models"] = {MODEL_FILE: models[source_model]}
+            parity["max_abs_diff"] = models[source_model]
+        metadata.update({"format": "triton", "model": MODEL_FILE, "parity": parity,
+                         "triton": dict(triton)})
+        return metadata
 
 
 def model_config(name, inputs, outputs, *, max_batch_size=DEFAULT_MAX_BATCH_SIZE,
-                 instance_count=1, max_queue_delay_us=DEFAULT_QUEUE_DELAY_US):
+                 instance_count=1, instance_kind=DEFAULT_INSTANCE_KIND,
+                 max_queue_delay_us=DEFAULT_QUEUE_DELAY_US, warmup=False):
     """The text of `config.pbtxt` for ONNX inputs and outputs described as in ganzoo.json.
 
     Dims leave out the batch axis (Triton adds it up to `max_batch_size`); dynamic axes
     are -1. An input with no axis besides the batch (a label per image) is declared
-    `dims: [ 1 ]` with `reshape: { shape: [ ] }`, as Triton expects for it.
+    `dims: [ 1 ]` with `reshape: { shape: [ ] }`, as Triton expects for it. With `warmup`
+    (True or a batch size) Triton runs one batch of zeros through each instance before
+    it reports the model ready; zeros are valid for every role (label 0, truncation 0).
+    Images of dynamic size warm up at the smallest size the export checked (the input's
+    `size_multiple`, at least 16).
     """
     lines = [
         f'name: "{name}"',
         'platform: "onnxruntime_onnx"',
         'backend: "onnxruntime"',
         f"max_batch_size: {int(max_batch_size)}",
+        "version_policy: { all { } }",
         "input [",
         ",\n".join(_tensor_config(entry) for entry in inputs),
         "]",
@@ -114,10 +263,12 @@ def model_config(name, inputs, outputs, *, max_batch_size=DEFAULT_MAX_BATCH_SIZE
         "instance_group [",
         "  {",
         f"    count: {int(instance_count)}",
-        "    kind: KIND_GPU",
+        f"    kind: {INSTANCE_KINDS[instance_kind]}",
         "  }",
         "]",
     ]
+    if warmup:
+        lines += _warmup_config(inputs, 1 if warmup is True else int(warmup))
     return "\n".join(lines) + "\n"
 
 
@@ -125,13 +276,13 @@ def _tensor_config(entry):
     dtype = str(entry["dtype"])
     if dtype not in _TRITON_TYPES:
         raise ValueError(f"Triton has no data type for {entry['name']!r} ({dtype})")
-    dims = [-1 if dim is None else int(dim) for dim in entry["shape"][1:]]
+    dims = _dims(entry)
     lines = [
         "  {",
         f'    name: "{entry["name"]}"',
         f"    data_type: {_TRITON_TYPES[dtype]}",
     ]
-    if dims:
+    if len(entry["shape"]) > 1:
         lines.append(f"    dims: [ {', '.join(str(dim) for dim in dims)} ]")
     else:
         lines.append("    dims: [ 1 ]")
@@ -140,19 +291,207 @@ def _tensor_config(entry):
     return "\n".join(lines)
 
 
-def _check_triton_arguments(model_name, max_batch_size, instance_count, max_queue_delay_us):
-    if model_name is not None and (
-        not isinstance(model_name, str) or not _MODEL_NAME.match(model_name)
+def _dims(entry):
+    return [-1 if dim is None else int(dim) for dim in entry["shape"][1:]] or [1]
+
+
+def _warmup_config(inputs, batch_size):
+    lines = ["model_warmup [", "  {", '    name: "zeros"', f"    batch_size: {batch_size}"]
+    for entry in inputs:
+        dims = _dims(entry)
+        if len(dims) == 3 and entry.get("size_multiple"):
+            # Dynamic height and width: the smallest size the parity check ran at.
+            size = max(int(entry["size_multiple"]), 16)
+            dims = [size if dim < 0 else dim for dim in dims[:2]] + dims[2:]
+        if any(dim < 0 for dim in dims):
+            raise ValueError(
+                f"warmup needs a fixed size for every input; {entry['name']!r} has dynamic "
+                f"axes {entry['shape']}. Export without warmup"
+            )
+        lines += [
+            "    inputs {",
+            f'      key: "{entry["name"]}"',
+            "      value: {",
+            f"        data_type: {_TRITON_TYPES[str(entry['dtype'])]}",
+            f"        dims: [ {', '.join(str(dim) for dim in dims)} ]",
+            "        zero_data: true",
+            "      }",
+            "    }",
+        ]
+    return lines + ["  }", "]"]
+
+
+def _write_config(path, config):
+    with _atomic.writing(path):
+        _write_text(path, config)
+
+
+def _write_text(path, text):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _index(repo, metadata):
+    """The repository's ganzoo.json: the last version written, and every model and version."""
+    name, version = metadata["triton"]["model_name"], metadata["triton"]["version"]
+    prefix = f"{name}/{version}/"
+    index = dict(metadata)
+    index["model"] = prefix + MODEL_FILE
+    index["triton"] = dict(metadata["triton"], config=f"{name}/{CONFIG_FILE}",
+                           models=repository_models(repo))
+    index["files"] = {prefix + path: digest for path, digest in metadata["files"].items()}
+    if isinstance(metadata.get("card"), str):
+        index["card"] = prefix + metadata["card"]
+    return index
+
+
+def _write_index(folder, metadata):
+    index = _index(folder, metadata)
+    path = os.path.join(folder, _bundle.METADATA_FILE)
+    with _atomic.writing(path):
+        _write_text(path, _bundle.metadata_text(index))
+
+
+def repository_models(repo):
+    """`{model name: [versions]}` of every model folder in the Triton repository `repo`."""
+    models = {}
+    for name in sorted(os.listdir(repo)):
+        folder = os.path.join(repo, name)
+        if name.startswith(".") or not os.path.isdir(folder):
+            continue
+        models[name] = sorted(_versions(folder))
+    return models
+
+
+def _versions(model_dir):
+    if not os.path.isdir(model_dir):
+        return []
+    return [int(entry) for entry in os.listdir(model_dir)
+            if entry.isdigit() and not entry.startswith("0")
+            and os.path.isdir(os.path.join(model_dir, entry))]
+
+
+def _check_repository(out_dir):
+    """The absolute repository path; refuse a folder that is not a Triton repository.
+
+    An absent or empty folder, a repository ganzoo wrote, and a folder whose entries are
+    all model folders (a `config.pbtxt` or numbered version folders) are repositories.
+    """
+    repo = os.path.abspath(os.fspath(out_dir))
+    if not os.path.lexists(repo):
+        return repo
+    if os.path.islink(repo) or not os.path.isdir(repo):
+        raise _atomic.NotReplaceableError(
+            f"{repo} is not a {REPOSITORY} (a {'symbolic link' if os.path.islink(repo) else 'file'}); "
+            "choose another --out"
+        )
+    if _bundle.is_bundle(repo):
+        metadata = _bundle.read_bundle(repo)
+        if metadata["format"] != "triton" or metadata.get("model", "").count("/") != 2:
+            raise _atomic.NotReplaceableError(
+                f"{repo} is a ganzoo {metadata['format']} bundle, not a {REPOSITORY}; "
+                "choose another --out"
+            )
+        return repo
+    for name in os.listdir(repo):
+        path = os.path.join(repo, name)
+        if name.startswith("."):
+            continue
+        if not os.path.isdir(path) or not (
+            os.path.isfile(os.path.join(path, CONFIG_FILE)) or _versions(path)
+        ):
+            raise _atomic.NotReplaceableError(
+                f"{repo} is not a {REPOSITORY}: {name} is not a model folder (no "
+                f"{CONFIG_FILE}, no version folders); choose another --out"
+            )
+    return repo
+
+
+def _check_model_folder(model_dir, name, inputs, outputs):
+    """Versions already in `model_dir`; refuse a model that is not ganzoo's or differs."""
+    if not os.path.lexists(model_dir):
+        return []
+    versions = _versions(model_dir)
+    ours = [v for v in versions if _bundle.is_bundle(os.path.join(model_dir, str(v)))]
+    if not os.path.isdir(model_dir) or len(ours) != len(versions) or not ours:
+        raise _atomic.NotReplaceableError(
+            f"{model_dir} is a model ganzoo did not write; choose another model name "
+            "(--model-name)"
+        )
+    newest = _bundle.read_bundle(os.path.join(model_dir, str(max(ours))))
+    if _signature(newest["inputs"]) != _signature(inputs) or (
+        _signature(newest["outputs"]) != _signature(outputs)
     ):
         raise ValueError(
-            "model_name must be letters, digits, '_', '-' or '.' (a folder name Triton "
-            f"serves). Received: model_name={model_name!r}"
+            f"Triton model {name!r} has inputs {_describe(newest['inputs'])} and outputs "
+            f"{_describe(newest['outputs'])}; this generator has {_describe(inputs)} and "
+            f"{_describe(outputs)}. Versions of one model share its {CONFIG_FILE}: choose "
+            "another model name (--model-name)"
         )
-    for label, value, low in (
+    return versions
+
+
+def _signature(entries):
+    return [(entry["name"], str(entry["dtype"]), list(entry["shape"])) for entry in entries]
+
+
+def _describe(entries):
+    return ", ".join(
+        f"{entry['name']} {list(entry['shape'])} {entry['dtype']}" for entry in entries
+    )
+
+
+def _bundle_source(model):
+    """The bundle folder when `model` is a path to an exported bundle, else None."""
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if os.path.basename(path) == _bundle.METADATA_FILE:
+            path = os.path.dirname(path) or "."
+        if not _bundle.is_bundle(path):
+            raise ValueError(
+                f"{path} is not an export bundle; pass a model, or the folder of an ONNX "
+                "bundle (one with ganzoo.json)"
+            )
+        return path
+    return None
+
+
+def _check_model_name(name, label="model_name"):
+    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+        raise ValueError(
+            f"{label} must be letters, digits, '_', '-' or '.' (a folder name Triton "
+            f"serves). Received: {label}={name!r}"
+        )
+
+
+def _check_triton_arguments(model_name, version, instance_kind, instances, warmup,
+                            max_batch_size, max_queue_delay_us):
+    if model_name is not None:
+        _check_model_name(model_name)
+    if instance_kind not in INSTANCE_KINDS:
+        raise ValueError(
+            f"instance_kind must be one of {', '.join(INSTANCE_KINDS)}. "
+            f"Received: instance_kind={instance_kind!r}"
+        )
+    checks = [
         ("max_batch_size", max_batch_size, 1),
-        ("instance_count", instance_count, 1),
+        ("instances", instances, 1),
         ("max_queue_delay_us", max_queue_delay_us, 0),
-    ):
+    ]
+    if version is not None:
+        checks.append(("version", version, 1))
+    if warmup is not True and warmup is not False:
+        checks.append(("warmup", warmup, 1))
+    for label, value, low in checks:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{label} must be an integer >= {low}. Received: {label}={value!r}")
-    return model_name
+    if not isinstance(warmup, bool) and warmup > max_batch_size:
+        raise ValueError(
+            f"warmup batch size must be at most max_batch_size ({max_batch_size}). "
+            f"Received: warmup={warmup!r}"
+        )
+    return {
+        "model_name": model_name, "version": version, "instance_kind": instance_kind,
+        "instances": instances, "warmup": warmup, "max_batch_size": max_batch_size,
+        "max_queue_delay_us": max_queue_delay_us,
+    }

@@ -156,6 +156,7 @@ class AdversarialModel(keras.Model):
         self.seed = seed
         self.num_classes = getattr(self, "num_classes", None)
         self.preset_name = None
+        self.preset_path = None
         self.preview_batch = None
 
     def _finish_init(self):

@@ -62,8 +62,15 @@ def load(bundle, providers="auto", threads=None, optimized=True):
         `Generator`: `.provider` says which provider runs the bundle, `.model_file`
         which graph, `.run(...)` runs it on arrays.
 
+    Before anything runs, every file the bundle's `ganzoo.json` lists is checked against
+    its sha256 and size, every path it names must lie inside the bundle, and the graph's
+    inputs and outputs (names, dtypes, ranks, fixed sizes, the image shape) must be those
+    `ganzoo.json` describes. A bundle from a ganzoo that wrote no checksums loads with a
+    `RuntimeWarning` saying to re-export it.
+
     Raises:
-        ValueError: `bundle` is not an ONNX bundle, or an unknown provider name.
+        ValueError: `bundle` is not an ONNX bundle, an unknown provider name, or the
+            bundle fails a check above (one line naming the file).
         RuntimeError: an explicitly requested provider cannot be created here.
     """
     path = os.fspath(bundle)
@@ -78,12 +85,14 @@ def load(bundle, providers="auto", threads=None, optimized=True):
         )
     if not os.path.isfile(model_path):
         raise ValueError(f"{path} is not a complete bundle: {model_path} is missing")
-    cpu_path = _bundle.variant_path(path, metadata, "cpu") if optimized else None
-    if cpu_path is not None and not os.path.isfile(cpu_path):
+    cpu_path = _bundle.variant_path(path, metadata, "cpu")
+    _bundle.verify_files(path, metadata)
+    if not optimized or (cpu_path is not None and not os.path.isfile(cpu_path)):
         cpu_path = None
     session = Session(
         model_path, metadata["inputs"], [entry["name"] for entry in metadata["outputs"]],
         providers=providers, threads=threads, cpu_path=cpu_path,
-        num_classes=metadata.get("num_classes"),
+        num_classes=metadata.get("num_classes"), outputs=metadata["outputs"],
+        image_shape=metadata.get("image_shape"),
     )
     return tasks.for_bundle(path, metadata, session)

@@ -10,6 +10,7 @@ and upscaling on it.
 import numpy as np
 import onnxruntime as ort
 
+from ganzoo import _imaging, _sampling
 from ganzoo.runtime import providers as providers_lib
 
 
@@ -24,6 +25,10 @@ class Session:
         threads: int or None. CPU threads for one run.
         cpu_path: str or None. A CPU-optimised graph to run on the CPU provider.
         num_classes: int or None. Label inputs are checked to lie in [0, num_classes).
+        outputs: list of dicts or None. The bundle's output descriptions; with them the
+            graph's outputs are checked too (dtype, rank, fixed sizes).
+        image_shape: list or None. The bundle's `image_shape`; the graph's first output
+            must have it where both give a size.
 
     Attributes:
         provider: str. The execution provider in use.
@@ -35,12 +40,13 @@ class Session:
     """
 
     def __init__(self, model_path, inputs, output_names, *, providers="auto", threads=None,
-                 cpu_path=None, num_classes=None):
+                 cpu_path=None, num_classes=None, outputs=None, image_shape=None):
         self.ort_session, self.model_path = _open(model_path, providers, threads, cpu_path)
         self._inputs = [dict(entry) for entry in inputs]
         self.output_names = list(output_names)
         self._num_classes = num_classes
-        _check_graph_matches(self.model_path, self.ort_session, self._inputs, self.output_names)
+        _check_graph_matches(self.model_path, self.ort_session, self._inputs, self.output_names,
+                             outputs, image_shape)
         self.provider = self.ort_session.get_providers()[0]
         # Outputs land on the GPU and are copied back once, inputs are copied over once.
         self.io_device = "cuda" if self.provider in providers_lib.GPU_PROVIDERS else None
@@ -84,16 +90,40 @@ class Session:
         return feeds
 
     def run(self, feeds):
-        """The graph's outputs (a list of arrays) for checked `feeds` (see `feeds`)."""
-        if self.io_device is None:
-            return self.ort_session.run(self.output_names, feeds)
-        binding = self.ort_session.io_binding()
-        for name, array in feeds.items():
-            binding.bind_cpu_input(name, array)
-        for name in self.output_names:
-            binding.bind_output(name, self.io_device, 0)
-        self.ort_session.run_with_iobinding(binding)
-        return binding.copy_outputs_to_cpu()
+        """The graph's outputs (a list of arrays) for checked `feeds` (see `feeds`).
+
+        onnxruntime's own failures (a size the graph cannot take) come back as one-line
+        ValueErrors naming the input shapes, without onnxruntime's error log line.
+        """
+        options = ort.RunOptions()
+        options.log_severity_level = 4  # the exception below says it in one line
+        try:
+            if self.io_device is None:
+                return self.ort_session.run(self.output_names, feeds, options)
+            binding = self.ort_session.io_binding()
+            for name, array in feeds.items():
+                binding.bind_cpu_input(name, array)
+            for name in self.output_names:
+                binding.bind_output(name, self.io_device, 0)
+            self.ort_session.run_with_iobinding(binding, options)
+            return binding.copy_outputs_to_cpu()
+        except Exception as error:  # onnxruntime raises its own exception types
+            if isinstance(error, (MemoryError, KeyboardInterrupt)):
+                raise
+            shapes = ", ".join(f"{name} {tuple(array.shape)}" for name, array in feeds.items())
+            raise ValueError(
+                f"onnxruntime cannot run this bundle on {shapes}"
+                f"{_accepted_sizes(self._inputs)}: {_first_line(error)}"
+            ) from None
+
+
+def _accepted_sizes(inputs):
+    """"; image sizes must be multiples of 64" for the inputs that record it, else ""."""
+    for entry in inputs:
+        if (entry.get("size_multiple") or 1) > 1 or (entry.get("min_size") or 1) > 1:
+            return (f"; {entry['name']!r} takes heights and widths that are multiples of "
+                    f"{entry.get('size_multiple') or 1}{_at_least(entry.get('min_size') or 1)}")
+    return ""
 
 
 def format_shape(shape):
@@ -114,10 +144,13 @@ def _checked_array(entry, value, num_classes):
     wanted = f"Input {name!r} expects shape {format_shape(expected)} {target}"
     if array.dtype.kind not in "biuf" or not np.can_cast(array.dtype, target, casting="same_kind"):
         raise ValueError(f"{wanted}; {array.dtype} cannot be cast to {target}. {received}")
+    if target.kind == "f" and array.dtype.kind in "biu":
+        array = _float_from_integers(entry, array, f"{wanted}. {received}")
     if array.ndim != len(expected) or any(
         want is not None and want != got for want, got in zip(expected, array.shape)
     ):
         raise ValueError(f"{wanted}. {received}")
+    _check_spatial_size(entry, array)
     if array.shape[0] == 0:
         raise ValueError(f"{wanted}; the batch is empty. {received}")
     if entry["role"] == "label" and num_classes:
@@ -130,15 +163,91 @@ def _checked_array(entry, value, num_classes):
     return np.ascontiguousarray(array, dtype=target)
 
 
-def _check_graph_matches(model_path, session, inputs, output_names):
-    graph_inputs = {value.name for value in session.get_inputs()}
-    graph_outputs = {value.name for value in session.get_outputs()}
-    described = {entry["name"] for entry in inputs}
-    if graph_inputs != described or not set(output_names) <= graph_outputs:
+# onnxruntime's element type names, as NumPy dtype names in ganzoo.json.
+_ORT_DTYPES = {
+    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+    "tensor(int8)": "int8", "tensor(int16)": "int16", "tensor(int32)": "int32",
+    "tensor(int64)": "int64", "tensor(uint8)": "uint8", "tensor(uint16)": "uint16",
+    "tensor(uint32)": "uint32", "tensor(uint64)": "uint64", "tensor(bool)": "bool",
+}
+
+
+def _float_from_integers(entry, array, described):
+    """A float input given integers: uint8 images scaled by the input's range, else refused.
+
+    0-255 fed as floats to a generator expecting [-1, 1] gives garbage without a word, so
+    a uint8 image becomes `from_uint8(array, range)` (0 -> low, 255 -> high) and any
+    other integer or bool array is refused (`ganzoo._sampling.check_float_values`).
+    """
+    if entry.get("role") == "image" and array.dtype == np.uint8:
+        value_range = entry.get("range")
+        if not value_range:
+            raise ValueError(
+                f"Input {entry['name']!r} takes float images and this bundle records no "
+                f"range to scale uint8 pixels to; pass float32 images. {described}"
+            )
+        return _imaging.from_uint8(array, tuple(value_range))
+    _sampling.check_float_values(array, entry["name"], entry.get("role"))
+    return array
+
+
+def _check_spatial_size(entry, array):
+    """Refuse image sizes the bundle does not accept (`size_multiple` in ganzoo.json)."""
+    multiple, smallest = entry.get("size_multiple") or 1, entry.get("min_size") or 1
+    if (multiple == 1 and smallest == 1) or array.ndim != 4:
+        return
+    dynamic = [axis for axis in (1, 2) if entry["shape"][axis] is None]
+    if any(array.shape[axis] % multiple or array.shape[axis] < smallest for axis in dynamic):
         raise ValueError(
-            f"{model_path}: ganzoo.json does not describe the graph (graph inputs "
-            f"{sorted(graph_inputs)}, outputs {sorted(graph_outputs)})"
+            f"Input {entry['name']!r} takes heights and widths that are multiples of "
+            f"{multiple}{_at_least(smallest)}. Received: shape={tuple(array.shape)}"
         )
+
+
+def _at_least(smallest):
+    return f", at least {smallest}" if smallest > 1 else ""
+
+
+def _check_graph_matches(model_path, session, inputs, output_names, outputs=None,
+                         image_shape=None):
+    """Refuse a graph whose inputs or outputs are not those ganzoo.json describes.
+
+    Names must match; dtypes, ranks and every size both sides fix must agree, and the first
+    output's size must be `image_shape`. A graph swapped in from another generator fails
+    here even in a bundle without checksums.
+    """
+    graph_inputs = {value.name: value for value in session.get_inputs()}
+    graph_outputs = {value.name: value for value in session.get_outputs()}
+    described = {entry["name"] for entry in inputs}
+    if set(graph_inputs) != described or not set(output_names) <= set(graph_outputs):
+        raise ValueError(
+            f"{model_path} is not the graph ganzoo.json describes: graph inputs "
+            f"{sorted(graph_inputs)}, outputs {sorted(graph_outputs)}; ganzoo.json expects "
+            f"inputs {sorted(described)}, outputs {sorted(output_names)}"
+        )
+    described_outputs = list(outputs or [])
+    if described_outputs and image_shape is not None:
+        first = dict(described_outputs[0])
+        first["shape"] = [first["shape"][0], *image_shape]
+        described_outputs[0] = first
+    for kind, entries, graph in (("input", inputs, graph_inputs),
+                                 ("output", described_outputs, graph_outputs)):
+        for entry in entries:
+            value = graph.get(entry["name"])
+            if value is None:
+                continue
+            dtype = _ORT_DTYPES.get(value.type, value.type)
+            shape = [dim if isinstance(dim, int) else None for dim in value.shape]
+            expected = list(entry["shape"])
+            if dtype != entry["dtype"] or len(shape) != len(expected) or any(
+                want is not None and got is not None and want != got
+                for want, got in zip(expected, shape)
+            ):
+                raise ValueError(
+                    f"{model_path} is not the graph ganzoo.json describes: its {kind} "
+                    f"{entry['name']!r} is {format_shape(shape)} {dtype}, ganzoo.json expects "
+                    f"{format_shape(expected)} {entry['dtype']}"
+                )
 
 
 def _open(model_path, providers, threads, cpu_path=None):

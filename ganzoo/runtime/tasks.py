@@ -107,8 +107,10 @@ class Generator:
 
         Returns the output array, or a tuple of arrays when the bundle has several outputs.
         Arrays are cast to the input's dtype when that loses no kind (int64 labels to
-        int32, float64 latents to float32); anything else raises a one-line ValueError
-        naming the input, the expected shape and what was received.
+        int32, float64 latents to float32); uint8 images for a float `image` input are
+        scaled to its recorded `range` (0 -> low, 255 -> high); anything else (integer or
+        bool latents, a size the bundle does not take) raises a one-line ValueError
+        naming the input, what it expects and what was received.
         """
         outputs = self.session.run(self.session.feeds(arrays, named))
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
