@@ -168,3 +168,39 @@ def _eight_bit(image):
             "16-bit images"
         )
     return image
+
+
+# ITU-R BT.601 luma, as `tf.image.rgb_to_grayscale`.
+LUMA_WEIGHTS = (0.2989, 0.5870, 0.1140)
+
+
+def convert_channels(images, channels):
+    """uint8 NHWC `images` with `channels` channels: grayscale repeated into RGB, RGB
+    turned grayscale with `LUMA_WEIGHTS`; unchanged when they already match (or when
+    `channels` is not 1 or 3). Keras models and the runtime convert alike."""
+    have = images.shape[-1]
+    if have == channels or channels not in (1, 3) or have not in (1, 3):
+        return images
+    if channels == 3:
+        return np.repeat(images, 3, axis=-1)
+    gray = images.astype(np.float32) @ np.asarray(LUMA_WEIGHTS, np.float32)
+    return np.clip(np.rint(gray), 0, 255).astype(np.uint8)[..., None]
+
+
+def pad_to_multiple(images, multiple, minimum=None):
+    """`(padded, (height, width))`: NHWC `images` padded at the bottom and right by
+    reflection (mirroring without repeating the edge; repeating it where the image is too
+    small to reflect) to heights and widths that are multiples of `multiple` and at least
+    `minimum` (default: `multiple`)."""
+    height, width = images.shape[1:3]
+    minimum = multiple if minimum is None else minimum
+
+    def target(side):
+        side = max(side, minimum)
+        return side + (-side % multiple)
+
+    pad_h, pad_w = target(height) - height, target(width) - width
+    if pad_h or pad_w:
+        mode = "reflect" if height > pad_h and width > pad_w else "symmetric"
+        images = np.pad(images, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+    return images, (height, width)

@@ -35,8 +35,13 @@ from ganzoo.data import folders as _folders
 from ganzoo.data import tfds_source as _tfds
 from ganzoo.data._common import VALID_CHANNELS, normalize_image_size, source_error
 from ganzoo.data.bundled import BUNDLED_NAMES, digits_arrays
+from ganzoo.data.unpaired import describe_unpaired, load_unpaired
+from ganzoo.data.super_resolution import (describe_super_resolution,
+                                           load_super_resolution)
 
-__all__ = ["load", "describe", "digits_arrays", "BUNDLED_NAMES", "SOURCES"]
+__all__ = ["load", "describe", "load_unpaired", "describe_unpaired", "load_super_resolution",
+           "describe_super_resolution", "digits_arrays",
+           "BUNDLED_NAMES", "SOURCES"]
 
 # Kinds of source `load` accepts, for help texts.
 SOURCES = {

@@ -5,13 +5,18 @@
 | `digits` | scikit-learn `load_digits()`: 8×8 grayscale handwritten digits, values 0..16 | 1,437 train / 360 test / 1,797 all | 0..9 |
 | `faces` | scikit-image `lfw_subset()`: the 100 face crops (25×25 grayscale) | 100 | none |
 | `textures/grass`, `textures/gravel`, `textures/brick` | one 512×512 grayscale texture each, tiled into non-overlapping patches | 64 patches of 64×64 | none |
-| `photos` | seven RGB photographs of scikit-image, tiled into non-overlapping patches | 235 patches of 96×96 | none |
+| `photos` | seven RGB photographs of scikit-image, tiled into non-overlapping patches | 199 train / 36 test / 235 all patches of 96×96 | none |
+
+`ganzoo.data.load_unpaired` takes random crops of the whole texture pictures instead of
+the fixed tiles (see `texture_picture`).
 
 Splits: `digits` has `"train"` and `"test"`, defined once and for all as
 `sklearn.model_selection.train_test_split(np.arange(1797), test_size=0.2, random_state=0,
-stratify=target)` (1,437 / 360 examples, every class in both), and `"all"`. The other
-bundled datasets are too small to hold out a test part: `"train"` and `"all"` are the same
-images.
+stratify=target)` (1,437 / 360 examples, every class in both), and `"all"`. `photos` holds
+out two whole photographs, `chelsea` and `coffee`, as its `"test"` split (super-resolution
+is measured on them: `"train"` never shows them), the other five are `"train"`, `"all"` is
+the seven. The other bundled datasets are too small to hold out a test part: `"train"` and
+`"all"` are the same images.
 """
 
 import functools
@@ -26,6 +31,7 @@ BUNDLED_NAMES = ("digits", "faces") + tuple(f"textures/{name}" for name in TEXTU
 )
 
 DIGITS_SPLITS = ("train", "test", "all")
+PHOTO_SPLITS = ("train", "test", "all")
 SINGLE_SPLITS = ("train", "all")
 
 TEXTURE_PATCH = (64, 64)
@@ -41,6 +47,8 @@ PHOTO_NAMES = (
     "rocket",
     "motorcycle_left",
 )
+# Held out of the `photos` train split, for measuring super-resolution.
+PHOTO_TEST_NAMES = ("chelsea", "coffee")
 DIGITS_CLASS_NAMES = [str(digit) for digit in range(10)]
 
 
@@ -51,7 +59,9 @@ def is_bundled(source):
 
 def splits_of(name):
     """The split names a bundled dataset accepts."""
-    return DIGITS_SPLITS if name == "digits" else SINGLE_SPLITS
+    if name == "digits":
+        return DIGITS_SPLITS
+    return PHOTO_SPLITS if name == "photos" else SINGLE_SPLITS
 
 
 def load_arrays(name, split="train", image_size=None):
@@ -59,7 +69,7 @@ def load_arrays(name, split="train", image_size=None):
 
     Args:
         name: str. One of `BUNDLED_NAMES`.
-        split: str. `"train"`, `"test"` (digits only) or `"all"`.
+        split: str. `"train"`, `"test"` (digits and photos) or `"all"`.
         image_size: (height, width) or None. For textures and photos this is the patch
             size the pictures are tiled into (so patches keep full resolution); other
             datasets are resized later by the pipeline.
@@ -80,7 +90,7 @@ def load_arrays(name, split="train", image_size=None):
         patches = tile(_texture(name.split("/", 1)[1]), patch or TEXTURE_PATCH)
     else:
         patch = patch or PHOTO_PATCH
-        patches = np.concatenate([tile(photo, patch) for photo in _photos()])
+        patches = np.concatenate([tile(photo, patch) for photo in photo_pictures(split)])
     if len(patches) == 0:
         raise source_error(
             name, f"image_size={patch} is larger than its pictures; use a smaller image_size"
@@ -99,7 +109,7 @@ def describe(name, split="train"):
     if name.startswith("textures/"):
         num_examples = len(tile(_texture(name.split("/", 1)[1]), TEXTURE_PATCH))
         return _info(num_examples, None, 1, TEXTURE_PATCH)
-    num_examples = sum(len(tile(photo, PHOTO_PATCH)) for photo in _photos())
+    num_examples = sum(len(tile(photo, PHOTO_PATCH)) for photo in photo_pictures(split))
     return _info(num_examples, None, 3, PHOTO_PATCH)
 
 
@@ -178,6 +188,21 @@ def _faces():
     return images
 
 
+def texture_picture(name):
+    """The whole picture of a bundled texture: uint8 (512, 512, 1), read-only.
+
+    `ganzoo.data.load_unpaired` cuts random crops from it (`textures/<name>` in `load`
+    gives the fixed non-overlapping tiles instead).
+
+    Args:
+        name: str. `"grass"`, `"gravel"` or `"brick"` (or `"textures/<name>"`).
+    """
+    name = name.split("/", 1)[1] if name.startswith("textures/") else name
+    if name not in TEXTURES:
+        raise source_error(f"textures/{name}", f"unknown texture; expected one of {list(TEXTURES)}")
+    return _texture(name)
+
+
 @functools.lru_cache(maxsize=None)
 def _texture(name):
     from skimage import data
@@ -185,6 +210,25 @@ def _texture(name):
     image = np.asarray(getattr(data, name)(), dtype=np.uint8)[..., None]
     image.flags.writeable = False
     return image
+
+
+def photo_pictures(split="train"):
+    """The whole photographs of one `photos` split: uint8 (H, W, 3) arrays, read-only.
+
+    `ganzoo.data.load_super_resolution` cuts random crops from them (`photos` in `load`
+    gives the fixed non-overlapping tiles instead).
+
+    Args:
+        split: str. `"train"` (five photographs), `"test"` (`chelsea`, `coffee`) or `"all"`.
+    """
+    _check_split("photos", split)
+    if split == "all":
+        wanted = PHOTO_NAMES
+    elif split == "test":
+        wanted = PHOTO_TEST_NAMES
+    else:
+        wanted = tuple(name for name in PHOTO_NAMES if name not in PHOTO_TEST_NAMES)
+    return tuple(photo for name, photo in zip(PHOTO_NAMES, _photos()) if name in wanted)
 
 
 @functools.lru_cache(maxsize=None)

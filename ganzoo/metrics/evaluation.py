@@ -510,11 +510,11 @@ def source_scale(source):
 
 
 def downscale(images, scale):
-    """uint8 NHWC images made `scale` times smaller: bicubic with antialiasing (the
-    low-resolution images super-resolution models train on)."""
-    import tensorflow as tf
-
+    """uint8 NHWC images made `scale` times smaller as super-resolution models train on
+    them (`ganzoo.data.super_resolution.bicubic_downscale`: bicubic with antialiasing,
+    8-bit levels)."""
     from ganzoo import _imaging
+    from ganzoo.data.super_resolution import bicubic_downscale
 
     height, width = images.shape[1:3]
     if height % scale or width % scale:
@@ -522,21 +522,16 @@ def downscale(images, scale):
             f"Images of {height}x{width} do not divide by the scale {scale}: load the data "
             f"with an image size that is a multiple of {scale}"
         )
-    small = tf.image.resize(_imaging.from_uint8(images), (height // scale, width // scale),
-                            method="bicubic", antialias=True)
-    return _imaging.to_uint8(np.clip(small.numpy(), -1.0, 1.0))
+    small = bicubic_downscale(_imaging.from_uint8(images), scale)
+    return _imaging.to_uint8(np.asarray(small))
 
 
 def bicubic_upscale(images, scale):
-    """uint8 NHWC images made `scale` times larger by bicubic interpolation."""
-    import tensorflow as tf
+    """uint8 NHWC images made `scale` times larger by bicubic interpolation (the
+    baseline; `ganzoo.data.super_resolution.bicubic_upscale`)."""
+    from ganzoo.data.super_resolution import bicubic_upscale as upscale
 
-    from ganzoo import _imaging
-
-    height, width = images.shape[1:3]
-    large = tf.image.resize(_imaging.from_uint8(images), (height * scale, width * scale),
-                            method="bicubic")
-    return _imaging.to_uint8(np.clip(large.numpy(), -1.0, 1.0))
+    return upscale(images, scale)
 
 
 def _evaluate_super_resolution(source_stream, data, metrics, *, n, batch_size, seed, split,

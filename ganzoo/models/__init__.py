@@ -8,7 +8,10 @@ from ganzoo.models.dcgan import DCGAN
 from ganzoo.models.gan import VanillaGAN
 from ganzoo.models.sagan import SAGAN
 from ganzoo.models.cgan import ConditionalGAN
+from ganzoo.models.cyclegan import CycleGAN
+from ganzoo.models.srgan import SRGAN
 from ganzoo.models.wgan_gp import WGANGP
+from ganzoo.models.stylegan_lite import StyleGANLite
 
 # Importing a family's module registers it (`@register_family`): the registry is built
 # from the classes themselves, never from a list kept beside them.
@@ -27,4 +30,4 @@ def get(name):
     return _REGISTRY[name]
 
 
-__all__ = ["AdversarialModel", "ConditionalGAN", "DCGAN", "VanillaGAN", "get", "names", "register_family", "SAGAN", "WGANGP"]
+__all__ = ["AdversarialModel", "ConditionalGAN", "CycleGAN", "DCGAN", "VanillaGAN", "get", "names", "register_family", "SAGAN", "SRGAN", "StyleGANLite", "WGANGP"]

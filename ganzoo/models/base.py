@@ -256,6 +256,15 @@ class AdversarialModel(keras.Model):
             start += steps
         return self.phases()[-1][0]
 
+    @classmethod
+    def describe_training_data(cls, data, *, data_b=None, image_size=None, split="train"):
+        """What a run needs to know of its data before building the model: a dict with
+        `num_examples` (per epoch), `channels` and `class_names` (`ganzoo.data.describe`;
+        families with paired or unpaired data override it)."""
+        from ganzoo import data as data_lib
+
+        return data_lib.describe(data, split)
+
     def training_data(self, data, *, image_size, batch_size, seed=None, repeat=False,
                       data_b=None, split="train"):
         """The `tf.data.Dataset` a run trains on (`ganzoo train` calls this).
@@ -454,14 +463,15 @@ class AdversarialModel(keras.Model):
         raise NotImplementedError(
             f"{type(self).__name__} must say what {name} updates (optimizer_variables)")
 
-    def update_ema(self):
+    def update_ema(self, decay=None):
         """Move the EMA generator towards the generator: trainable weights averaged with
-        `ema_decay`, the others (batch-norm statistics) copied.
+        `decay` (a float or a tensor, e.g. one set by the step's global batch; default
+        `ema_decay`), the others (batch-norm statistics) copied.
 
         Call right after the generator update. Exact under distribution: the update runs
         once, in cross-replica context, on weights that are equal on every replica.
         """
-        decay = tf.constant(float(self.ema_decay), tf.float32)
+        decay = tf.cast(self.ema_decay if decay is None else decay, tf.float32)
         pairs = list(zip(self.generator_ema.weights, self.generator.weights))
         trainable = {id(v) for v in self.generator.trainable_weights}
 
@@ -474,8 +484,7 @@ class AdversarialModel(keras.Model):
                     ema_weight.assign(value)
 
         context = tf.distribute.get_replica_context()
-        if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1 and \
-                not tf.distribute.has_strategy():
+        if context is None or not tf.distribute.has_strategy():
             update()
         else:
             context.merge_call(update)

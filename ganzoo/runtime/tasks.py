@@ -213,6 +213,7 @@ class _ImageToImage(Generator):
         n = array.shape[0]
         if n == 0:
             raise ValueError(f"{verb}() got an empty batch. Received: shape={array.shape}")
+        array = _imaging.convert_channels(array, spec["shape"][-1])
         named = {spec["name"]: _imaging.from_uint8(array, tuple(spec.get("range", (-1.0, 1.0))))}
         others = [entry for entry in self._inputs if entry is not spec]
         if others:  # noise or labels beside the image: drawn from seed 0
@@ -229,8 +230,30 @@ class Translator(_ImageToImage):
     use = "translate(image)"
 
     def translate(self, image):
-        """Translate one uint8 HWC image (or an NHWC batch); returns uint8 like it."""
-        return self._map(image, "translate")
+        """Translate one uint8 HWC image (or an NHWC batch); returns uint8 like it.
+
+        A grayscale image given to an RGB generator is converted to RGB (and RGB to
+        grayscale for a grayscale one, with ITU-R 601 luma weights). A height or width
+        the generator cannot take (not a multiple of the bundle's `size_multiple`, or
+        below its `min_size`) is reflection-padded at the bottom and right and the result
+        cropped back to the input's size.
+        """
+        spec = next(entry for entry in self._inputs if entry["role"] == "image")
+        array = np.asarray(image)
+        if array.dtype != np.uint8 or array.ndim not in (2, 3, 4):
+            return self._map(image, "translate")  # its one-line error
+        single = array.ndim in (2, 3)
+        batch = array[None] if single else array
+        if batch.ndim == 3:
+            batch = batch[..., None]
+        padded, (height, width) = _imaging.pad_to_multiple(batch, spec.get("size_multiple") or 1,
+                                                  spec.get("min_size"))
+        output = self._map(padded, "translate")
+        # Crop what the padding added, at the generator's scale (1 for a CycleGAN).
+        scale_h = output.shape[1] / padded.shape[1]
+        scale_w = output.shape[2] / padded.shape[2]
+        output = output[:, :int(round(height * scale_h)), :int(round(width * scale_w))]
+        return output[0] if single else output
 
 
 class SuperResolver(_ImageToImage):
@@ -239,9 +262,43 @@ class SuperResolver(_ImageToImage):
     does = "upscales images"
     use = "upscale(image)"
 
-    def upscale(self, image):
-        """Super-resolve one uint8 HWC image (or an NHWC batch); returns uint8 like it."""
-        return self._map(image, "upscale")
+    def upscale(self, image, tile_size=None, overlap=None):
+        """Super-resolve one uint8 HWC image (or an NHWC batch); returns uint8 like it.
+
+        Tiles of `tile_size` input pixels overlapping by `overlap` are run one at a time
+        and blended (`ganzoo._tiling.tiled_map`, as `SRGAN.upscale` does), so memory holds
+        one tile's activations and the result whatever the image size; an image no larger
+        than a tile runs whole. Defaults: 128 and 32.
+        """
+        from ganzoo import _tiling
+
+        tile_size, overlap = _tiling.check_tiling(tile_size, overlap)
+        spec = next(entry for entry in self._inputs if entry["role"] == "image")
+        array = np.asarray(image)
+        if array.dtype != np.uint8 or array.ndim not in (2, 3, 4) or 0 in array.shape:
+            return self._map(image, "upscale")  # the one-line errors of every image task
+        single = array.ndim in (2, 3)
+        batch = array.reshape(array.shape + (1,)) if array.ndim == 2 else array
+        batch = batch[None] if single else batch
+        channels = (spec.get("shape") or [None])[-1]
+        if channels == 3 and batch.shape[-1] == 1:
+            batch = np.repeat(batch, 3, axis=-1)
+        if batch.shape[-1] != channels and channels is not None:
+            return self._map(image, "upscale")
+        input_range = tuple(spec.get("range", (-1.0, 1.0)))
+        output_range = tuple(self._outputs[0].get("range", (-1.0, 1.0)))
+        scale = int(self.metadata.get("scale") or 0) or None
+
+        def run(tile):
+            return self.session.run(self.session.feeds(named={spec["name"]: tile}))[0]
+
+        results = []
+        for picture in batch:
+            floats = _imaging.from_uint8(picture, input_range)
+            factor = scale or run(floats[None, :8, :8]).shape[1] // min(8, floats.shape[0])
+            results.append(_imaging.to_uint8(
+                _tiling.tiled_map(run, floats, factor, tile_size, overlap), output_range))
+        return results[0] if single else np.stack(results)
 
 
 def for_bundle(path, metadata, session):

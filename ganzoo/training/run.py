@@ -416,7 +416,8 @@ class TrainingRun:
             settings["batch_size"] = family_class.default_batch_size
         if settings.get("image_size") is None:
             settings["image_size"] = family_class.default_image_size
-        description = data_lib.describe(settings["data"])
+        description = family_class.describe_training_data(
+            settings["data"], data_b=settings.get("data_b"), image_size=settings["image_size"])
         image_shape = (settings["image_size"], settings["image_size"], description["channels"])
         keras.utils.set_random_seed(settings["seed"])
         with strategy.scope():

@@ -236,7 +236,8 @@ def direction_report(family_cls, kwargs, steps=5, batch_size=16, learning_rate=1
     images = tf.constant(digits(batch_size, kwargs["image_shape"], seed=seed))
     keras.utils.set_random_seed(seed)
     model = fed_latents(family_cls)(**kwargs)
-    model.latent_feed = latent_feed(1, batch_size, model.latent_dim, seed=seed)
+    if model.latent_dim is not None:
+        model.latent_feed = latent_feed(1, batch_size, model.latent_dim, seed=seed)
     model.compile(g_optimizer=keras.optimizers.Adam(learning_rate),
                   d_optimizer=keras.optimizers.Adam(learning_rate))
     data = tf.data.Dataset.from_tensors(images).repeat(steps)

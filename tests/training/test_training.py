@@ -86,7 +86,8 @@ def _free_ports(count):
 # Families trained on paired batches, with tiny arguments (16x16 high-res images).
 PAIRED = {
     "srgan": {"family": "srgan", "pairs": "super_resolution",
-              "kwargs": {"image_shape": [16, 16, 1], "scale": 2}},
+              "kwargs": {"image_shape": [16, 16, 1], "scale": 2, "filters": 4, "blocks": 1,
+                         "disc_filters": 4, "pretrain_steps": 2}},
     "cyclegan": {"family": "cyclegan", "pairs": "unpaired",
                  "kwargs": {"image_shape": [16, 16, 1], "filters": 4, "disc_filters": 4,
                             "disc_layers": 2, "blocks": 1, "pool_size": 0}},

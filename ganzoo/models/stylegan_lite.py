@@ -1,0 +1,577 @@
+"""StyleGAN-lite: StyleGAN2 (Karras et al. 2020, https://arxiv.org/abs/1912.04958) for
+small images (16 to 128 pixels) and widths that train on a CPU.
+
+"Lite" is about sizes, not ideas; the mechanisms are the papers':
+
+- mapping network z -> w: z normalised (pixel norm), `mapping_layers` equalised-lr dense
+  layers with leaky ReLU and a learning-rate multiplier of 0.01;
+- synthesis network: a learned constant 4x4 input; at each resolution two 3x3 StyleGAN2
+  modulated/demodulated convolutions (one at 4x4), each followed by per-pixel noise with a
+  learned per-channel strength, a bias and leaky ReLU; bilinear 2x upsampling between
+  resolutions; toRGB layers (1x1 modulated convolutions, no demodulation) at every
+  resolution whose outputs are upsampled and summed (the "skip" generator). With
+  `style="adain"` the convolutions are plain equalised-lr ones followed by StyleGAN's
+  AdaIN instead (the 2019 generator's style operation, toRGB then unmodulated);
+- every conv and toRGB layer takes its own w (`num_styles` of them), so two latents can
+  be mixed at a crossover layer;
+- truncation trick: w' = w_avg + psi (w - w_avg), with `w_avg` tracked during training as
+  a moving average (beta 0.995) of the global batch's mean w;
+- discriminator: the StyleGAN2 residual network (fromRGB 1x1; per resolution two 3x3
+  convolutions and 2x2 average pooling, a pooled 1x1 shortcut, the sum scaled by
+  1/sqrt(2)), then minibatch standard deviation (groups of 4 consecutive images), a 3x3
+  convolution, a dense layer and the logit; equalised learning rate everywhere;
+- training: the non-saturating logistic loss, lazy R1 on real images every `r1_interval`
+  (16) steps weighted gamma/2 times the interval, style-mixing regularisation (each
+  generated image mixes two latents at a random crossover layer with probability 0.9), and
+  an exponential moving average of the generator whose decay comes from a half-life in
+  images (0.5 ** (global batch / half-life)); the EMA generator is the one users sample,
+  export and load.
+
+Randomness: the per-layer noise is an *input* of the generator (`noise_<k>`, (B, r, r, 1)
+for the k-th convolution), so the exported graph has no random ops. Training draws noise,
+second latents and crossover layers from stateless seeds (`noise_seed()`, different per
+replica and step); sampling draws every input by role with `ganzoo._sampling.draw_inputs`,
+the function the runtime uses, so a seed gives the same images in Keras and in a bundle.
+
+Not included: path-length regularisation, progressive growing, the blur (FIR) filters of
+the up- and down-sampling (bilinear upsampling and average pooling instead).
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ganzoo import _sampling
+from ganzoo import losses as losses_lib
+from ganzoo.layers.style import (
+    AdaptiveInstanceNormalization,
+    BiasActivation,
+    EqualizedConv2D,
+    EqualizedDense,
+    LearnedConstant,
+    MinibatchStdDev,
+    ModulatedConv2D,
+    NoiseInjection,
+    PixelNormalization,
+    Truncation,
+)
+from ganzoo.models.base import AdversarialModel, register_family
+
+STYLES = ("modulated", "adain")
+# Moving-average factor of the tracked mean w (StyleGAN's w_avg_beta).
+W_AVG_BETA = 0.995
+
+
+def channels_at(resolution, channel_base, channel_max):
+    """Width at a resolution: min(channel_base / resolution, channel_max), at least 1."""
+    return max(1, min(channel_base // resolution, channel_max))
+
+
+def num_styles(size):
+    """w vectors the synthesis network takes for `size`x`size` images: 2 log2(size) - 2."""
+    return 2 * int(math.log2(size)) - 2
+
+
+def noise_shapes(size):
+    """`(r, r, 1)` of every noise input in order: one per convolution."""
+    shapes = [(4, 4, 1)]
+    resolution = 4
+    while resolution < size:
+        resolution *= 2
+        shapes += [(resolution, resolution, 1)] * 2
+    return shapes
+
+
+# -- networks ----------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class TakeStyle(keras.layers.Layer):
+    """styles (B, num_styles, D) -> the `index`-th w (B, D)."""
+
+    def __init__(self, index, **kwargs):
+        super().__init__(**kwargs)
+        self.index = int(index)
+
+    def call(self, styles):
+        return styles[:, self.index]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "index": self.index}
+
+
+def build_mapping_network(latent_dim, style_dim, mapping_layers, lr_multiplier=0.01,
+                          name="mapping"):
+    """latent (B, latent_dim) -> w (B, style_dim)."""
+    latent = keras.Input((latent_dim,), name="latent")
+    x = PixelNormalization(name="normalize_latent")(latent)
+    for index in range(mapping_layers):
+        x = EqualizedDense(style_dim, lr_multiplier=lr_multiplier, activation="lrelu",
+                           name=f"mapping_dense{index}")(x)
+    return keras.Model(latent, x, name=name)
+
+
+def _styled_layer(x, w, noise, width, kernel_size, style, name):
+    """conv (modulated, or plain + AdaIN) -> noise -> bias -> leaky ReLU."""
+    if style == "modulated":
+        styles = EqualizedDense(x.shape[-1], bias_init=1.0, name=f"{name}_affine")(w)
+        x = ModulatedConv2D(width, kernel_size, name=f"{name}_conv")([x, styles])
+    else:
+        x = EqualizedConv2D(width, kernel_size, use_bias=False, name=f"{name}_conv")(x)
+    x = NoiseInjection(name=f"{name}_noise")([x, noise])
+    x = BiasActivation("lrelu", name=f"{name}_act")(x)
+    if style == "adain":
+        scale = EqualizedDense(width, bias_init=1.0, name=f"{name}_style_scale")(w)
+        offset = EqualizedDense(width, name=f"{name}_style_offset")(w)
+        x = AdaptiveInstanceNormalization(name=f"{name}_adain")([x, scale, offset])
+    return x
+
+
+def _to_rgb(x, w, channels, style, name):
+    if style == "modulated":
+        styles = EqualizedDense(x.shape[-1], bias_init=1.0, name=f"{name}_affine")(w)
+        x = ModulatedConv2D(channels, 1, demodulate=False, name=f"{name}_conv")([x, styles])
+    else:
+        x = EqualizedConv2D(channels, 1, use_bias=False, name=f"{name}_conv")(x)
+    return BiasActivation("linear", name=f"{name}_bias")(x)
+
+
+def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
+                            style="modulated", name="synthesis"):
+    """[styles (B, num_styles, style_dim), noise_0, ..., noise_k] -> images (B, H, W, C).
+
+    Style index of each layer as in StyleGAN2: the 4x4 conv takes w_0 and its toRGB w_1;
+    at each further resolution the two convs take w_{2i-1}, w_{2i} and toRGB w_{2i+1}.
+    The output is linear (no tanh), as in the paper; images lie roughly in [-1, 1].
+    """
+    size, _, channels = image_shape
+    count = num_styles(size)
+    styles = keras.Input((count, style_dim), name="styles")
+    noises = [keras.Input(shape, name=f"noise_{index}")
+              for index, shape in enumerate(noise_shapes(size))]
+
+    taken = {}
+
+    def w(index):
+        if index not in taken:
+            taken[index] = TakeStyle(index, name=f"w{index}")(styles)
+        return taken[index]
+
+    x = LearnedConstant(channels_at(4, channel_base, channel_max), name="constant")(styles)
+    x = _styled_layer(x, w(0), noises[0], channels_at(4, channel_base, channel_max), 3,
+                      style, "b4_conv")
+    image = _to_rgb(x, w(1), channels, style, "b4_torgb")
+    resolution, layer = 4, 1
+    while resolution < size:
+        resolution *= 2
+        width = channels_at(resolution, channel_base, channel_max)
+        x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"b{resolution}_up")(x)
+        x = _styled_layer(x, w(layer), noises[layer], width, 3, style, f"b{resolution}_conv0")
+        x = _styled_layer(x, w(layer + 1), noises[layer + 1], width, 3, style,
+                          f"b{resolution}_conv1")
+        image = keras.layers.UpSampling2D(2, interpolation="bilinear",
+                                          name=f"b{resolution}_rgb_up")(image)
+        rgb = _to_rgb(x, w(layer + 2), channels, style, f"b{resolution}_torgb")
+        image = keras.layers.Add(name=f"b{resolution}_rgb")([image, rgb])
+        layer += 2
+    image = keras.layers.Activation("linear", dtype="float32", name="images")(image)
+    return keras.Model([styles, *noises], image, name=name)
+
+
+def build_stylegan_generator(image_shape, latent_dim, style_dim, mapping_layers,
+                             channel_base, channel_max, style="modulated",
+                             mapping_lr_multiplier=0.01, name="generator"):
+    """[latent, truncation (B, 1), noise_0, ..., noise_k] -> images (B, H, W, C).
+
+    The mapping and synthesis networks are the layers "mapping" and "synthesis" of the
+    returned model; between them the "truncation" layer (which holds w_avg) and the
+    broadcast of w to every style input.
+    """
+    size = image_shape[0]
+    mapping = build_mapping_network(latent_dim, style_dim, mapping_layers,
+                                    mapping_lr_multiplier)
+    synthesis = build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
+                                        style)
+    latent = keras.Input((latent_dim,), name="latent")
+    truncation = keras.Input((1,), name="truncation")
+    noises = [keras.Input(shape, name=f"noise_{index}")
+              for index, shape in enumerate(noise_shapes(size))]
+    w = mapping(latent)
+    w = Truncation(name="truncation_trick")([w, truncation])
+    styles = keras.layers.RepeatVector(num_styles(size), name="broadcast_w")(w)
+    images = synthesis([styles, *noises])
+    return keras.Model([latent, truncation, *noises], images, name=name)
+
+
+def _discriminator_block(x, width_in, width_out, name):
+    """Residual down-block: two 3x3 convs and pooling; pooled 1x1 shortcut; / sqrt(2)."""
+    shortcut = keras.layers.AveragePooling2D(2, name=f"{name}_skip_pool")(x)
+    shortcut = EqualizedConv2D(width_out, 1, use_bias=False, name=f"{name}_skip")(shortcut)
+    x = EqualizedConv2D(width_in, 3, activation="lrelu", name=f"{name}_conv0")(x)
+    x = EqualizedConv2D(width_out, 3, activation="lrelu", name=f"{name}_conv1")(x)
+    x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
+    x = keras.layers.Add(name=f"{name}_sum")([x, shortcut])
+    return keras.layers.Rescaling(1.0 / math.sqrt(2.0), name=f"{name}_out")(x)
+
+
+def build_stylegan_discriminator(image_shape, channel_base, channel_max,
+                                 mbstd_group_size=4, name="discriminator"):
+    """images (B, H, W, C) -> one logit per image (B, 1)."""
+    size = image_shape[0]
+    images = keras.Input(image_shape, name="images")
+    x = EqualizedConv2D(channels_at(size, channel_base, channel_max), 1, activation="lrelu",
+                        name="from_rgb")(images)
+    resolution = size
+    while resolution > 4:
+        x = _discriminator_block(x, channels_at(resolution, channel_base, channel_max),
+                                 channels_at(resolution // 2, channel_base, channel_max),
+                                 f"d{resolution}")
+        resolution //= 2
+    width = channels_at(4, channel_base, channel_max)
+    x = MinibatchStdDev(mbstd_group_size, 1, name="minibatch_stddev")(x)
+    x = EqualizedConv2D(width, 3, activation="lrelu", name="d4_conv")(x)
+    x = keras.layers.Flatten(name="d4_flatten")(x)
+    x = EqualizedDense(width, activation="lrelu", name="d4_dense")(x)
+    logits = EqualizedDense(1, name="logit")(x)
+    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
+    return keras.Model(images, logits, name=name)
+
+
+# -- the family --------------------------------------------------------------------------
+
+
+def _is_number(value):
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+@register_family("stylegan_lite")
+class StyleGANLite(AdversarialModel):
+    """StyleGAN2 for small images (Karras et al. 2020), trained with `fit`.
+
+    Sampling takes the truncation psi and style mixing:
+    `sample(n, seed=, truncation=0.7, style_mix=(seed_b, crossover_layer))` (images whose
+    first `crossover_layer` styles come from the latents of `seed` and the others from
+    those of `seed_b`). The generator users sample, export and load is the EMA generator;
+    its inputs are `latent`, `truncation` (B, 1) and one `noise_<k>` (B, r, r, 1) per
+    convolution.
+
+    Args:
+        image_shape: tuple. `(size, size, channels)`: a square power of two from 16 to
+            128, 1 or 3 channels. Defaults to `(64, 64, 3)`.
+        latent_dim: int. Size of z. Defaults to 512 as in the paper.
+        style_dim: int. Size of w. Defaults to 512 as in the paper.
+        mapping_layers: int. Dense layers of the mapping network, 1 to 8. Defaults to 8.
+        channel_base: int. Width at resolution r is min(channel_base / r, channel_max),
+            for both networks. Defaults to 16384 (StyleGAN2 at small resolutions).
+        channel_max: int. Widest layer. Defaults to 512.
+        style: str. "modulated" (StyleGAN2's modulated/demodulated convolutions, the
+            default) or "adain" (StyleGAN's AdaIN).
+        mbstd_group_size: int. Images per minibatch-stddev group. Defaults to 4.
+        ema_half_life_images: int or None. Half-life of the generator's moving average,
+            in training images: the decay per step is 0.5 ** (global batch / half-life).
+            Defaults to 10,000 (the paper); None keeps no EMA generator (then `.generator`
+            is sampled).
+        seed: int or None. Seed of the training noise.
+        name: str or None. Model name.
+
+    `compile` options (beside the optimizers): `r1_gamma` (R1 weight gamma, default 10 as
+    in the paper for FFHQ; small images train well from 0.1 to 10), `r1_interval` (lazy R1
+    every that many steps, default 16; 0 turns R1 off), `style_mixing` (probability,
+    default 0.9). Default optimizers: Adam(0.002, betas (0, 0.99), eps 1e-8), the
+    discriminator's rate and betas adjusted for lazy R1 as in the paper (c = 16 / 17).
+
+    Examples:
+    ```python
+    data = ganzoo.data.load("digits", image_size=32, batch_size=32)
+    gan = ganzoo.models.StyleGANLite(image_shape=(32, 32, 1), latent_dim=64, style_dim=64,
+                                     mapping_layers=4, channel_base=512, channel_max=64)
+    gan.compile(r1_gamma=1.0)
+    gan.fit(data, epochs=5)
+    images = gan.sample(16, seed=0, truncation=0.7)  # uint8 (16, 32, 32, 1)
+    mixed = gan.sample(16, seed=0, style_mix=(1, 4))  # coarse styles of seed 0
+    ```
+    """
+
+    def __init__(self, image_shape=(64, 64, 3), latent_dim=512, style_dim=512,
+                 mapping_layers=8, channel_base=16384, channel_max=512, style="modulated",
+                 mbstd_group_size=4, ema_half_life_images=10_000, seed=None, name=None,
+                 **kwargs):
+        super().__init__(image_shape=image_shape, latent_dim=latent_dim, seed=seed,
+                         name=name, **kwargs)
+        size, width, _ = self.image_shape
+        if size != width or size < 16 or size > 128 or size & (size - 1):
+            raise ValueError(
+                "StyleGANLite images must be square with a power-of-two size from 16 to 128. "
+                f"Received: image_shape={self.image_shape}"
+            )
+        self.style_dim = _sampling.check_count(style_dim, "style_dim")
+        self.mapping_layers = _sampling.check_count(mapping_layers, "mapping_layers")
+        if self.mapping_layers > 8:
+            raise ValueError(f"mapping_layers must be 1 to 8. Received: "
+                             f"mapping_layers={mapping_layers!r}")
+        self.channel_base = _sampling.check_count(channel_base, "channel_base")
+        self.channel_max = _sampling.check_count(channel_max, "channel_max")
+        if style not in STYLES:
+            raise ValueError(f"style must be one of {STYLES}. Received: style={style!r}")
+        self.style = style
+        self.mbstd_group_size = _sampling.check_count(mbstd_group_size, "mbstd_group_size")
+        if ema_half_life_images is not None:
+            if not _is_number(ema_half_life_images) or ema_half_life_images <= 0:
+                raise ValueError(
+                    "ema_half_life_images must be a positive number or None. "
+                    f"Received: ema_half_life_images={ema_half_life_images!r}"
+                )
+        self.ema_half_life_images = ema_half_life_images
+        # Images per step the EMA decay is computed for: the global batch, known when the
+        # step is traced (`default_batch_size` until then).
+        self.__dict__["_ema_images_per_step"] = self.default_batch_size
+        self.r1_gamma, self.r1_interval, self.style_mixing = 10.0, 16, 0.9
+
+    @property
+    def ema_decay(self):
+        """0.5 ** (images per step / half-life), or None without an EMA generator."""
+        if self.__dict__.get("ema_half_life_images") is None:
+            return None
+        images = self.__dict__.get("_ema_images_per_step", self.default_batch_size)
+        return 0.5 ** (images / self.ema_half_life_images)
+
+    # -- networks -------------------------------------------------------------------------
+
+    @property
+    def num_styles(self):
+        return num_styles(self.image_shape[0])
+
+    @property
+    def num_noise_inputs(self):
+        return len(noise_shapes(self.image_shape[0]))
+
+    def build_generator(self):
+        return build_stylegan_generator(
+            self.image_shape, self.latent_dim, self.style_dim, self.mapping_layers,
+            self.channel_base, self.channel_max, self.style)
+
+    def build_discriminator(self):
+        return build_stylegan_discriminator(self.image_shape, self.channel_base,
+                                            self.channel_max, self.mbstd_group_size)
+
+    @staticmethod
+    def parts(generator):
+        """(mapping, truncation layer, synthesis) of a StyleGAN-lite generator."""
+        return (generator.get_layer("mapping"), generator.get_layer("truncation_trick"),
+                generator.get_layer("synthesis"))
+
+    # -- compile --------------------------------------------------------------------------
+
+    def default_optimizers(self):
+        """Adam(0.002, betas (0, 0.99), eps 1e-8); the discriminator's rate times c and
+        betas to the power c, c = r1_interval / (r1_interval + 1) (lazy regularisation)."""
+        c = self.r1_interval / (self.r1_interval + 1) if self.r1_interval else 1.0
+        return (
+            keras.optimizers.Adam(0.002, beta_1=0.0, beta_2=0.99, epsilon=1e-8, name="g_adam"),
+            keras.optimizers.Adam(0.002 * c, beta_1=0.0, beta_2=0.99**c, epsilon=1e-8,
+                                  name="d_adam"),
+        )
+
+    def configure_losses(self, r1_gamma=10.0, r1_interval=16, style_mixing=0.9,
+                         **loss_options):
+        """`r1_gamma`: R1 weight; `r1_interval`: lazy R1 period in steps (0: no R1);
+        `style_mixing`: probability that a generated training image mixes two latents."""
+        super().configure_losses(**loss_options)
+        if not _is_number(r1_gamma) or r1_gamma < 0:
+            raise ValueError(f"r1_gamma must be a non-negative number. Received: "
+                             f"r1_gamma={r1_gamma!r}")
+        if isinstance(r1_interval, bool) or not isinstance(r1_interval, int) or r1_interval < 0:
+            raise ValueError(f"r1_interval must be a non-negative integer. Received: "
+                             f"r1_interval={r1_interval!r}")
+        if not _is_number(style_mixing) or not 0.0 <= style_mixing <= 1.0:
+            raise ValueError(f"style_mixing must be a probability in [0, 1]. Received: "
+                             f"style_mixing={style_mixing!r}")
+        self.r1_gamma, self.r1_interval = float(r1_gamma), r1_interval
+        self.style_mixing = float(style_mixing)
+
+    # -- random draws of a training step (tests feed them per replica) --------------------
+
+    def sample_noise(self, batch_size):
+        """Standard-normal noise maps for every noise input, for this replica and step."""
+        return [tf.random.stateless_normal([batch_size, *shape], seed=self.noise_seed())
+                for shape in noise_shapes(self.image_shape[0])]
+
+    def sample_crossovers(self, batch_size):
+        """Per image, the first style index taken from the second latent: uniform in
+        [1, num_styles) with probability `style_mixing`, else num_styles (no mixing)."""
+        seed = self.noise_seed()
+        mixed = tf.random.stateless_uniform([batch_size], seed=seed) < self.style_mixing
+        layers = tf.random.stateless_uniform([batch_size], seed=seed + 1, minval=1,
+                                             maxval=self.num_styles, dtype=tf.int32)
+        return tf.where(mixed, layers, self.num_styles)
+
+    def generator_inputs(self, batch_size, labels=None):
+        """The full generator's inputs for a batch: latents, psi = 1, drawn noise."""
+        return [self.sample_latents(batch_size), tf.ones([batch_size, 1]),
+                *self.sample_noise(batch_size)]
+
+    # -- the step ---------------------------------------------------------------------------
+
+    def _generate_for_training(self, batch_size):
+        """Images from mixed styles and drawn noise; also the first latents' w."""
+        mapping, _, synthesis = self.parts(self.generator)
+        w = mapping(self.sample_latents(batch_size), training=True)
+        styles = tf.repeat(w[:, None], self.num_styles, axis=1)
+        if self.style_mixing > 0:
+            w_mix = mapping(self.sample_latents(batch_size), training=True)
+            crossovers = self.sample_crossovers(batch_size)
+            first = tf.range(self.num_styles)[None, :] < crossovers[:, None]
+            styles = tf.where(first[:, :, None], styles, w_mix[:, None])
+        images = synthesis([styles, *self.sample_noise(batch_size)], training=True)
+        return images, w
+
+    def _lazy_r1(self, real_images):
+        """gamma / 2 * interval * mean ||grad D(x)||^2 on R1 steps, else 0."""
+        if not self.r1_interval or not self.r1_gamma:
+            return tf.constant(0.0)
+        weight = 0.5 * self.r1_gamma * self.r1_interval
+
+        def penalty():
+            return weight * self.average_loss(
+                losses_lib.r1_penalty(self.discriminator, real_images))
+
+        due = tf.equal(self.d_optimizer.iterations % self.r1_interval, 0)
+        return tf.cond(due, penalty, lambda: tf.constant(0.0))
+
+    def _track_w_avg(self, w):
+        """Move w_avg (generator's truncation layer) towards the global batch's mean w."""
+        global_batch = tf.cast(tf.shape(w)[0] * self.num_replicas(), tf.float32)
+        total = tf.reduce_sum(w, axis=0)
+        context = tf.distribute.get_replica_context()
+        if context is not None and self.num_replicas() > 1:
+            total = context.all_reduce(tf.distribute.ReduceOp.SUM, total)
+        _, truncation, _ = self.parts(self.generator)
+        truncation.track(total / global_batch, W_AVG_BETA)
+
+    def train_step(self, data):
+        real_images, _ = self.unpack_batch(data)
+        self.check_batch(real_images)
+        batch_size = tf.shape(real_images)[0]
+        if real_images.shape[0] is not None:
+            self.__dict__["_ema_images_per_step"] = real_images.shape[0] * self.num_replicas()
+
+        with tf.GradientTape() as d_tape:
+            fake_images, _ = self._generate_for_training(batch_size)
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            d_loss = self.average_loss(self.d_loss_fn(real_logits, fake_logits))
+            d_total = d_loss + self._lazy_r1(real_images) + self.network_losses(
+                self.discriminator)
+            d_scaled = self.d_optimizer.scale_loss(d_total)
+        self.apply_gradients(self.d_optimizer, d_tape, d_scaled, self.discriminator_variables())
+
+        with tf.GradientTape() as g_tape:
+            fake_images, w = self._generate_for_training(batch_size)
+            fake_logits = self.discriminator(fake_images, training=True)
+            g_loss = self.average_loss(self.g_loss_fn(fake_logits))
+            g_total = g_loss + self.network_losses(self.generator)
+            g_scaled = self.g_optimizer.scale_loss(g_total)
+        self.apply_gradients(self.g_optimizer, g_tape, g_scaled, self.generator_variables())
+        self._track_w_avg(w)
+        if self.ema_decay is not None:
+            global_batch = tf.cast(batch_size * self.num_replicas(), tf.float32)
+            self.update_ema(0.5 ** (global_batch / float(self.ema_half_life_images)))
+        return self.record(d_loss=d_loss, g_loss=g_loss)
+
+    # -- sampling ------------------------------------------------------------------------
+
+    def _input_descriptions(self, generator):
+        entries = []
+        for tensor in generator.inputs:
+            name = tensor.name
+            role = "noise" if name.startswith("noise_") else name
+            entries.append({"name": name, "shape": (None, *tensor.shape[1:]),
+                            "dtype": "float32", "role": role})
+        return entries
+
+    def _check_style_mix(self, style_mix):
+        if style_mix is None:
+            return None
+        try:
+            seed_b, layer = style_mix
+        except (TypeError, ValueError):
+            raise ValueError(
+                "style_mix must be (seed_b, crossover_layer). Received: "
+                f"style_mix={style_mix!r}") from None
+        seed_b = _sampling.check_seed(seed_b, "style_mix seed")
+        if seed_b is None:
+            raise ValueError("style_mix needs a seed for its second latents. Received: "
+                             f"style_mix={style_mix!r}")
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) \
+                or not 0 <= layer <= self.num_styles:
+            raise ValueError(
+                f"The crossover layer must lie in [0, {self.num_styles}] (styles of this "
+                f"generator). Received: crossover_layer={layer!r}")
+        return seed_b, int(layer)
+
+    def sampling_inputs(self, n, seed=None, labels=None, truncation=None, style_mix=None):
+        """[latent, truncation, noise_0, ...] for `n` seeded samples, drawn as the runtime
+        draws them (`ganzoo._sampling.draw_inputs`).
+
+        `style_mix` is applied by `generate` (it needs the networks); here it is checked.
+        """
+        if labels is not None:
+            raise ValueError(f"{self.family} is unconditional; it takes no labels")
+        self._check_style_mix(style_mix)
+        return _sampling.draw_inputs(
+            self._input_descriptions(self.inference_generator()), n, seed,
+            truncation=truncation)
+
+    def sampling_batches(self, n, seed=None, labels=None, batch_size=256, truncation=None,
+                         style_mix=None):
+        if labels is not None:
+            raise ValueError(f"{self.family} is unconditional; it takes no labels")
+        self._check_style_mix(style_mix)
+        yield from _sampling.draw_inputs(
+            self._input_descriptions(self.inference_generator()), n, seed,
+            truncation=truncation, batch_size=batch_size)
+
+    def generate(self, n, seed=None, labels=None, batch_size=256, truncation=None,
+                 style_mix=None, **options):
+        """Float images for seeded inputs; `style_mix=(seed_b, crossover_layer)` takes
+        the styles from `crossover_layer` on from the latents of `seed_b` (same noise)."""
+        style_mix = self._check_style_mix(style_mix)
+        if style_mix is None:
+            return super().generate(n, seed=seed, labels=labels, batch_size=batch_size,
+                                    truncation=truncation, **options)
+        self._refuse_options(options)
+        if seed is None:
+            raise ValueError("style_mix needs seed= for the first latents. Received: seed=None")
+        seed_b, layer = style_mix
+        inputs = self.sampling_inputs(n, seed=seed, truncation=truncation)
+        other = _sampling.latents(_sampling.check_count(n), self.latent_dim, seed_b)
+        return self.mix_styles(inputs[0], other, layer, inputs[1], inputs[2:])
+
+    def mix_styles(self, latents_a, latents_b, crossover_layer, truncation, noise):
+        """Images whose styles before `crossover_layer` come from `latents_a` (after
+        truncation) and the others from `latents_b`; float, (n, H, W, C)."""
+        mapping, truncation_layer, synthesis = self.parts(self.inference_generator())
+        w_a = truncation_layer([mapping(latents_a, training=False), truncation])
+        w_b = truncation_layer([mapping(latents_b, training=False), truncation])
+        first = (np.arange(self.num_styles) < crossover_layer)[None, :, None]
+        styles = keras.ops.where(first, w_a[:, None], w_b[:, None])
+        noise = [keras.ops.convert_to_tensor(array) for array in noise]
+        return keras.ops.convert_to_numpy(synthesis([styles, *noise], training=False))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "style_dim": self.style_dim,
+            "mapping_layers": self.mapping_layers,
+            "channel_base": self.channel_base,
+            "channel_max": self.channel_max,
+            "style": self.style,
+            "mbstd_group_size": self.mbstd_group_size,
+            "ema_half_life_images": self.ema_half_life_images,
+        })
+        return config

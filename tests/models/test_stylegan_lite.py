@@ -1,0 +1,374 @@
+"""StyleGAN-lite (ganzoo.models.StyleGANLite): the shared family checks and the papers' points.
+
+Hand computations: the tracked mean w after a step is (1 - 0.995) times the mean w of the
+generator step's latents; the EMA generator is decay * old + (1 - decay) * new with the
+decay from the half-life in images; lazy R1 is gamma / 2 * interval * mean ||grad D||^2 on
+R1 steps and 0 on the others; style mixing takes styles before the crossover layer from
+the first latents. The layers' own hand computations are in tests/layers/test_style.py.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import ganzoo
+from ganzoo import _sampling, models
+from ganzoo.models.stylegan_lite import noise_shapes
+
+import family_helpers
+from cli_helpers import ganzoo as ganzoo_command
+
+# Tiny constructor arguments for the shared family checks: widths 8 at 4x4 and 8x8, 4 at
+# 16x16; z and w of 8; two mapping layers.
+TINY_STYLEGAN_LITE = dict(image_shape=(16, 16, 1), latent_dim=8, style_dim=8,
+                          mapping_layers=2, channel_base=64, channel_max=8)
+
+
+def tiny(**overrides):
+    return models.StyleGANLite(**{**TINY_STYLEGAN_LITE, "seed": 1, **overrides})
+
+
+def numpy_of(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def random_images(n, shape=(16, 16, 1), seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, *shape)).astype("float32")
+
+
+def zero_noise(n, size=16):
+    return [np.zeros((n, *shape), "float32") for shape in noise_shapes(size)]
+
+
+def fed_stylegan(global_batch=8, seed=0):
+    """A test subclass whose per-layer noise and crossover layers are fixed global arrays
+    sliced by replica id, like the latents of `family_helpers.fed_latents`."""
+    generator = np.random.default_rng(seed + 100)
+    noise = [generator.standard_normal((global_batch, *shape)).astype("float32")
+             for shape in noise_shapes(16)]
+    count = models.stylegan_lite.num_styles(16)
+    crossovers = generator.integers(1, count + 1, global_batch).astype("int32")
+
+    def rows(array, batch_size):
+        start = family_helpers._replica_id() * batch_size
+        return tf.constant(array)[start:start + batch_size]
+
+    class FedStyleGANLite(models.StyleGANLite):
+        def sample_noise(self, batch_size):
+            return [rows(array, batch_size) for array in noise]
+
+        def sample_crossovers(self, batch_size):
+            return rows(crossovers, batch_size)
+
+    return FedStyleGANLite
+
+
+# -- shapes, inputs, gradients, config, presets --------------------------------------------
+
+
+def test_generator_inputs_are_named_by_role_and_shapes_follow_the_paper():
+    gan = tiny()
+    names = [t.name for t in gan.generator.inputs]
+    assert names == ["latent", "truncation"] + [f"noise_{k}" for k in range(5)]
+    assert [tuple(t.shape[1:]) for t in gan.generator.inputs[2:]] == [
+        (4, 4, 1), (8, 8, 1), (8, 8, 1), (16, 16, 1), (16, 16, 1)]
+    assert gan.num_styles == 6
+    inputs = gan.sampling_inputs(3, seed=0)
+    images = numpy_of(gan.generator(inputs))
+    assert images.shape == (3, 16, 16, 1)
+    assert gan.discriminator(images).shape == (3, 1)
+    mapping, _, synthesis = gan.parts(gan.generator)
+    assert len([layer for layer in mapping.layers if "dense" in layer.name]) == 2
+    assert synthesis.get_layer("b16_conv1_conv").demodulate
+    assert not synthesis.get_layer("b16_torgb_conv").demodulate
+    # Every generator, the EMA one too, is what users sample: no random op inside.
+    assert gan.inference_generator() is gan.generator_ema
+
+
+def test_one_fit_step_gives_every_trainable_weight_a_gradient():
+    """Mapping, noise strengths (zero at first), the constant input, every toRGB."""
+    for style in ("modulated", "adain"):
+        gan = tiny(style=style)
+        gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), r1_gamma=1.0)
+        variables = gan.generator.trainable_variables + gan.discriminator.trainable_variables
+        before = [v.numpy().copy() for v in variables]
+        # The step `fit` runs, eagerly (tracing it costs more than the step; the slow
+        # distribution checks run it through `fit`).
+        logs = gan.train_step(tf.constant(random_images(8)))
+        assert set(logs) == {"d_loss", "g_loss"}
+        assert all(np.isfinite(float(value)) for value in logs.values())
+        unchanged = [v.path for v, old in zip(variables, before)
+                     if np.array_equal(old, v.numpy())]
+        assert unchanged == [], style
+        paths = {v.path for v in gan.generator.trainable_variables}
+        assert {"constant/constant", "b16_conv1_noise/strength",
+                "mapping_dense0/kernel"} <= paths
+
+
+def test_config_round_trip_and_bad_arguments():
+    gan = tiny(style="adain", ema_half_life_images=500)
+    clone = models.StyleGANLite.from_config(gan.get_config())
+    assert clone.get_config() == gan.get_config()
+    assert gan.get_config()["style"] == "adain"
+    without_ema = tiny(ema_half_life_images=None)
+    assert without_ema.ema_decay is None
+    assert without_ema.inference_generator() is without_ema.generator
+    for kwargs, message in [
+        (dict(image_shape=(24, 24, 1)), "power-of-two size from 16 to 128"),
+        (dict(image_shape=(256, 256, 3)), "from 16 to 128"),
+        (dict(style="bold"), r"style must be one of \('modulated', 'adain'\)"),
+        (dict(mapping_layers=9), "mapping_layers must be 1 to 8"),
+        (dict(style_dim=0), "style_dim must be a positive integer"),
+        (dict(ema_half_life_images=0), "ema_half_life_images must be a positive number"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            tiny(**kwargs)
+    for options, message in [(dict(r1_gamma=-1), "r1_gamma"),
+                             (dict(style_mixing=1.5), "style_mixing must be a probability"),
+                             (dict(r1_interval=2.5), "r1_interval")]:
+        with pytest.raises(ValueError, match=message):
+            tiny().compile(**options)
+
+
+def test_preset_round_trip_keeps_the_ema_generator_and_the_tracked_mean_w(tmp_path):
+    gan = tiny()
+    gan.compile()
+    for seed in (0, 1):
+        gan.train_step(tf.constant(random_images(8, seed=seed)))
+    w_avg = numpy_of(gan.parts(gan.generator_ema)[1].w_avg)
+    assert np.abs(w_avg).max() > 0  # moved by training, copied into the EMA generator
+    path = gan.save_to_preset(tmp_path / "p", data="digits")
+    loaded = models.StyleGANLite.from_preset(path)
+    assert loaded.get_config() == gan.get_config()
+    np.testing.assert_array_equal(numpy_of(loaded.parts(loaded.generator_ema)[1].w_avg), w_avg)
+    np.testing.assert_allclose(loaded.generate(4, seed=3, truncation=0.5),
+                               gan.generate(4, seed=3, truncation=0.5), atol=1e-6)
+    inputs = gan.sampling_inputs(4, seed=0)
+    np.testing.assert_allclose(ganzoo.load_generator(path)(inputs),
+                               gan.generator_ema(inputs), atol=1e-6)
+
+
+# -- the papers' properties ----------------------------------------------------------------
+
+
+def test_truncation_psi_zero_gives_one_image_for_every_latent_and_psi_one_keeps_w():
+    gan = tiny()
+    generator = gan.generator
+    mapping, truncation, _ = gan.parts(generator)
+    truncation.w_avg.assign(np.random.default_rng(0).normal(size=8).astype("float32"))
+    latents = _sampling.latents(5, 8, seed=1)
+    images = numpy_of(generator([latents, np.zeros((5, 1), "float32"), *zero_noise(5)]))
+    assert np.abs(images - images[:1]).max() <= 1e-6
+    assert np.abs(images).max() > 0
+    w = numpy_of(mapping(latents))
+    np.testing.assert_array_equal(numpy_of(truncation([w, np.ones((5, 1), "float32")])), w)
+    # Keras' `truncation=` and the runtime's draw the same psi input.
+    drawn = gan.sampling_inputs(5, seed=1, truncation=0.0)
+    np.testing.assert_array_equal(drawn[1], np.zeros((5, 1), "float32"))
+
+
+def test_a_step_tracks_w_avg_exactly_and_moves_the_ema_by_the_half_life_decay():
+    cls = family_helpers.fed_latents(fed_stylegan())
+    gan = cls(**TINY_STYLEGAN_LITE, seed=1, ema_half_life_images=100)
+    gan.latent_feed = family_helpers.latent_feed(2, 8, 8, seed=0)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    mapping, truncation, _ = gan.parts(gan.generator)
+    # The generator step maps the latents of its first draw (the third call: feed 0).
+    expected_w = numpy_of(mapping(gan.latent_feed[0])).mean(axis=0)
+    # The EMA generator is not trainable: pair its weights with the generator's.
+    trainable = {id(v) for v in gan.generator.trainable_weights}
+    pairs = [(ema, weight) for ema, weight in zip(gan.generator_ema.weights,
+                                                  gan.generator.weights)
+             if id(weight) in trainable]
+    assert len(pairs) == len(gan.generator.trainable_weights) > 20
+    ema_before = [ema.numpy().copy() for ema, _ in pairs]
+    gan.train_step(tf.constant(random_images(8)))
+    np.testing.assert_allclose(numpy_of(truncation.w_avg), 0.005 * expected_w, rtol=1e-4,
+                               atol=1e-7)
+    decay = 0.5 ** (8 / 100)
+    assert gan.ema_decay == pytest.approx(decay)
+    for (ema, weight), old in zip(pairs, ema_before):
+        np.testing.assert_allclose(ema.numpy(), decay * old + (1 - decay) * weight.numpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=weight.path)
+    np.testing.assert_array_equal(numpy_of(gan.parts(gan.generator_ema)[1].w_avg),
+                                  numpy_of(truncation.w_avg))
+
+
+def test_lazy_r1_is_gamma_over_two_times_the_interval_on_r1_steps_and_zero_between():
+    gan = tiny()
+    gan.compile(r1_gamma=2.0, r1_interval=4)
+    images = tf.constant(random_images(4))
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        total = tf.reduce_sum(gan.discriminator(images, training=True))
+    squared_norms = tf.reduce_sum(tf.square(tape.gradient(total, images)), axis=[1, 2, 3])
+    expected = 0.5 * 2.0 * 4 * float(tf.reduce_mean(squared_norms))
+    assert expected > 0
+    for step, want in ((0, expected), (1, 0.0), (3, 0.0), (4, expected), (8, expected)):
+        gan.d_optimizer.iterations.assign(step)
+        assert float(gan._lazy_r1(images)) == pytest.approx(want, rel=1e-4), step
+    # The paper's optimizer adjustment for lazy regularisation: c = 4 / 5.
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.002 * 4 / 5)
+    assert gan.d_optimizer.beta_2 == pytest.approx(0.99 ** 0.8)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.002)
+
+
+def test_style_mixing_draws_crossovers_with_the_set_probability():
+    gan = tiny()
+    gan.compile()
+    crossovers = numpy_of(gan.sample_crossovers(4000))
+    assert crossovers.min() >= 1 and crossovers.max() <= gan.num_styles
+    assert np.mean(crossovers == gan.num_styles) == pytest.approx(0.1, abs=0.025)
+    mixed = crossovers[crossovers < gan.num_styles]
+    counts = np.bincount(mixed, minlength=gan.num_styles)[1:]
+    assert counts.min() > 0.15 * len(mixed)  # uniform over the 5 crossover layers
+    gan.compile(style_mixing=0.0)
+    assert np.all(numpy_of(gan.sample_crossovers(100)) == gan.num_styles)
+
+
+def test_sample_style_mix_takes_early_styles_from_seed_and_late_ones_from_seed_b():
+    gan = tiny()
+    gan.parts(gan.generator_ema)[2].get_layer("b16_conv1_noise").strength.assign(
+        np.full(4, 0.5, "float32"))
+    plain = gan.generate(3, seed=5, truncation=0.8)
+    # Crossover at the last layer + 1: every style from seed 5; at 0: every style from 6,
+    # with seed 5's noise.
+    np.testing.assert_allclose(gan.generate(3, seed=5, truncation=0.8,
+                                            style_mix=(6, gan.num_styles)), plain, atol=1e-6)
+    inputs = gan.sampling_inputs(3, seed=5, truncation=0.8)
+    inputs[0] = _sampling.latents(3, 8, seed=6)
+    np.testing.assert_allclose(gan.generate(3, seed=5, truncation=0.8, style_mix=(6, 0)),
+                               numpy_of(gan.generator_ema(inputs)), atol=1e-5)
+    middle = gan.generate(3, seed=5, style_mix=(6, 3))
+    assert np.abs(middle - plain).max() > 1e-3
+    with pytest.raises(ValueError, match=r"crossover layer must lie in \[0, 6\]"):
+        gan.sample(2, seed=0, style_mix=(1, 7))
+    with pytest.raises(ValueError, match=r"style_mix must be \(seed_b, crossover_layer\)"):
+        gan.sample(2, seed=0, style_mix=3)
+
+
+def test_sampling_draws_inputs_by_role_like_the_runtime_and_in_any_batch_size():
+    gan = tiny()
+    inputs = gan.sampling_inputs(5, seed=2, truncation=0.7)
+    described = [{"name": t.name, "shape": (None, *t.shape[1:]), "dtype": "float32",
+                  "role": "noise" if t.name.startswith("noise") else t.name}
+                 for t in gan.generator_ema.inputs]
+    for ours, theirs in zip(inputs, _sampling.draw_inputs(described, 5, 2, truncation=0.7)):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_allclose(gan.generate(5, seed=2, truncation=0.7, batch_size=2),
+                               numpy_of(gan.generator_ema(inputs)), atol=1e-5)
+    with pytest.raises(ValueError, match="unconditional"):
+        gan.sample(2, labels=1)
+
+
+def test_exported_ema_generator_matches_keras_and_the_runtime_samples_the_same(tmp_path):
+    gan = tiny()
+    # Make the EMA generator differ from the raw one, and the noise matter.
+    for layer_name in ("b4_conv_noise", "b16_conv0_noise"):
+        layer = gan.parts(gan.generator_ema)[2].get_layer(layer_name)
+        layer.strength.assign(np.full(layer.strength.shape, 0.7, "float32"))
+    gan.parts(gan.generator_ema)[1].w_avg.assign(np.full(8, 0.3, "float32"))
+    metadata = ganzoo.export.to_onnx(gan, tmp_path / "bundle")
+    assert [(entry["name"], entry["role"]) for entry in metadata["inputs"]] == [
+        ("latent", "latent"), ("truncation", "truncation")] + [
+        (f"noise_{k}", "noise") for k in range(5)]
+    assert metadata["parity"]["max_abs_diff"] <= 1e-4
+    runtime = ganzoo.runtime.load(tmp_path / "bundle")
+    inputs = runtime.inputs_for(6, seed=4, truncation=0.6)
+    np.testing.assert_allclose(runtime.run(**inputs), numpy_of(gan.generator_ema(
+        [inputs[t.name] for t in gan.generator_ema.inputs])), atol=1e-4)
+    for truncation in (None, 0.6, 0.0):
+        bundle_images = runtime.sample(6, seed=4, truncation=truncation).astype(int)
+        keras_images = gan.sample(6, seed=4, truncation=truncation).astype(int)
+        assert np.abs(bundle_images - keras_images).max() <= 1, truncation
+
+
+# -- the shared family checks --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_discriminator_learns_real_above_fake_and_generator_raises_fake_logits():
+    # Equalised learning rate: weights are O(1), so the step is 1e-2 rather than 1e-3.
+    family_helpers.check_direction(fed_stylegan(16), {**TINY_STYLEGAN_LITE, "seed": 1},
+                                   learning_rate=1e-2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("style", ["modulated", "adain"])
+def test_one_sgd_step_on_two_replicas_equals_one_step_on_one_device(two_cpu_strategy, style):
+    """Noise, second latents and crossover layers fed per replica; R1 is due on the step
+    (iteration 0), so the penalty is part of the checked step; w_avg and the EMA
+    generator are among the weights checked (a half-life of one batch, decay 0.5, so that
+    the EMA copy of the mapping's large stored weights visibly moves)."""
+    report = family_helpers.check_equal_weights_under_distribution(
+        fed_stylegan(), {**TINY_STYLEGAN_LITE, "seed": 1, "style": style,
+                         "ema_half_life_images": 8},
+        two_cpu_strategy, learning_rate=0.1)
+    weights = report["weights"]
+    assert weights["generator/truncation_trick/w_avg"]["step"] > 0
+    assert weights["generator_ema/truncation_trick/w_avg"]["step"] > 0
+
+
+@pytest.mark.slow
+def test_two_workers_on_loopback_hold_the_same_weights(tmp_path):
+    from training.test_training import _free_ports  # noqa: PLC0415
+
+    spec = {"family": "stylegan_lite", "kwargs": TINY_STYLEGAN_LITE}
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    script = Path(__file__).parents[1] / "training" / "multiworker_worker.py"
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path / f"worker{index}.json"),
+             "--model", json.dumps(spec)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for process in processes:
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, output[-3000:]
+    results = [json.loads((tmp_path / f"worker{i}.json").read_text()) for i in range(2)]
+    assert [r["replicas"] for r in results] == [2, 2]
+    assert results[0]["weights_sha256"] == results[1]["weights_sha256"]
+    for name in results[0]["losses"]:
+        assert results[0]["losses"][name] == pytest.approx(results[1]["losses"][name], rel=1e-5)
+
+
+# -- end to end ----------------------------------------------------------------------------
+
+TINY_TRAIN = ["--data", "digits", "--image-size", "16", "--batch-size", "8",
+              "--latent-dim", "8", "--model-option", "style_dim=8",
+              "--model-option", "mapping_layers=2", "--model-option", "channel_base=64",
+              "--model-option", "channel_max=8", "--samples", "16"]
+
+
+def read_png(path):
+    return np.asarray(Image.open(path)).astype(int)
+
+
+@pytest.mark.slow
+def test_train_sample_export_and_sample_the_bundle_with_truncation(tmp_path):
+    run = tmp_path / "run"
+    ganzoo_command("train", "stylegan_lite", *TINY_TRAIN, "--steps", "3", "--out", run)
+    config = json.loads((run / "preset" / "config.json").read_text())
+    assert config["family"] == "stylegan_lite" and config["config"]["channel_max"] == 8
+    ganzoo_command("sample", run, "-n", "16", "--seed", "3", "--truncation", "0.7",
+                   "--out", tmp_path / "keras.png")
+    result = ganzoo_command("export", run, "--format", "onnx", "--out", tmp_path / "bundle")
+    metadata = json.loads((tmp_path / "bundle" / "ganzoo.json").read_text())
+    assert metadata["family"] == "stylegan_lite"
+    assert metadata["parity"]["max_abs_diff"] <= 1e-4, result.stdout
+    ganzoo_command("sample", tmp_path / "bundle", "-n", "16", "--seed", "3",
+                   "--truncation", "0.7", "--out", tmp_path / "onnx.png")
+    keras_grid, onnx_grid = read_png(tmp_path / "keras.png"), read_png(tmp_path / "onnx.png")
+    assert keras_grid.shape == onnx_grid.shape
+    assert np.abs(keras_grid - onnx_grid).max() <= 1
+    assert keras_grid.std() > 0
