@@ -377,3 +377,106 @@ class MinibatchStdDev(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "group_size": self.group_size,
                 "num_features": self.num_features}
+
+
+def _nearest_up(x, factor):
+    """Nearest-neighbour upsampling of (B, H, W, C) by an integer factor."""
+    if factor == 1:
+        return x
+    return ops.repeat(ops.repeat(x, factor, axis=1), factor, axis=2)
+
+
+class _LevelOfDetail(keras.layers.Layer):
+    """Holds `lod`, the level of detail of progressive growing (Karras et al. 2018):
+    0 is the final resolution, k one 2^k times smaller, a fractional value fades in the
+    next resolution. A non-trainable weight (saved in checkpoints and presets), set from
+    outside (`ganzoo.training.ProgressiveGrowing`); values are clipped to [0, max_lod].
+    """
+
+    def __init__(self, max_lod, **kwargs):
+        super().__init__(**kwargs)
+        self.max_lod = int(max_lod)
+
+    def build(self, input_shape):
+        self.lod = self.add_weight(name="lod", shape=(), initializer="zeros",
+                                   trainable=False, aggregation="only_first_replica")
+
+    def _level_weights(self):
+        """`(level k, floor, frac)` with lod clipped; floor and frac are float tensors."""
+        lod = ops.clip(ops.cast(self.lod, "float32"), 0.0, float(self.max_lod))
+        floor = ops.floor(lod)
+        return floor, lod - floor
+
+    def get_config(self):
+        return {**super().get_config(), "max_lod": self.max_lod}
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class ProgressiveImages(_LevelOfDetail):
+    """The skip generator's output cut at the current level of detail.
+
+    Inputs `[rgb_0, base_1, rgb_1, ..., base_n, rgb_n]`: `rgb_i` the toRGB output of
+    resolution i (4x4 is 0, n = max_lod the final one) and `base_i` the skip sum of the
+    resolutions below, upsampled to resolution i; image_i = base_i + rgb_i (rgb_0 at 0) is
+    the skip sum at resolution i. With k = floor(lod), f = lod - k and i = n - k, the
+    output is (1 - f) image_i + f image_{i-1} (pixels repeated twice), upsampled to the
+    final size by repeating pixels: the images only change continuously as lod moves, and
+    at lod 0 the output is the full skip sum base_n + rgb_n.
+    """
+
+    def call(self, inputs):
+        floor, frac = self._level_weights()
+        frac = ops.cast(frac, inputs[0].dtype)
+        alpha = 1.0 - frac
+        n = self.max_lod
+        out = None
+        lower = None
+        for i in range(n + 1):
+            image = inputs[0] if i == 0 else inputs[2 * i - 1] + inputs[2 * i]
+            candidate = image if i == 0 else alpha * image + frac * _nearest_up(lower, 2)
+            lower = image
+            selected = ops.cast(ops.equal(floor, float(n - i)), candidate.dtype)
+            term = _nearest_up(candidate, 2 ** (n - i)) * selected
+            out = term if out is None else out + term
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[-1]
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class ProgressiveBlend(_LevelOfDetail):
+    """Images (B, H, W, C) as the discriminator sees them at the current level of detail:
+    at integer lod k, each 2^k x 2^k block replaced by its mean; in between, the two
+    neighbouring levels blended, (1 - f) level k + f level k + 1 (k = floor(lod), f the
+    fraction). The identity at lod 0.
+
+    Also counts the training images the discriminator has seen (`images_seen`, a
+    non-trainable weight the training step adds the global batch to), which the growing
+    schedule follows.
+    """
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.images_seen = self.add_weight(
+            name="images_seen", shape=(), dtype="int64", initializer="zeros",
+            trainable=False, aggregation="only_first_replica")
+
+    def call(self, inputs):
+        floor, frac = self._level_weights()
+        out = None
+        for level in range(self.max_lod + 1):
+            factor = 2 ** level
+            if factor == 1:
+                blurred = inputs
+            else:
+                blurred = _nearest_up(ops.average_pool(inputs, factor, factor,
+                                                       padding="valid"), factor)
+            weight = (ops.cast(ops.equal(floor, float(level)), "float32") * (1.0 - frac)
+                      + ops.cast(ops.equal(floor, float(level - 1)), "float32") * frac)
+            term = blurred * ops.cast(weight, blurred.dtype)
+            out = term if out is None else out + term
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

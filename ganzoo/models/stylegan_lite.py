@@ -33,7 +33,15 @@ second latents and crossover layers from stateless seeds (`noise_seed()`, differ
 replica and step); sampling draws every input by role with `ganzoo._sampling.draw_inputs`,
 the function the runtime uses, so a seed gives the same images in Keras and in a bundle.
 
-Not included: path-length regularisation, progressive growing, the blur (FIR) filters of
+Progressive growing (Karras et al. 2018), optional (`progressive=True`): a non-trainable
+level of detail `lod` held by a "lod" layer of the synthesis network and of the
+discriminator, set by the `ganzoo.training.ProgressiveGrowing` callback from the images
+seen. The networks keep their full-size graphs (as in the authors' TensorFlow code): the
+generator's skip sum is cut at the current resolution, the newest toRGB faded in by
+1 - frac(lod), and upsampled to the final size; the discriminator sees real and fake
+images with the detail above the current resolution averaged away, blended the same way.
+
+Not included: path-length regularisation, the blur (FIR) filters of
 the up- and down-sampling (bilinear upsampling and average pooling instead).
 """
 
@@ -55,6 +63,8 @@ from ganzoo.layers.style import (
     ModulatedConv2D,
     NoiseInjection,
     PixelNormalization,
+    ProgressiveBlend,
+    ProgressiveImages,
     Truncation,
 )
 from ganzoo.models.base import AdversarialModel, register_family
@@ -142,12 +152,14 @@ def _to_rgb(x, w, channels, style, name):
 
 
 def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
-                            style="modulated", name="synthesis"):
+                            style="modulated", progressive=False, name="synthesis"):
     """[styles (B, num_styles, style_dim), noise_0, ..., noise_k] -> images (B, H, W, C).
 
     Style index of each layer as in StyleGAN2: the 4x4 conv takes w_0 and its toRGB w_1;
     at each further resolution the two convs take w_{2i-1}, w_{2i} and toRGB w_{2i+1}.
     The output is linear (no tanh), as in the paper; images lie roughly in [-1, 1].
+    With `progressive`, the skip sum goes through a `ProgressiveImages` layer ("lod")
+    that cuts it at the current level of detail (the graph is the same at lod 0).
     """
     size, _, channels = image_shape
     count = num_styles(size)
@@ -166,6 +178,7 @@ def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
     x = _styled_layer(x, w(0), noises[0], channels_at(4, channel_base, channel_max), 3,
                       style, "b4_conv")
     image = _to_rgb(x, w(1), channels, style, "b4_torgb")
+    levels = [image]
     resolution, layer = 4, 1
     while resolution < size:
         resolution *= 2
@@ -177,15 +190,19 @@ def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
         image = keras.layers.UpSampling2D(2, interpolation="bilinear",
                                           name=f"b{resolution}_rgb_up")(image)
         rgb = _to_rgb(x, w(layer + 2), channels, style, f"b{resolution}_torgb")
+        levels += [image, rgb]
         image = keras.layers.Add(name=f"b{resolution}_rgb")([image, rgb])
         layer += 2
+    if progressive:
+        image = ProgressiveImages(int(math.log2(size)) - 2, name="lod")(levels)
     image = keras.layers.Activation("linear", dtype="float32", name="images")(image)
     return keras.Model([styles, *noises], image, name=name)
 
 
 def build_stylegan_generator(image_shape, latent_dim, style_dim, mapping_layers,
                              channel_base, channel_max, style="modulated",
-                             mapping_lr_multiplier=0.01, name="generator"):
+                             mapping_lr_multiplier=0.01, progressive=False,
+                             name="generator"):
     """[latent, truncation (B, 1), noise_0, ..., noise_k] -> images (B, H, W, C).
 
     The mapping and synthesis networks are the layers "mapping" and "synthesis" of the
@@ -196,7 +213,7 @@ def build_stylegan_generator(image_shape, latent_dim, style_dim, mapping_layers,
     mapping = build_mapping_network(latent_dim, style_dim, mapping_layers,
                                     mapping_lr_multiplier)
     synthesis = build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
-                                        style)
+                                        style, progressive)
     latent = keras.Input((latent_dim,), name="latent")
     truncation = keras.Input((1,), name="truncation")
     noises = [keras.Input(shape, name=f"noise_{index}")
@@ -220,12 +237,20 @@ def _discriminator_block(x, width_in, width_out, name):
 
 
 def build_stylegan_discriminator(image_shape, channel_base, channel_max,
-                                 mbstd_group_size=4, name="discriminator"):
-    """images (B, H, W, C) -> one logit per image (B, 1)."""
+                                 mbstd_group_size=4, progressive=False,
+                                 name="discriminator"):
+    """images (B, H, W, C) -> one logit per image (B, 1).
+
+    With `progressive`, the images first go through a `ProgressiveBlend` layer ("lod")
+    that keeps only the detail of the current level (the identity at lod 0).
+    """
     size = image_shape[0]
     images = keras.Input(image_shape, name="images")
+    x = images
+    if progressive:
+        x = ProgressiveBlend(int(math.log2(size)) - 2, name="lod")(x)
     x = EqualizedConv2D(channels_at(size, channel_base, channel_max), 1, activation="lrelu",
-                        name="from_rgb")(images)
+                        name="from_rgb")(x)
     resolution = size
     while resolution > 4:
         x = _discriminator_block(x, channels_at(resolution, channel_base, channel_max),
@@ -299,8 +324,8 @@ class StyleGANLite(AdversarialModel):
 
     def __init__(self, image_shape=(64, 64, 3), latent_dim=512, style_dim=512,
                  mapping_layers=8, channel_base=16384, channel_max=512, style="modulated",
-                 mbstd_group_size=4, ema_half_life_images=10_000, seed=None, name=None,
-                 **kwargs):
+                 mbstd_group_size=4, ema_half_life_images=10_000, progressive=False,
+                 seed=None, name=None, **kwargs):
         super().__init__(image_shape=image_shape, latent_dim=latent_dim, seed=seed,
                          name=name, **kwargs)
         size, width, _ = self.image_shape
@@ -327,6 +352,10 @@ class StyleGANLite(AdversarialModel):
                     f"Received: ema_half_life_images={ema_half_life_images!r}"
                 )
         self.ema_half_life_images = ema_half_life_images
+        if not isinstance(progressive, bool):
+            raise ValueError(f"progressive must be True or False. Received: "
+                             f"progressive={progressive!r}")
+        self.progressive = progressive
         # Images per step the EMA decay is computed for: the global batch, known when the
         # step is traced (`default_batch_size` until then).
         self.__dict__["_ema_images_per_step"] = self.default_batch_size
@@ -353,11 +382,53 @@ class StyleGANLite(AdversarialModel):
     def build_generator(self):
         return build_stylegan_generator(
             self.image_shape, self.latent_dim, self.style_dim, self.mapping_layers,
-            self.channel_base, self.channel_max, self.style)
+            self.channel_base, self.channel_max, self.style,
+            progressive=self.__dict__.get("progressive", False))
 
     def build_discriminator(self):
         return build_stylegan_discriminator(self.image_shape, self.channel_base,
-                                            self.channel_max, self.mbstd_group_size)
+                                            self.channel_max, self.mbstd_group_size,
+                                            progressive=self.__dict__.get("progressive", False))
+
+    # -- progressive growing ----------------------------------------------------------------
+
+    @property
+    def max_lod(self):
+        """The level of detail of 4x4 images: log2(size) - 2."""
+        return int(math.log2(self.image_shape[0])) - 2
+
+    def _lod_layers(self):
+        if not self.progressive:
+            raise ValueError(
+                "Only a model built with progressive=True has a level of detail. Received: "
+                "progressive=False")
+        networks = [self.parts(self.generator)[2], self.discriminator]
+        if self.ema_decay is not None:
+            networks.append(self.parts(self.generator_ema)[2])
+        return [network.get_layer("lod") for network in networks]
+
+    @property
+    def lod(self):
+        """The current level of detail (0: the final resolution; k: 2^k times smaller)."""
+        return float(keras.ops.convert_to_numpy(self._lod_layers()[0].lod))
+
+    def set_lod(self, lod):
+        """Set the level of detail of the generators and the discriminator."""
+        if not _is_number(lod) or not 0 <= lod <= self.max_lod:
+            raise ValueError(f"lod must be a number in [0, {self.max_lod}] for "
+                             f"{self.image_shape[0]}x{self.image_shape[0]} images. "
+                             f"Received: lod={lod!r}")
+        for layer in self._lod_layers():
+            layer.lod.assign(float(lod))
+
+    def images_seen(self):
+        """Training images the discriminator has seen (a weight of its "lod" layer, so
+        checkpoints and presets carry it)."""
+        counter = self.discriminator.get_layer("lod").images_seen if self.progressive else None
+        if counter is None:
+            raise ValueError("Only a model built with progressive=True counts the images it "
+                             "has seen. Received: progressive=False")
+        return int(keras.ops.convert_to_numpy(counter))
 
     @staticmethod
     def parts(generator):
@@ -469,6 +540,9 @@ class StyleGANLite(AdversarialModel):
                 self.discriminator)
             d_scaled = self.d_optimizer.scale_loss(d_total)
         self.apply_gradients(self.d_optimizer, d_tape, d_scaled, self.discriminator_variables())
+        if self.progressive:
+            self.discriminator.get_layer("lod").images_seen.assign_add(
+                tf.cast(batch_size * self.num_replicas(), tf.int64))
 
         with tf.GradientTape() as g_tape:
             fake_images, w = self._generate_for_training(batch_size)
@@ -574,4 +648,6 @@ class StyleGANLite(AdversarialModel):
             "mbstd_group_size": self.mbstd_group_size,
             "ema_half_life_images": self.ema_half_life_images,
         })
+        if self.progressive:  # absent otherwise: configs without growing stay as they were
+            config["progressive"] = True
         return config

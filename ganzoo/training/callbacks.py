@@ -1,6 +1,7 @@
 """Callbacks that show what a GAN is learning."""
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -177,3 +178,80 @@ class LinearDecay(LearningRateScheduler):
         super().__init__(schedule, optimizers=optimizers)
         self.epochs = epochs
         self.decay_from = decay_from
+
+
+class ProgressiveGrowing(keras.callbacks.Callback):
+    """Progressive growing's schedule (Karras et al. 2018) for a model built with
+    `progressive=True` (stylegan_lite): sets the model's level of detail `lod` from the
+    training images seen so far.
+
+    Training starts at `start_resolution`; each resolution is trained alone for
+    `stable_images` images, then the next one is faded in linearly over `fade_images`
+    images, up to the final resolution, which then stays (lod 0). The lod is set after
+    every step from the discriminator's step count times the global batch, and is a
+    weight of the networks: a run resumed from a checkpoint goes on at the level it
+    stopped at, also in the middle of a fade.
+
+    Args:
+        fade_images: int. Images over which a new resolution fades in (> 0).
+        stable_images: int. Images each resolution below the final one trains alone (>= 0).
+        start_resolution: int. 4 or more, a power of two below the final size.
+            Defaults to 4.
+    """
+
+    def __init__(self, fade_images, stable_images, start_resolution=4):
+        super().__init__()
+        for name, value, low in (("fade_images", fade_images, 1),
+                                 ("stable_images", stable_images, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}. Received: "
+                                 f"{name}={value!r}")
+        if (isinstance(start_resolution, bool) or not isinstance(start_resolution, int)
+                or start_resolution < 4 or start_resolution & (start_resolution - 1)):
+            raise ValueError("start_resolution must be a power of two, 4 or more. Received: "
+                             f"start_resolution={start_resolution!r}")
+        self.fade_images = fade_images
+        self.stable_images = stable_images
+        self.start_resolution = start_resolution
+
+    def start_lod(self, final_resolution):
+        """The lod training starts at for `final_resolution` images."""
+        lod = int(np.log2(final_resolution)) - int(np.log2(self.start_resolution))
+        if lod < 0:
+            raise ValueError(
+                f"start_resolution must not exceed the image size {final_resolution}. "
+                f"Received: start_resolution={self.start_resolution}")
+        return lod
+
+    def lod_at(self, images, final_resolution):
+        """The level of detail after `images` training images."""
+        period = self.stable_images + self.fade_images
+        grown, into = divmod(int(images), period)
+        fading = min(max(into - self.stable_images, 0) / self.fade_images, 1.0)
+        return max(0.0, float(self.start_lod(final_resolution) - grown) - fading)
+
+    def _set(self):
+        self.model.set_lod(self.lod_at(self.model.images_seen(), self.model.image_shape[0]))
+
+    def on_train_begin(self, logs=None):
+        if not getattr(self.model, "progressive", False):
+            raise ValueError("ProgressiveGrowing needs a model built with progressive=True. "
+                             f"Received: a {type(self.model).__name__} without it")
+        # A resumed run or a fine-tuned preset goes on at the images it had seen.
+        self._set()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._set()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["lod"] = self.model.lod
+
+    def on_train_end(self, logs=None):
+        lod = self.model.lod
+        if lod > 0:
+            size = self.model.image_shape[0]
+            warnings.warn(
+                f"Training ended before growing to {size}x{size} (lod {lod:g}); sampling and "
+                "export give this level's images until training reaches lod 0 (or "
+                "model.set_lod(0) is called).", stacklevel=2)

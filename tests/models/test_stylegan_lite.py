@@ -372,3 +372,121 @@ def test_train_sample_export_and_sample_the_bundle_with_truncation(tmp_path):
     assert keras_grid.shape == onnx_grid.shape
     assert np.abs(keras_grid - onnx_grid).max() <= 1
     assert keras_grid.std() > 0
+
+
+# -- progressive growing -------------------------------------------------------------------
+
+
+def same_weights_pair():
+    """A progressive model and a plain one holding the same weights (lod aside)."""
+    plain, grown = tiny(), tiny(progressive=True)
+    for name, network in grown.saved_networks().items():
+        values = {w.path: w for w in plain.saved_networks()[name].weights}
+        assert len(values) == len(plain.saved_networks()[name].weights)
+        for weight in network.weights:
+            if not weight.path.startswith("lod/"):
+                weight.assign(values[weight.path])
+    return plain, grown
+
+
+def test_progressive_lod_zero_is_the_plain_graph_and_integer_lod_carries_only_low_detail():
+    plain, grown = same_weights_pair()
+    assert "progressive" not in plain.get_config() and grown.get_config()["progressive"]
+    assert len(grown.generator.weights) == len(plain.generator.weights) + 1
+    assert len(grown.discriminator.weights) == len(plain.discriminator.weights) + 2
+    for layer in (grown.parts(grown.generator)[2], grown.discriminator):
+        layer.get_layer("lod").lod.assign(0.0)
+    inputs = plain.sampling_inputs(4, seed=2, truncation=0.7)
+    images = numpy_of(plain.generator(inputs))
+    np.testing.assert_allclose(numpy_of(grown.generator(inputs)), images, atol=1e-6)
+    real = random_images(4)
+    np.testing.assert_allclose(numpy_of(grown.discriminator(real)),
+                               numpy_of(plain.discriminator(real)), atol=1e-5)
+    assert grown.max_lod == 2 and grown.lod == 0.0
+    assert np.abs(images[:, ::2, ::2] - images[:, 1::2, 1::2]).max() > 1e-3
+    for lod in (1, 2):
+        grown.set_lod(lod)
+        out = numpy_of(grown.generator(inputs))
+        block = 2 ** lod
+        blocks = out.reshape(4, 16 // block, block, 16 // block, block, 1)
+        assert np.abs(blocks - blocks[:, :, :1, :, :1]).max() <= 1e-6, lod
+        assert out.std() > 1e-3
+        # The discriminator sees the real images with each block replaced by its mean.
+        means = real.reshape(4, 16 // block, block, 16 // block, block, 1).mean(
+            axis=(2, 4), keepdims=True)
+        coarse = np.broadcast_to(means, blocks.shape).reshape(real.shape)
+        np.testing.assert_allclose(numpy_of(grown.discriminator(real)),
+                                   numpy_of(plain.discriminator(coarse)), atol=1e-5)
+    # Half-way through fading in 16x16: the 8x8 level plus half of the newest toRGB.
+    grown.set_lod(0.5)
+    half = numpy_of(grown.generator(inputs))
+    grown.set_lod(1.0)
+    eight = numpy_of(grown.generator(inputs))
+    np.testing.assert_allclose(half, 0.5 * (eight + images), atol=1e-5)
+    with pytest.raises(ValueError, match=r"lod must be a number in \[0, 2\]"):
+        grown.set_lod(3)
+    with pytest.raises(ValueError, match="progressive=True"):
+        plain.set_lod(0.0)
+
+
+def test_progressive_growing_schedule_fades_each_resolution_in_after_a_stable_phase():
+    schedule = ganzoo.training.ProgressiveGrowing(fade_images=100, stable_images=50)
+    for images, lod in [(0, 2.0), (49, 2.0), (50, 2.0), (75, 1.75), (100, 1.5), (149, 1.01),
+                        (150, 1.0), (200, 1.0), (250, 0.5), (300, 0.0), (10_000, 0.0)]:
+        assert schedule.lod_at(images, 16) == pytest.approx(lod), images
+    assert schedule.lod_at(0, 32) == 3.0
+    from_eight = ganzoo.training.ProgressiveGrowing(10, 0, start_resolution=8)
+    assert [from_eight.lod_at(n, 16) for n in (0, 5, 10, 99)] == [1.0, 0.5, 0.0, 0.0]
+    for kwargs, message in [(dict(fade_images=0, stable_images=1), "fade_images must be"),
+                            (dict(fade_images=1, stable_images=-1), "stable_images must"),
+                            (dict(fade_images=1, stable_images=1, start_resolution=6),
+                             "start_resolution must be a power of two")]:
+        with pytest.raises(ValueError, match=message):
+            ganzoo.training.ProgressiveGrowing(**kwargs)
+
+
+def test_lod_mid_fade_survives_a_preset_round_trip(tmp_path):
+    gan = tiny(progressive=True)
+    gan.set_lod(1.25)
+    gan.discriminator.get_layer("lod").images_seen.assign(1234)
+    path = gan.save_to_preset(tmp_path / "p", data="digits")
+    loaded = models.StyleGANLite.from_preset(path)
+    assert loaded.progressive and loaded.lod == 1.25 and loaded.images_seen() == 1234
+    assert [layer.lod.numpy() for layer in loaded._lod_layers()] == [1.25] * 3
+    np.testing.assert_allclose(loaded.generate(3, seed=1), gan.generate(3, seed=1), atol=1e-6)
+    np.testing.assert_allclose(numpy_of(loaded.discriminator(random_images(2))),
+                               numpy_of(gan.discriminator(random_images(2))), atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_tiny_fit_resumed_mid_fade_grows_to_lod_zero_and_exports_with_parity(tmp_path):
+    from ganzoo.training.checkpoints import RunCheckpoint, restore_latest  # noqa: PLC0415
+
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(self.model.lod)
+
+    def grow():
+        # 8 images a step: each level is stable for 1 step, then fades in over 2.
+        return ganzoo.training.ProgressiveGrowing(fade_images=16, stable_images=8)
+
+    data = tf.data.Dataset.from_tensor_slices(random_images(8)).batch(8).repeat()
+    first = tiny(progressive=True)
+    first.compile()
+    with pytest.warns(UserWarning, match=r"ended before growing to 16x16 \(lod 1.5\)"):
+        first.fit(data, steps_per_epoch=2, epochs=1, verbose=0,
+                  callbacks=[grow(), Record(), RunCheckpoint(tmp_path / "ckpt", 2)])
+    assert first.lod == 1.5  # stopped in the middle of fading in 8x8
+    # A new process's model: the checkpoint brings the level of detail and the count back.
+    gan = tiny(progressive=True)
+    gan.compile()
+    assert restore_latest(gan, tmp_path / "ckpt")["steps"] == 2
+    assert gan.lod == 1.5 and gan.images_seen() == 16
+    history = gan.fit(data, steps_per_epoch=5, epochs=1, verbose=0, callbacks=[grow(),
+                                                                               Record()])
+    assert seen == pytest.approx([2.0, 2.0, 1.5, 1.0, 1.0, 0.5, 0.0])
+    assert gan.lod == 0.0 and history.history["lod"] == [0.0] and gan.images_seen() == 56
+    metadata = ganzoo.export.to_onnx(gan, tmp_path / "bundle")
+    assert metadata["parity"]["max_abs_diff"] <= 1e-4
