@@ -204,3 +204,25 @@ def pad_to_multiple(images, multiple, minimum=None):
         mode = "reflect" if height > pad_h and width > pad_w else "symmetric"
         images = np.pad(images, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode=mode)
     return images, (height, width)
+
+
+def as_uint8_batch(images, verb):
+    """(NHWC uint8 batch, whether one image was given) from uint8 (H, W), (H, W, C) or
+    (N, H, W, C) images with 1 or 3 channels; one ValueError naming `verb` otherwise."""
+    array = np.asarray(images)
+    if array.dtype != np.uint8:
+        raise ValueError(
+            f"{verb}() expects uint8 images (H, W[, C]) or (N, H, W, C). "
+            f"Received: dtype={array.dtype}, shape={array.shape}"
+        )
+    single = array.ndim in (2, 3)
+    if array.ndim == 2:
+        array = array[..., None]
+    if single:
+        array = array[None]
+    if array.ndim != 4 or array.shape[-1] not in (1, 3) or 0 in array.shape:
+        raise ValueError(
+            f"{verb}() expects uint8 images (H, W[, C]) or (N, H, W, C) with 1 or 3 "
+            f"channels. Received: shape={np.asarray(images).shape}"
+        )
+    return array, single

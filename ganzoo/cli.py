@@ -449,9 +449,7 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
         _load_tensorflow(debug)
         from ganzoo import export as export_lib
 
-        model = found.load_model()
-        if found.preset_path is not None and getattr(model, "preset_path", None) is None:
-            model.preset_path = found.preset_path  # its card.md goes into the bundle
+        model = found.load_model()  # its preset_path: export copies the card.md
         graph_options = {"generator": generator_name, "parity_size": parity_size,
                          "output_range": _parse_range(output_range, "--output-range")}
         if export_format == "onnx":

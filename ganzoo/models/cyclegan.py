@@ -527,7 +527,7 @@ class CycleGAN(AdversarialModel):
         """
         generator = self.inference_generator(_check_direction(direction))
         batch_size = _sampling.check_count(batch_size, "batch_size")
-        batch, single = _as_uint8_batch(images, "translate")
+        batch, single = _imaging.as_uint8_batch(images, "translate")
         batch = _imaging.convert_channels(batch, self.image_shape[2])
         outputs = []
         for start in range(0, len(batch), batch_size):
@@ -557,27 +557,3 @@ def _check_direction(direction):
             f"direction must be 'a2b' or 'b2a'. Received: direction={direction!r}"
         )
     return direction
-
-
-def _as_uint8_batch(images, verb):
-    """(NHWC uint8 batch, whether one image was given)."""
-    array = np.asarray(images)
-    if array.dtype != np.uint8:
-        raise ValueError(
-            f"{verb}() expects uint8 images (H, W[, C]) or (N, H, W, C). "
-            f"Received: dtype={array.dtype}, shape={array.shape}"
-        )
-    single = array.ndim in (2, 3)
-    if array.ndim == 2:
-        array = array[..., None]
-    if single:
-        array = array[None]
-    if array.ndim != 4 or array.shape[-1] not in (1, 3) or 0 in array.shape:
-        raise ValueError(
-            f"{verb}() expects uint8 images (H, W[, C]) or (N, H, W, C) with 1 or 3 "
-            f"channels. Received: shape={np.asarray(images).shape}"
-        )
-    return array, single
-
-
-# ITU-R BT.601 luma, as `tf.image.rgb_to_grayscale` (and the runtime's `translate`).

@@ -259,27 +259,6 @@ def mse_content_loss(generated, real):
 # -- pictures ---------------------------------------------------------------------------
 
 
-def _as_uint8_batch(images, verb):
-    """(NHWC uint8 batch, whether one image was given), or one ValueError."""
-    array = np.asarray(images)
-    if array.dtype != np.uint8:
-        raise ValueError(
-            f"{verb}() expects uint8 images (H, W[, C]) or (N, H, W, C). "
-            f"Received: dtype={array.dtype}, shape={array.shape}"
-        )
-    single = array.ndim in (2, 3)
-    if array.ndim == 2:
-        array = array[..., None]
-    if single:
-        array = array[None]
-    if array.ndim != 4 or array.shape[-1] not in (1, 3) or 0 in array.shape:
-        raise ValueError(
-            f"{verb}() expects uint8 images (H, W[, C]) or (N, H, W, C) with 1 or 3 "
-            f"channels. Received: shape={np.asarray(images).shape}"
-        )
-    return array, single
-
-
 # -- the family -------------------------------------------------------------------------
 
 
@@ -595,7 +574,7 @@ class SRGAN(AdversarialModel):
             uint8 images (scale*H, scale*W, C) (or (N, ...)), C the model's channels.
         """
         tile_size, overlap = _tiling.check_tiling(tile_size, overlap)
-        batch, single = _as_uint8_batch(images, "upscale")
+        batch, single = _imaging.as_uint8_batch(images, "upscale")
         floats = _imaging.from_uint8(_imaging.convert_channels(batch, self.image_shape[2]))
         generator = self.inference_generator()
 

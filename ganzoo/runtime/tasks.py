@@ -195,24 +195,8 @@ class _ImageToImage(Generator):
 
     def _map(self, image, verb):
         spec = next(entry for entry in self._inputs if entry["role"] == "image")
-        array = np.asarray(image)
-        if array.dtype != np.uint8:
-            raise ValueError(
-                f"{verb}() expects a uint8 image of shape (H, W, C). "
-                f"Received: dtype={array.dtype}, shape={array.shape}"
-            )
-        single = array.ndim in (2, 3)
-        if array.ndim == 2:
-            array = array[..., None]
-        if single:
-            array = array[None]
-        if array.ndim != 4:
-            raise ValueError(
-                f"{verb}() expects a uint8 image of shape (H, W, C). Received: shape={array.shape}"
-            )
+        array, single = _imaging.as_uint8_batch(image, verb)
         n = array.shape[0]
-        if n == 0:
-            raise ValueError(f"{verb}() got an empty batch. Received: shape={array.shape}")
         array = _imaging.convert_channels(array, spec["shape"][-1])
         named = {spec["name"]: _imaging.from_uint8(array, tuple(spec.get("range", (-1.0, 1.0))))}
         others = [entry for entry in self._inputs if entry is not spec]
@@ -239,13 +223,7 @@ class Translator(_ImageToImage):
         cropped back to the input's size.
         """
         spec = next(entry for entry in self._inputs if entry["role"] == "image")
-        array = np.asarray(image)
-        if array.dtype != np.uint8 or array.ndim not in (2, 3, 4):
-            return self._map(image, "translate")  # its one-line error
-        single = array.ndim in (2, 3)
-        batch = array[None] if single else array
-        if batch.ndim == 3:
-            batch = batch[..., None]
+        batch, single = _imaging.as_uint8_batch(image, "translate")
         padded, (height, width) = _imaging.pad_to_multiple(batch, spec.get("size_multiple") or 1,
                                                   spec.get("min_size"))
         output = self._map(padded, "translate")
@@ -274,17 +252,8 @@ class SuperResolver(_ImageToImage):
 
         tile_size, overlap = _tiling.check_tiling(tile_size, overlap)
         spec = next(entry for entry in self._inputs if entry["role"] == "image")
-        array = np.asarray(image)
-        if array.dtype != np.uint8 or array.ndim not in (2, 3, 4) or 0 in array.shape:
-            return self._map(image, "upscale")  # the one-line errors of every image task
-        single = array.ndim in (2, 3)
-        batch = array.reshape(array.shape + (1,)) if array.ndim == 2 else array
-        batch = batch[None] if single else batch
-        channels = (spec.get("shape") or [None])[-1]
-        if channels == 3 and batch.shape[-1] == 1:
-            batch = np.repeat(batch, 3, axis=-1)
-        if batch.shape[-1] != channels and channels is not None:
-            return self._map(image, "upscale")
+        batch, single = _imaging.as_uint8_batch(image, "upscale")
+        batch = _imaging.convert_channels(batch, (spec.get("shape") or [None])[-1])
         input_range = tuple(spec.get("range", (-1.0, 1.0)))
         output_range = tuple(self._outputs[0].get("range", (-1.0, 1.0)))
         scale = int(self.metadata.get("scale") or 0) or None
