@@ -91,6 +91,26 @@ def _finishing(init):
     return __init__
 
 
+# Float training images may exceed [-1, 1] by this much (resampling overshoot).
+_RANGE_TOLERANCE = 1e-3
+_RANGE_MARKER = "ganzoo: training images outside [-1, 1]"
+
+
+def _range_message(text):
+    """The one-line error for a failed range check of `model_images`, or None."""
+    if _RANGE_MARKER not in text:
+        return None
+    import re
+
+    found = re.findall(r"\[(-?[0-9.e+-]+|-?inf|nan)\]", text.split(_RANGE_MARKER, 1)[1])
+    seen = f" (a batch spans [{found[0]}, {found[1]}])" if len(found) >= 2 else ""
+    return (
+        f"fit was given float images outside [-1, 1]{seen}; ganzoo models train on images "
+        "in [-1, 1]: pass uint8 images (scaled from [0, 255]) or load them with "
+        "ganzoo.data.load(..., value_range=(low, high))"
+    )
+
+
 def _in_multi_worker_mode():
     strategy = tf.distribute.get_strategy()
     extended = getattr(strategy, "extended", None)
@@ -130,6 +150,9 @@ class AdversarialModel(keras.Model):
     optimizer_names = ("g_optimizer", "d_optimizer")
     # Decay of the generator's exponential moving average; None keeps no EMA generator.
     ema_decay = None
+    # Families whose discriminator judges generated images against real ones take
+    # `compile(augment=...)`; the others set a one-line reason here.
+    refuses_augmentation = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -195,6 +218,9 @@ class AdversarialModel(keras.Model):
                 aggregation="only_first_replica",
             )
         self.phase = self.phases()[0][0]
+        # Set by `compile(augment=...)`; kept out of Keras' tracking on purpose, so that
+        # presets and exported generators are the same with or without augmentation.
+        self.__dict__["_augmentation"] = None
         self.built = True
 
     # -- what a family provides -------------------------------------------------------
@@ -302,7 +328,8 @@ class AdversarialModel(keras.Model):
 
     # -- compile ----------------------------------------------------------------------
 
-    def compile(self, g_optimizer=None, d_optimizer=None, loss=None, **options):
+    def compile(self, g_optimizer=None, d_optimizer=None, loss=None, augment=None,
+                **options):
         """Set the optimizers and losses; defaults follow the family's paper.
 
         Args:
@@ -311,6 +338,11 @@ class AdversarialModel(keras.Model):
                 optimizer.
             loss: str or None. Adversarial loss name (see `ganzoo.losses.names()`);
                 defaults to the family's.
+            augment: None, "none", "diffaugment", "ada", a DiffAugment policy such as
+                "color,translation", or a `ganzoo.augment.Augmentation`. Differentiable
+                augmentation of every image the discriminator sees in training (real and
+                generated, independent draws); the generator is trained through it.
+                Sampling, presets and export are unchanged. Defaults to None.
             **options: further optimizers by name (every name in `optimizer_names`) and
                 family-specific loss options (gradient penalty weight, ...).
         """
@@ -328,9 +360,14 @@ class AdversarialModel(keras.Model):
                 f"{type(self).__name__} trains with {', '.join(self.optimizer_names)}. "
                 f"Received: {', '.join(unknown)}"
             )
+        augmentation = self._check_augmentation(augment)
         self.loss_name = loss or self.default_loss
         self.d_loss_fn, self.g_loss_fn = losses_lib.get(self.loss_name)
         self.configure_losses(**options)
+        if augmentation is not None:
+            with self.distribute_strategy.scope():
+                augmentation.build()
+        self.__dict__["_augmentation"] = augmentation
         defaults = self.default_optimizers()
         if not isinstance(defaults, dict):
             defaults = dict(zip(self.optimizer_names, defaults))
@@ -352,6 +389,24 @@ class AdversarialModel(keras.Model):
             )
         return optimizer
 
+    def _check_augmentation(self, augment):
+        if augment is None:
+            return None
+        from ganzoo import augment as augment_lib
+
+        augmentation = augment_lib.get(augment)
+        if augmentation is not None and self.refuses_augmentation:
+            raise ValueError(
+                f"{self.family} takes no augment= ({self.refuses_augmentation}). "
+                f"Received: augment={augment!r}"
+            )
+        return augmentation
+
+    @property
+    def augmentation(self):
+        """The `ganzoo.augment.Augmentation` set by `compile(augment=...)`, or None."""
+        return self.__dict__.get("_augmentation")
+
     @property
     def metrics(self):
         return list(self.loss_trackers.values())
@@ -361,7 +416,13 @@ class AdversarialModel(keras.Model):
         if len(self.phases()) > 1:
             callbacks = list(kwargs.get("callbacks") or [])
             kwargs["callbacks"] = [_PhaseSwitch(), *callbacks]
-        return super().fit(x, *args, **kwargs)
+        try:
+            return super().fit(x, *args, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            message = _range_message(str(error))
+            if message is None:
+                raise
+            raise ValueError(message) from None
 
     def remember_preview(self, batch):
         """Keep a NumPy copy of one training batch for `preview` (image-to-image grids)."""
@@ -398,19 +459,83 @@ class AdversarialModel(keras.Model):
 
     # -- pieces of a train step -------------------------------------------------------
 
-    @staticmethod
-    def unpack_batch(data):
-        """(images, labels or None) from a batch of images or (images, labels)."""
+    @classmethod
+    def unpack_batch(cls, data):
+        """(images, labels or None) from a batch of images or (images, labels); the images
+        as float32 in [-1, 1] (`model_images`)."""
         if isinstance(data, (tuple, list)):
             images = data[0]
             labels = data[1] if len(data) > 1 else None
         else:
             images, labels = data, None
-        return tf.cast(images, tf.float32), labels
+        return cls.model_images(images), labels
+
+    @staticmethod
+    def model_images(images):
+        """A batch of training images as float32 in [-1, 1], the range every generator of
+        the zoo makes: uint8 images are scaled from [0, 255] (as `ganzoo.data.load` does);
+        float images must already lie in [-1, 1], checked before the step uses them, so a
+        batch of 0-255 or other values stops `fit` with one line instead of training on
+        it."""
+        images = tf.convert_to_tensor(images)
+        if images.dtype == tf.uint8:
+            return tf.cast(images, tf.float32) / 127.5 - 1.0
+        if not images.dtype.is_floating:
+            raise ValueError(
+                f"Training images must be uint8 in [0, 255] or float in [-1, 1]; the data "
+                f"gives {images.dtype.name}: load it with ganzoo.data.load(..., "
+                "value_range=(low, high))"
+            )
+        images = tf.cast(images, tf.float32)
+        low, high = tf.reduce_min(images), tf.reduce_max(images)
+        check = tf.debugging.Assert(
+            tf.logical_and(low >= -1.0 - _RANGE_TOLERANCE, high <= 1.0 + _RANGE_TOLERANCE),
+            [_RANGE_MARKER, low, high], summarize=2)
+        with tf.control_dependencies([check]):
+            return tf.identity(images)
 
     @staticmethod
     def num_replicas():
         return tf.distribute.get_strategy().num_replicas_in_sync
+
+    # -- augmentation ----------------------------------------------------------------
+
+    def augment_seed(self):
+        """A fresh stateless seed for one augmentation draw, the same on every replica:
+        the augmentation draws for the global batch and each replica takes its rows."""
+        return tf.cast(self.noise_seeds.next(), tf.int64)
+
+    def augment_images(self, images, seed=None):
+        """`images` as the discriminator sees them in training: augmented by
+        `compile(augment=...)` (a fresh draw per call unless `seed` is given), or as they
+        are.
+
+        The draws are made for the global batch and sliced by replica (a replica's images
+        are rows `replica_id * B ...` of it), so a global row gets the same augmentation on
+        one device and on several.
+        """
+        augmentation = self.augmentation
+        if augmentation is None:
+            return images
+        rows = tf.shape(images)[0]
+        replicas = self.num_replicas()
+        context = tf.distribute.get_replica_context()
+        replica_id = 0 if context is None else context.replica_id_in_sync_group
+        offset = tf.cast(replica_id, tf.int32) * rows
+        seed = self.augment_seed() if seed is None else seed
+        return augmentation(images, seed, offset=offset, total=rows * replicas)
+
+    def observe_real_logits(self, real_logits):
+        """Pass the discriminator's logits on augmented real images to the augmentation
+        (ADA adjusts its probability from their signs); nothing without augmentation."""
+        if self.augmentation is not None:
+            self.augmentation.observe(real_logits)
+
+    def augmentation_logs(self):
+        """What the augmentation logs each step (ADA: `aug_p`, `r_t`)."""
+        if self.augmentation is None:
+            return {}
+        return dict(self.augmentation.logs())
 
     def noise_seed(self):
         """A fresh stateless seed for this step, different on every replica."""
@@ -503,6 +628,8 @@ class AdversarialModel(keras.Model):
         for loss_name, value in replica_losses.items():
             self.loss_trackers[loss_name].update_state(value * replicas)
         logs = {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+        # Global values, equal on every replica (ADA's p and r_t).
+        logs.update({name: tf.identity(value) for name, value in self.augmentation_logs().items()})
         if _in_multi_worker_mode():
             # Keras reduces step outputs with `strategy.reduce("MEAN", v, axis=0)` under
             # MultiWorkerMirroredStrategy, which fails on scalars: give it a batch axis.
@@ -541,22 +668,26 @@ class AdversarialModel(keras.Model):
                 self.generator_inputs(batch_size, labels), training=True
             )
             real_logits = self.discriminator(
-                self.discriminator_inputs(real_images, labels), training=True
+                self.discriminator_inputs(self.augment_images(real_images), labels),
+                training=True
             )
             fake_logits = self.discriminator(
-                self.discriminator_inputs(fake_images, labels), training=True
+                self.discriminator_inputs(self.augment_images(fake_images), labels),
+                training=True
             )
             d_loss = self.average_loss(self.d_loss_fn(real_logits, fake_logits))
             d_total = d_loss + self.network_losses(self.discriminator)
             d_scaled = self.d_optimizer.scale_loss(d_total)
         self.apply_gradients(self.d_optimizer, d_tape, d_scaled, self.discriminator_variables())
+        self.observe_real_logits(real_logits)
 
         with tf.GradientTape() as g_tape:
             fake_images = self.generator(
                 self.generator_inputs(batch_size, labels), training=True
             )
             fake_logits = self.discriminator(
-                self.discriminator_inputs(fake_images, labels), training=True
+                self.discriminator_inputs(self.augment_images(fake_images), labels),
+                training=True
             )
             g_loss = self.average_loss(self.g_loss_fn(fake_logits))
             g_total = g_loss + self.network_losses(self.generator)

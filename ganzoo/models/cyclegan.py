@@ -290,6 +290,10 @@ class CycleGAN(AdversarialModel):
 
     latent_input = False
     previews_data = True
+    refuses_augmentation = (
+        "its discriminators judge translations of the user's own images, and the cycle "
+        "and identity losses compare pixels that an augmentation would move; its data "
+        "pipeline already crops and flips (ganzoo.data.load_unpaired)")
     # The sizes the generators take: multiples of 4 (two stride-2 convolutions down and
     # two up), at least 8 (the reflection padding at a quarter of the resolution needs 2
     # pixels). The bundle records them (size_multiple, min_size); `translate` pads to
@@ -390,7 +394,7 @@ class CycleGAN(AdversarialModel):
                 "CycleGAN trains on (a, b) batches of two domains: load them with "
                 "ganzoo.data.load_unpaired(source_a, source_b, ...)"
             )
-        real_a, real_b = (tf.cast(images, tf.float32) for images in data)
+        real_a, real_b = (self.model_images(images) for images in data)
         self.check_batch(real_a)
         self.check_batch(real_b)
         return real_a, real_b

@@ -312,6 +312,10 @@ class SRGAN(AdversarialModel):
 
     latent_input = False
     previews_data = True
+    refuses_augmentation = (
+        "the discriminator must judge the fine texture that augmentation would resample "
+        "away, and the content loss pairs pixels; its data pipeline already flips and "
+        "transposes patches (ganzoo.data.load_super_resolution)")
     default_loss = "non_saturating"
     default_batch_size = 16
     default_image_size = 96
@@ -412,9 +416,9 @@ class SRGAN(AdversarialModel):
                 raise ValueError(
                     "SRGAN trains on (low_res, high_res) batches "
                     "(ganzoo.data.load_super_resolution) or on high-resolution images")
-            low, high = (tf.cast(images, tf.float32) for images in data)
+            low, high = (self.model_images(images) for images in data)
         else:
-            high = tf.cast(data, tf.float32)
+            high = self.model_images(data)
             low = bicubic_downscale(high, self.scale)
         self.check_batch(high)
         got = tuple(low.shape[1:])

@@ -533,20 +533,24 @@ class StyleGANLite(AdversarialModel):
 
         with tf.GradientTape() as d_tape:
             fake_images, _ = self._generate_for_training(batch_size)
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fake_images, training=True)
+            # With compile(augment=...) the discriminator sees augmented images, and R1
+            # is taken on the augmented reals it judged.
+            real_seen = self.augment_images(real_images)
+            real_logits = self.discriminator(real_seen, training=True)
+            fake_logits = self.discriminator(self.augment_images(fake_images), training=True)
             d_loss = self.average_loss(self.d_loss_fn(real_logits, fake_logits))
-            d_total = d_loss + self._lazy_r1(real_images) + self.network_losses(
+            d_total = d_loss + self._lazy_r1(real_seen) + self.network_losses(
                 self.discriminator)
             d_scaled = self.d_optimizer.scale_loss(d_total)
         self.apply_gradients(self.d_optimizer, d_tape, d_scaled, self.discriminator_variables())
+        self.observe_real_logits(real_logits)
         if self.progressive:
             self.discriminator.get_layer("lod").images_seen.assign_add(
                 tf.cast(batch_size * self.num_replicas(), tf.int64))
 
         with tf.GradientTape() as g_tape:
             fake_images, w = self._generate_for_training(batch_size)
-            fake_logits = self.discriminator(fake_images, training=True)
+            fake_logits = self.discriminator(self.augment_images(fake_images), training=True)
             g_loss = self.average_loss(self.g_loss_fn(fake_logits))
             g_total = g_loss + self.network_losses(self.generator)
             g_scaled = self.g_optimizer.scale_loss(g_total)

@@ -235,6 +235,11 @@ class WGANGP(AdversarialModel):
         chunk_size = _batch_size(real_images)
         # Outside the tape: the critic's gradients do not flow into the generator.
         fake_images = self.generator(self.generator_inputs(chunk_size, labels), training=True)
+        # With compile(augment=...), the critic sees augmented images and the penalty is
+        # taken at interpolates of the augmented real and fake images (as DiffAugment's
+        # WGAN-GP code does).
+        real_images = self.augment_images(real_images)
+        fake_images = self.augment_images(fake_images)
         with tf.GradientTape() as tape:
             real_scores = self.discriminator(
                 self.discriminator_inputs(real_images, labels), training=True
@@ -247,6 +252,7 @@ class WGANGP(AdversarialModel):
             total = d_loss + gp + self.network_losses(self.discriminator)
             scaled = self.d_optimizer.scale_loss(total)
         self.apply_gradients(self.d_optimizer, tape, scaled, self.discriminator_variables())
+        self.observe_real_logits(real_scores)
         return d_loss, gp
 
     def train_step(self, data):
@@ -266,7 +272,8 @@ class WGANGP(AdversarialModel):
                 self.generator_inputs(chunk_size, chunks[-1][1]), training=True
             )
             fake_scores = self.discriminator(
-                self.discriminator_inputs(fake_images, chunks[-1][1]), training=True
+                self.discriminator_inputs(self.augment_images(fake_images), chunks[-1][1]),
+                training=True
             )
             g_loss = self.average_loss(self.g_loss_fn(fake_scores))
             total = g_loss + self.network_losses(self.generator)

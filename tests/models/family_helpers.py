@@ -110,16 +110,24 @@ def _logs(logs):
     return {name: float(np.asarray(value).reshape(-1)[0]) for name, value in logs.items()}
 
 
+def _augment(augment):
+    """A fresh augmentation for each model: `augment` is a spec or a factory."""
+    return augment() if callable(augment) else augment
+
+
 def one_step_report(family_cls, kwargs, strategy, learning_rate=1.0, global_batch=8,
-                    seed=0, make_batch=None):
+                    seed=0, make_batch=None, augment=None):
     """One SGD step on one device and one `fit` step on `strategy`, same weights and data.
 
     The global batch is `global_batch` digits (or `make_batch(digits)`: paired batches
     such as (low-res, high-res)); both runs take the same fed latents. The
-    learning rate is large so that the step dwarfs float32 rounding of the weights. Returns
+    learning rate is large so that the step dwarfs float32 rounding of the weights.
+    `augment` (a spec or a factory of `ganzoo.augment` objects) goes to both `compile`s.
+    Returns
     a dict with, per weight path: `difference` (max |w_replicas - w_one_device|), `step`
     (max |w_one_device - w_before|), `trainable`, `replica_spread` (max difference between
-    the replicas' copies); and the logs of both runs (`single_logs`, `replica_logs`).
+    the replicas' copies); the logs of both runs (`single_logs`, `replica_logs`); and the
+    augmentation states after the step (`augment_states`: one device, replicas).
     """
     images = digits(global_batch, kwargs["image_shape"], seed=seed)
     keras.utils.set_random_seed(seed)
@@ -131,7 +139,8 @@ def one_step_report(family_cls, kwargs, strategy, learning_rate=1.0, global_batc
         variable.assign(before[path])
 
     # The one-device reference runs the step eagerly: the same code, without tracing.
-    single.compile(**{name: keras.optimizers.SGD(learning_rate)
+    single.compile(augment=_augment(augment),
+                   **{name: keras.optimizers.SGD(learning_rate)
                       for name in single.optimizer_names})
     batch = make_batch(images) if make_batch else tf.constant(images)
     single_logs = _logs(single.train_step(batch))
@@ -139,7 +148,7 @@ def one_step_report(family_cls, kwargs, strategy, learning_rate=1.0, global_batc
     with strategy.scope():
         optimizers = {name: keras.optimizers.SGD(learning_rate)
                       for name in replicated.optimizer_names}
-    replicated.compile(**optimizers)
+    replicated.compile(augment=_augment(augment), **optimizers)
     if make_batch:
         data = tf.data.Dataset.from_tensors(make_batch(images))
     else:
@@ -159,8 +168,10 @@ def one_step_report(family_cls, kwargs, strategy, learning_rate=1.0, global_batc
             trainable=id(single_variable) in trainable,
             replica_spread=max(float(np.max(np.abs(c - copies[0]))) for c in copies),
         )
+    augment_states = [None if m.augmentation is None else m.augmentation.get_state()
+                      for m in (single, replicated)]
     return dict(weights=weights, single_logs=single_logs, replica_logs=replica_logs,
-                replicas=strategy.num_replicas_in_sync)
+                replicas=strategy.num_replicas_in_sync, augment_states=augment_states)
 
 
 def step_ratios(report):
