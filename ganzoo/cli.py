@@ -165,10 +165,30 @@ def list_command(ctx):
               help="TensorFlow op determinism: repeatable runs, exact resume (slower).")
 @click.option("--lr-factor", type=click.FloatRange(min=0, min_open=True),
               help="Multiply the learning rates (with --resume: the restored ones).")
+@click.option("--augment", metavar="none|diffaugment|ada|POLICY",
+              help="Differentiable augmentation of what the discriminator sees, for small "
+                   "data: diffaugment, ada, or a DiffAugment policy such as "
+                   "color,translation (default none).")
+@click.option("--eval-every", type=click.IntRange(min=1), metavar="N",
+              help="Measure quality every N steps; keep the best model in RUN/best/.")
+@click.option("--eval-data", metavar="SOURCE",
+              help="Reference images of --eval-every (NAME:SPLIT picks a split; default "
+                   "the training data's test split, else the training data).")
+@click.option("--eval-metrics", metavar="LIST",
+              help="Some of fid,kid,pr,acc (default fid); the first picks best/.")
+@click.option("--eval-n", type=click.IntRange(min=2), metavar="N",
+              help="Images per evaluation (default 500).")
+@click.option("--features", help="Feature extractor of --eval-every (default digits).")
+@click.option("--stop-on-collapse", is_flag=True,
+              help="End the run cleanly when the samples collapse (best/ is kept).")
+@click.option("--no-health", is_flag=True,
+              help="Do not watch for collapse, an overpowering discriminator or exploding "
+                   "losses.")
 @click.pass_context
 def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, image_size, latent_dim,
           model_options, preset, distribute, peer_timeout, run_dir, resume, overwrite, seed,
-          samples, deterministic, lr_factor):
+          samples, deterministic, lr_factor, augment, eval_every, eval_data, eval_metrics,
+          eval_n, features, stop_on_collapse, no_health):
     """Train FAMILY on --data and save a preset, sample grids and logs in --out.
 
     Python: `ganzoo.training.plan_run(FAMILY, DATA, OUT, ...).train()`, or
@@ -185,6 +205,9 @@ def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, im
         "steps": steps, "batch_size": batch_size, "image_size": image_size,
         "latent_dim": latent_dim, "model_options": options or None, "preset": preset,
         "seed": seed, "samples": samples, "deterministic": deterministic,
+        "augment": augment, "eval_every": eval_every, "eval_data": eval_data,
+        "eval_metrics": eval_metrics, "eval_n": eval_n, "features": features,
+        "stop_on_collapse": stop_on_collapse, "health": False if no_health else None,
     }
 
     def run():

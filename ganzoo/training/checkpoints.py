@@ -7,9 +7,10 @@ checkpoint is
 
 - `epoch-NNNN.weights.h5`: networks and optimizer state, written to a temporary file,
   flushed to disk and renamed into place;
-- `epoch-NNNN.json`: the epoch, the steps done and the state of every seed generator of
-  the model (the training noise, dropout), written the same way *after* the weights: a
-  checkpoint counts only once its JSON exists.
+- `epoch-NNNN.json`: the epoch, the steps done, the state of every seed generator of
+  the model (the training noise, dropout, the augmentation's draws) and of the
+  augmentation (ADA's p and its running statistics), written the same way *after* the
+  weights: a checkpoint counts only once its JSON exists.
 
 The newest `keep` checkpoints are kept (two by default), so a damaged newest one falls back
 to the one before. `NonFiniteGuard` stops training as soon as a logged loss or, at the end
@@ -89,6 +90,10 @@ def restore_latest(model, folder, log=None):
         if len(saved) == len(states):
             for variable, value in zip(states, saved):
                 variable.assign(np.asarray(value, dtype=variable.dtype))
+        augmentation = getattr(model, "augmentation", None)
+        if augmentation is not None and state.get("augment_state") is not None:
+            # ADA's p goes on where it was, not from 0.
+            augmentation.set_state(state["augment_state"])
         return state
     if epochs:
         raise ValueError(
@@ -138,6 +143,9 @@ class RunCheckpoint(keras.callbacks.Callback):
                 for v in seed_generator_states(self.model)
             ],
         }
+        augmentation = getattr(self.model, "augmentation", None)
+        if augmentation is not None:
+            state["augment_state"] = augmentation.get_state()
         try:
             # Through memory: HDF5 writing straight onto a full disk crashes the process.
             _atomic.replace_file(weights_path,

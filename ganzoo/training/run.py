@@ -55,11 +55,19 @@ RUN_FORMAT = "ganzoo-run"
 # The batch size defaults to the family's `default_batch_size` (64 for most).
 # The image size defaults to the family's `default_image_size` (32 for most).
 DEFAULTS = {"seed": 0, "samples": 64,
-            "lr_factor": 1.0, "deterministic": False}
+            "lr_factor": 1.0, "deterministic": False, "augment": None,
+            "eval_every": None, "eval_data": None, "eval_metrics": "fid", "eval_n": 500,
+            "features": "digits", "health": True, "stop_on_collapse": False}
 # Settings that define a run: `resume` refuses to change them.
 SETTINGS = ("family", "data", "data_b", "epochs", "steps", "batch_size", "image_size",
             "latent_dim", "model_options", "preset", "seed", "samples", "deterministic",
-            "lr_factor")
+            "lr_factor", "augment", "eval_every", "eval_data", "eval_metrics", "eval_n",
+            "features", "health", "stop_on_collapse")
+# A CLI epoch is at least this many images: small data is repeated, so the per-epoch work
+# (a sample grid, a checkpoint, the weight checks) stays a small part of the time however
+# few images there are.
+MIN_EPOCH_IMAGES = 2048
+BEST_DIR = "best"
 # Constructor arguments that have their own option, never a model option.
 _OWN_OPTIONS = {"image_shape": "image_size", "latent_dim": "latent_dim", "seed": "seed"}
 
@@ -174,8 +182,9 @@ def _check_writable(path):
 
 def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
              batch_size=None, image_size=None, latent_dim=None, model_options=None, preset=None, seed=None,
-             samples=None, deterministic=False, lr_factor=None, distribute="auto",
-             overwrite=False, log=None):
+             samples=None, deterministic=False, lr_factor=None, augment=None, eval_every=None,
+             eval_data=None, eval_metrics=None, eval_n=None, features=None, health=True,
+             stop_on_collapse=False, distribute="auto", overwrite=False, log=None):
     """Check the settings and the run folder of a new run; nothing is written yet.
 
     Args:
@@ -201,6 +210,22 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
             resumed run equals an uninterrupted one) exactly. Slower. Defaults to False.
         lr_factor: float or None. Multiplies the learning rates of the family's
             optimizers. Defaults to 1.
+        augment: str or None. `compile(augment=...)`: "none", "diffaugment", "ada" or a
+            DiffAugment policy ("color,translation"). Defaults to None (none).
+        eval_every: int or None. Measure quality every this many steps
+            (`ganzoo.training.EvaluateEvery`), log it and keep the best model in
+            `RUN/best/`. Defaults to None (never).
+        eval_data: str or None. Reference images ("NAME:SPLIT" picks a split). Defaults
+            to the training data's "test" split where it has one, else the training data.
+        eval_metrics: str or None. Some of fid, kid, pr, acc; the first picks `best/`.
+            Defaults to "fid".
+        eval_n: int or None. Images per evaluation. Defaults to 500.
+        features: str or None. Feature extractor of the evaluation. Defaults to "digits".
+        health: bool. Watch for an overpowering discriminator, collapse and exploding
+            losses (`ganzoo.training.HealthMonitor`); warnings go to the log and run.json.
+            Defaults to True.
+        stop_on_collapse: bool. End the run cleanly when the samples collapse (the preset
+            and `best/` are kept). Defaults to False.
         distribute: str. `ganzoo.training.strategy` kind. Defaults to "auto".
         overwrite: bool. Replace an existing run folder. Defaults to False.
         log: callable or None. Receives progress lines (default: standard error).
@@ -213,10 +238,13 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
         "batch_size": batch_size, "image_size": image_size, "latent_dim": latent_dim,
         "model_options": dict(model_options) if model_options else None, "preset": preset,
         "seed": seed, "samples": samples, "deterministic": bool(deterministic),
-        "lr_factor": lr_factor,
+        "lr_factor": lr_factor, "augment": augment, "eval_every": eval_every,
+        "eval_data": eval_data, "eval_metrics": eval_metrics, "eval_n": eval_n,
+        "features": features, "health": True if health is None else bool(health), "stop_on_collapse": bool(stop_on_collapse),
     }
     _check_positive(settings, ("epochs", "steps", "batch_size", "image_size", "latent_dim",
-                               "samples"))
+                               "samples", "eval_every", "eval_n"))
+    _check_monitoring(settings)
     _sampling.check_seed(settings["seed"])
     _check_lr_factor(lr_factor)
     if epochs and steps:
@@ -303,6 +331,44 @@ def _merge_preset(settings):
         )
 
 
+def _check_monitoring(settings):
+    """Augmentation and evaluation settings, checked without TensorFlow."""
+    from ganzoo.metrics.evaluation import parse_metrics
+
+    augment = settings["augment"]
+    if augment is not None and not isinstance(augment, str):
+        raise ValueError(
+            "A run records its augmentation by name: give none, diffaugment, ada or a "
+            f"DiffAugment policy. Received: augment of type {type(augment).__name__}")
+    if augment is not None and augment.strip().lower() == "none":
+        settings["augment"] = None
+    given = [f"--{key.replace('_', '-')}" for key in ("eval_data", "eval_metrics", "eval_n",
+                                                      "features")
+             if settings[key] is not None]
+    if given and not settings["eval_every"]:
+        raise ValueError(f"{', '.join(given)} set(s) up evaluation while training: add "
+                         "--eval-every N (steps)")
+    if settings["eval_metrics"] is not None:
+        metrics = parse_metrics(settings["eval_metrics"])
+        unknown = [name for name in metrics if name not in ("fid", "kid", "pr", "acc")]
+        if unknown:
+            raise ValueError(f"--eval-metrics takes some of fid, kid, pr, acc while training. "
+                             f"Received: {settings['eval_metrics']!r}")
+        settings["eval_metrics"] = ",".join(metrics)
+    if settings["features"] is not None:
+        from ganzoo.metrics.features import list_extractors
+
+        if settings["features"] not in list_extractors():
+            raise ValueError(f"Unknown --features {settings['features']!r}; expected one of "
+                             f"{', '.join(list_extractors())}")
+    if settings["eval_data"] is not None and (not isinstance(settings["eval_data"], (str, os.PathLike))
+                                              or settings["eval_data"] == ""):
+        raise ValueError(f"eval_data (--eval-data) must name a dataset or folder. Received: "
+                         f"{settings['eval_data']!r}")
+    if settings["eval_data"] is not None:
+        settings["eval_data"] = os.fspath(settings["eval_data"])
+
+
 def _check_positive(settings, keys):
     for key in keys:
         if settings[key] is not None:
@@ -333,6 +399,8 @@ def plan_resume(out, *, distribute="auto", lr_factor=None, log=None, **given):
     if not (path / RUN_FILE).is_file():
         raise ValueError(f"Cannot resume: {path} has no {RUN_FILE} (not a ganzoo run folder)")
     saved = read_settings(path)
+    for key, default in DEFAULTS.items():
+        saved.setdefault(key, default)
     for key, value in given.items():
         if key not in SETTINGS:
             raise ValueError(f"Unknown run setting {key!r}")
@@ -342,8 +410,6 @@ def plan_resume(out, *, distribute="auto", lr_factor=None, log=None, **given):
                 f"{key}={value!r} differs from the run's {saved.get(key)!r}"
             )
     _check_lr_factor(lr_factor)
-    for key, default in DEFAULTS.items():
-        saved.setdefault(key, default)
     if (path / PRESET_DIR).exists() and not _has_checkpoint(path):
         raise ValueError(f"Cannot resume: {path} has finished (its preset is written)")
     _check_writable(path)
@@ -453,7 +519,7 @@ class TrainingRun:
             conditional = bool(getattr(model, "conditional", family_class.conditional))
             if conditional and description.get("class_names"):
                 model.class_names = list(description["class_names"])
-            model.compile()
+            model.compile(augment=settings.get("augment"))
             _scale_learning_rates(model, settings["lr_factor"])
         epochs, steps_per_epoch = _schedule(settings, description)
         dataset = model.training_data(
@@ -534,6 +600,7 @@ class TrainingRun:
             dataset = dataset.skip(initial_epoch * steps_per_epoch)
         callbacks = [
             checkpoints.NonFiniteGuard(lambda: _resume_advice(folder)),
+            *self._monitoring_callbacks(model, dataset, folder, is_chief),
             callbacks_lib.SampleGrid(folder / "samples", n=settings["samples"], seed=0),
             keras.callbacks.TensorBoard(str(folder / "logs"), write_graph=False),
             callbacks_lib.TensorBoardImages(str(folder / "logs"),
@@ -557,20 +624,68 @@ class TrainingRun:
         except BaseException as error:
             self._after_failure(folder)
             raise _explained(error, settings, folder) from None
+        logged = dict(getattr(history, "history", None) or {})
+        ran = len(next(iter(logged.values()))) if logged else epochs - initial_epoch
+        epochs_done = initial_epoch + ran
+        stopped = epochs_done < epochs
+        if stopped:
+            kept = [f"the checkpoints before it in {backup}"]
+            if (folder / BEST_DIR).exists():
+                kept.insert(0, f"the best model so far in {folder / BEST_DIR}")
+            self.log(f"stopped after epoch {epochs_done} of {epochs}: the samples collapsed "
+                     f"(--stop-on-collapse); kept {' and '.join(kept)}")
         model.save_to_preset(
             folder / PRESET_DIR, overwrite=True, preset_name=self.path.name,
-            data=settings["data"], epochs=epochs, steps_per_epoch=steps_per_epoch,
+            data=settings["data"], epochs=epochs_done, steps_per_epoch=steps_per_epoch,
             batch_size=settings["batch_size"], seed=settings["seed"],
             started_from=settings["preset"], replicas=strategy.num_replicas_in_sync,
         )
         final_grid = folder / "samples" / "final.png"
         _imaging.save_png(_imaging.grid(model.preview(settings["samples"], seed=0)), final_grid)
-        shutil.rmtree(backup, ignore_errors=True)
+        if not stopped:
+            shutil.rmtree(backup, ignore_errors=True)
         return RunResult(path=self.path, preset=self.path / PRESET_DIR,
                          samples=self.path / "samples" / "final.png", epochs=epochs,
                          steps_per_epoch=steps_per_epoch,
                          history=dict(getattr(history, "history", {}) or {}),
                          is_chief=is_chief)
+
+    def _monitoring_callbacks(self, model, dataset, folder, is_chief):
+        """EvaluateEvery (with --eval-every) and HealthMonitor (unless health=False),
+        placed before the loggers so that history.csv and TensorBoard get their figures."""
+        import numpy as np
+
+        from ganzoo.training import monitor
+
+        settings = self.settings
+        found = []
+        if settings.get("eval_every"):
+            data, split = _evaluation_data(settings)
+            found.append(monitor.EvaluateEvery(
+                data, split=split, every_n_steps=settings["eval_every"],
+                metrics=settings.get("eval_metrics") or DEFAULTS["eval_metrics"],
+                n=settings.get("eval_n") or DEFAULTS["eval_n"],
+                features=settings.get("features") or DEFAULTS["features"],
+                image_size=settings["image_size"], best_dir=folder / BEST_DIR,
+                log_dir=str(folder / "logs"), seed=settings["seed"], write=is_chief,
+                log=self.log if is_chief else (lambda line: None)))
+        if settings.get("health", True) and model.latent_input:
+            batch = next(iter(dataset))
+            images = batch[0] if isinstance(batch, (tuple, list)) else batch
+            found.append(monitor.HealthMonitor(
+                np.asarray(images), stop_on_collapse=settings.get("stop_on_collapse", False),
+                record=lambda event: self._record_health(folder, event, is_chief)))
+        return found
+
+    def _record_health(self, folder, event, is_chief):
+        """Show a health warning in the log and keep it in run.json."""
+        self.log(f"warning: {event['message']}")
+        if not is_chief:
+            return
+        self.settings.setdefault("health_events", []).append(
+            {key: event[key] for key in ("step", "kind", "message") if key in event})
+        _atomic.write_json(folder / RUN_FILE, dict(self.settings, format=RUN_FORMAT,
+                                                   distribute=self.distribute))
 
     def _after_failure(self, folder):
         """Remove a folder this run created when nothing in it can be resumed."""
@@ -606,6 +721,21 @@ def _explained(error, settings, folder):
             f"{settings['batch_size']}: use a smaller --batch-size or --image-size"
         )
     return error
+
+
+def _evaluation_data(settings):
+    """(source, split) of the reference images of --eval-every: --eval-data (NAME:SPLIT
+    picks a split), else the training data's "test" split where it has one."""
+    from ganzoo import data as data_lib
+    from ganzoo.sources import parse_data_spec
+
+    if settings.get("eval_data"):
+        return parse_data_spec(settings["eval_data"], "train")
+    try:
+        data_lib.describe(settings["data"], "test")
+    except ValueError:
+        return settings["data"], "train"
+    return settings["data"], "test"
 
 
 def _num_classes(settings, description):
@@ -645,6 +775,8 @@ def _schedule(settings, description):
             f"--batch-size {settings['batch_size']} is larger than the {num_examples} "
             f"images of {settings['data']}"
         )
+    # Small data is repeated within an epoch (the data stream repeats forever).
+    per_pass = max(per_pass, math.ceil(MIN_EPOCH_IMAGES / settings["batch_size"]))
     if settings["steps"]:
         return split_steps(settings["steps"], per_pass)
     return settings["epochs"], per_pass
