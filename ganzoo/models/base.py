@@ -471,12 +471,14 @@ class AdversarialModel(keras.Model):
         return cls.model_images(images), labels
 
     @staticmethod
-    def model_images(images):
+    def model_images(images, tolerance=None):
         """A batch of training images as float32 in [-1, 1], the range every generator of
         the zoo makes: uint8 images are scaled from [0, 255] (as `ganzoo.data.load` does);
-        float images must already lie in [-1, 1], checked before the step uses them, so a
-        batch of 0-255 or other values stops `fit` with one line instead of training on
-        it."""
+        float images must already lie in [-1, 1] (give or take `tolerance`, 1e-3 by
+        default; bicubic resampling overshoots by a few percent), checked before the step
+        uses them, so a batch of 0-255 or other values stops `fit` with one line instead
+        of training on it."""
+        tolerance = _RANGE_TOLERANCE if tolerance is None else float(tolerance)
         images = tf.convert_to_tensor(images)
         if images.dtype == tf.uint8:
             return tf.cast(images, tf.float32) / 127.5 - 1.0
@@ -489,7 +491,7 @@ class AdversarialModel(keras.Model):
         images = tf.cast(images, tf.float32)
         low, high = tf.reduce_min(images), tf.reduce_max(images)
         check = tf.debugging.Assert(
-            tf.logical_and(low >= -1.0 - _RANGE_TOLERANCE, high <= 1.0 + _RANGE_TOLERANCE),
+            tf.logical_and(low >= -1.0 - tolerance, high <= 1.0 + tolerance),
             [_RANGE_MARKER, low, high], summarize=2)
         with tf.control_dependencies([check]):
             return tf.identity(images)

@@ -262,6 +262,10 @@ def mse_content_loss(generated, real):
 # -- the family -------------------------------------------------------------------------
 
 
+# How far bicubic low-resolution images may lie outside [-1, 1] (ringing at edges).
+_BICUBIC_OVERSHOOT = 0.25
+
+
 @register_family("srgan")
 class SRGAN(AdversarialModel):
     """Super-resolution GAN (Ledig et al. 2017): SRResNet generator, 2x or 4x.
@@ -416,7 +420,9 @@ class SRGAN(AdversarialModel):
                 raise ValueError(
                     "SRGAN trains on (low_res, high_res) batches "
                     "(ganzoo.data.load_super_resolution) or on high-resolution images")
-            low, high = (self.model_images(images) for images in data)
+            # Bicubic downscaling (load_super_resolution) overshoots [-1, 1] a little.
+            low = self.model_images(data[0], tolerance=_BICUBIC_OVERSHOOT)
+            high = self.model_images(data[1])
         else:
             high = self.model_images(data)
             low = bicubic_downscale(high, self.scale)

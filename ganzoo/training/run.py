@@ -600,7 +600,7 @@ class TrainingRun:
             dataset = dataset.skip(initial_epoch * steps_per_epoch)
         callbacks = [
             checkpoints.NonFiniteGuard(lambda: _resume_advice(folder)),
-            *self._monitoring_callbacks(model, dataset, folder, is_chief),
+            *self._monitoring_callbacks(model, folder, is_chief),
             callbacks_lib.SampleGrid(folder / "samples", n=settings["samples"], seed=0),
             keras.callbacks.TensorBoard(str(folder / "logs"), write_graph=False),
             callbacks_lib.TensorBoardImages(str(folder / "logs"),
@@ -650,7 +650,7 @@ class TrainingRun:
                          history=dict(getattr(history, "history", {}) or {}),
                          is_chief=is_chief)
 
-    def _monitoring_callbacks(self, model, dataset, folder, is_chief):
+    def _monitoring_callbacks(self, model, folder, is_chief):
         """EvaluateEvery (with --eval-every) and HealthMonitor (unless health=False),
         placed before the loggers so that history.csv and TensorBoard get their figures."""
         import numpy as np
@@ -670,10 +670,17 @@ class TrainingRun:
                 log_dir=str(folder / "logs"), seed=settings["seed"], write=is_chief,
                 log=self.log if is_chief else (lambda line: None)))
         if settings.get("health", True) and model.latent_input:
-            batch = next(iter(dataset))
-            images = batch[0] if isinstance(batch, (tuple, list)) else batch
+            # (images, labels) for conditional models: the accuracy check needs both. From
+            # a pipeline of its own: a second iterator over the training dataset would
+            # change the order a resumed run reads it in.
+            batch = next(iter(model.training_data(
+                settings["data"], image_size=settings["image_size"],
+                batch_size=settings["batch_size"], seed=settings["seed"] + 1,
+                data_b=settings.get("data_b"))))
+            real = (tuple(np.asarray(part) for part in batch)
+                    if isinstance(batch, (tuple, list)) else np.asarray(batch))
             found.append(monitor.HealthMonitor(
-                np.asarray(images), stop_on_collapse=settings.get("stop_on_collapse", False),
+                real, stop_on_collapse=settings.get("stop_on_collapse", False),
                 record=lambda event: self._record_health(folder, event, is_chief)))
         return found
 
