@@ -6,6 +6,8 @@ GANZOO := $(VENV)/bin/ganzoo
 DEMO_DIR ?= demo-run
 DEMO_STEPS ?= 400
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): two fit the 2-core machines CI runs on.
+PYTEST_WORKERS ?= 2
 
 .PHONY: install demo test test-all bench docs export clean
 
@@ -31,10 +33,10 @@ demo: install
 	@echo "Sample grid (ONNX):  $(DEMO_DIR)/samples-onnx.png"
 
 test: install
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 test-all: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Speed of ONNX bundles against Keras under tf.function on this machine's CPU
 # (docs/benchmarks.md holds measured figures; benchmarks/gpu.py is for GPU machines).

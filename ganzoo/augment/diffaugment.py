@@ -3,7 +3,6 @@ Training" (https://arxiv.org/abs/2006.10738)."""
 
 import math
 
-import tensorflow as tf
 
 from ganzoo.augment import ops
 from ganzoo.augment.base import Augmentation, check_number

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import ganzoo
 from ganzoo import augment, models
 
 import family_helpers
 from test_cgan import TINY_CGAN, fed_labels
 from test_cyclegan import TINY_CYCLEGAN
-from test_models import TINY, deterministic_kwargs
+from test_models import deterministic_kwargs
 from test_srgan import TINY_SRGAN
 from test_stylegan_lite import TINY_STYLEGAN_LITE, fed_stylegan
 from test_wgan_gp import TINY_WGAN_GP, FedInterpolationWGANGP

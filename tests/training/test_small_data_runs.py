@@ -11,12 +11,12 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import pytest
 from PIL import Image
 
 from cli_helpers import TINY_TRAIN, assert_one_line_error, ganzoo, ganzoo_cli_inprocess
 from ganzoo import training
 from ganzoo.training import run as run_lib
+from test_run import weights_of
 
 TINY = dict(image_size=16, batch_size=32, latent_dim=16, samples=4,
             model_options={"generator_filters": 8, "discriminator_filters": 8})
@@ -37,16 +37,6 @@ def png_folder(folder, count):
 def history(run_folder):
     with open(Path(run_folder) / "history.csv", newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def weights_of(preset_folder):
-    import h5py
-
-    arrays = {}
-    with h5py.File(Path(preset_folder) / "model.weights.h5", "r") as handle:
-        handle.visititems(lambda name, item: arrays.__setitem__(name, item[()])
-                          if hasattr(item, "shape") else None)
-    return arrays
 
 
 # -- augmentation in runs ------------------------------------------------------------------
