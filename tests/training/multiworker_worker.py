@@ -1,9 +1,9 @@
 """One worker of the multi-worker test: trains a tiny model under TF_CONFIG and reports.
 
 Run by tests/training/test_training.py as two local processes on loopback ports:
-`multiworker_worker.py RESULT.json [--labels | --model JSON]`, where JSON is
+`multiworker_worker.py RESULT.json [--labels | --model JSON] [--augment]`, where JSON is
 `{"family": ..., "kwargs": {...}, "pairs": "super_resolution" | "unpaired"}` for families
-trained on paired batches.
+trained on paired batches; `--augment` trains with ADA.
 """
 
 import hashlib
@@ -19,6 +19,7 @@ import tensorflow as tf  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 import ganzoo  # noqa: E402
+import ganzoo.augment  # noqa: E402
 
 
 def main(result_path):
@@ -41,7 +42,11 @@ def main(result_path):
     with strategy.scope():
         keras.utils.set_random_seed(0)
         gan = ganzoo.models.get(spec["family"])(**spec["kwargs"], seed=1)
-        gan.compile()
+        augment = None
+        if "--augment" in sys.argv:
+            # ADA from p = 0.2, adjusting after every discriminator update, so p moves.
+            augment = ganzoo.augment.ADA(p=0.2, interval=1)
+        gan.compile(augment=augment)
     history = gan.fit(data, epochs=1, steps_per_epoch=4, verbose=0)
     digest = hashlib.sha256()
     # Every weight, batch-norm moving statistics and EMA copies included (batch norm is

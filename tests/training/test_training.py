@@ -94,13 +94,14 @@ PAIRED = {
 }
 
 
-@pytest.mark.parametrize("batches", ["images", "labels", "srgan", "cyclegan"])
+@pytest.mark.parametrize("batches", ["images", "labels", "srgan", "cyclegan", "augmented"])
 def test_two_worker_training_keeps_workers_in_sync(tmp_path, batches):
-    """Two workers on loopback, with image batches, (images, labels) batches and the
-    paired batches of srgan (low, high) and cyclegan (a, b)."""
+    """Two workers on loopback, with image batches, (images, labels) batches, the
+    paired batches of srgan (low, high) and cyclegan (a, b), and image batches with ADA
+    (its p summed over both workers)."""
     if batches in PAIRED and batches not in ganzoo.models.names():
         pytest.skip(f"{batches} is not a family yet")
-    extra = {"labels": ["--labels"]}.get(batches, [])
+    extra = {"labels": ["--labels"], "augmented": ["--augment"]}.get(batches, [])
     if batches in PAIRED:
         extra = ["--model", json.dumps(PAIRED[batches])]
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
@@ -121,6 +122,8 @@ def test_two_worker_training_keeps_workers_in_sync(tmp_path, batches):
     for name in results[0]["losses"]:
         assert np.isfinite(results[0]["losses"][name])
         assert results[0]["losses"][name] == pytest.approx(results[1]["losses"][name], rel=1e-5)
+    if batches == "augmented":
+        assert results[0]["losses"]["aug_p"] != pytest.approx(0.2)
 
 
 def test_learning_rate_scheduler_drives_both_optimizers(tmp_path):
