@@ -540,8 +540,9 @@ def _echo_triton(metadata, out_dir):
               help="Size datasets are loaded at (default: the generator's).")
 @click.option("--inception-weights", metavar="PATH",
               help="InceptionV3 .h5 weights (default: the Keras cache; never downloads).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
-              help="Also write the results to this JSON file.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Also write the results to this JSON file ('-': JSON alone on standard "
+                   "output, the table on standard error).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --json file.")
 @click.pass_context
 def evaluate(ctx, source, data_source, data_split, metric_names, inputs_source, features,
@@ -564,7 +565,8 @@ def evaluate(ctx, source, data_source, data_split, metric_names, inputs_source, 
     def run():
         from ganzoo.metrics import evaluation
 
-        if json_path and os.path.exists(json_path) and not overwrite:
+        to_stdout = json_path == "-"
+        if json_path and not to_stdout and os.path.exists(json_path) and not overwrite:
             raise FileExistsError(f"{json_path} already exists; pass --overwrite to replace it")
         if not data_source:
             raise ValueError("evaluate needs --data SOURCE (the real images, e.g. --data digits)")
@@ -577,10 +579,12 @@ def evaluate(ctx, source, data_source, data_split, metric_names, inputs_source, 
             progress=True, split=data_split, n_data=n_data, image_size=image_size,
             inputs=inputs_source,
         )
-        click.echo(evaluation.format_results(results))
-        if json_path:
-            from ganzoo import __version__
+        from ganzoo import __version__
 
+        click.echo(evaluation.format_results(results), err=to_stdout)
+        if to_stdout:
+            click.echo(json.dumps(dict(results, ganzoo_version=__version__), indent=2))
+        elif json_path:
             from ganzoo import _atomic
 
             _atomic.write_json(json_path, dict(results, ganzoo_version=__version__))

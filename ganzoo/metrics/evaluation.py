@@ -59,7 +59,8 @@ def parse_metrics(metrics):
             continue
         if name not in METRICS and name not in PAIRED_METRICS:
             raise ValueError(
-                f"Unknown metric {name!r}. Expected some of {', '.join(METRICS)}. "
+                f"Unknown metric {name!r}. Expected some of "
+                f"{', '.join(METRICS + PAIRED_METRICS)}. "
                 f"Received: metrics={metrics!r}"
             )
         if name not in names:

@@ -262,6 +262,10 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
             raise ValueError(
                 f"data_b (--data-b) must name a dataset or folder. Received: {data_b!r}")
         settings["data_b"] = os.fspath(data_b)
+        if _same_source(settings["data"], settings["data_b"]):
+            raise ValueError(
+                f"--data and --data-b name the same images ({settings['data']}): "
+                f"{family} would learn to leave them as they are; give two different domains")
     for key, own in _OWN_OPTIONS.items():
         if key in (settings["model_options"] or {}):
             raise ValueError(
@@ -329,6 +333,16 @@ def _merge_preset(settings):
             f"--model-option cannot change the architecture of preset {settings['preset']!r}"
             f". Received: {sorted(settings['model_options'])}"
         )
+
+
+def _same_source(a, b):
+    """True when two data sources name the same images (the same name, or one folder)."""
+    if a == b:
+        return True
+    try:
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _check_monitoring(settings):

@@ -233,6 +233,24 @@ def test_cli_evaluate_prints_a_table_and_writes_json(tmp_path):
     assert json.loads(out.read_text()) == saved
 
 
+def test_the_unknown_metric_message_lists_every_metric():
+    with pytest.raises(ValueError) as error:
+        metrics.evaluation.parse_metrics("fid,nope")
+    for name in ("fid", "kid", "is", "pr", "acc", "psnr", "ssim"):
+        assert f" {name}" in str(error.value).split("Expected some of")[1].split(".")[0]
+
+
+def test_cli_evaluate_json_dash_writes_json_alone_on_stdout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("digits", "--data", "digits", "--split", "test", "--features", "digits",
+                     "-n", "100", "--metrics", "fid", "--json", "-")
+    assert result.exit_code == 0, result.output
+    # stdout is the JSON and nothing else (the table went to stderr); no file named "-".
+    assert json.loads(result.stdout)["fid"] >= 0
+    assert "FID" in result.stderr
+    assert not (tmp_path / "-").exists()
+
+
 @pytest.fixture(scope="module")
 def tiny_preset(tiny_dcgan, tmp_path_factory):
     return tiny_dcgan.save_to_preset(tmp_path_factory.mktemp("evaluate") / "tiny")
