@@ -531,6 +531,8 @@ class TrainingRun:
             # A family conditional by class, or an instance made conditional by its
             # arguments (sagan with num_classes), trains on (images, labels).
             conditional = bool(getattr(model, "conditional", family_class.conditional))
+            if conditional:
+                _check_classes(settings, description, model.num_classes)
             if conditional and description.get("class_names"):
                 model.class_names = list(description["class_names"])
             model.compile(augment=settings.get("augment"))
@@ -757,6 +759,23 @@ def _evaluation_data(settings):
     except ValueError:
         return settings["data"], "train"
     return settings["data"], "test"
+
+
+def _check_classes(settings, description, num_classes):
+    """A conditional model must have as many classes as the data: one line otherwise."""
+    count = description.get("num_classes")
+    if not count or num_classes is None or int(num_classes) == int(count):
+        return
+    names = description.get("class_names") or []
+    shown = f" ({', '.join(map(str, names[:10]))}{', ...' if len(names) > 10 else ''})" \
+        if names else ""
+    if settings.get("preset"):
+        raise ValueError(
+            f"Preset {settings['preset']!r} has {num_classes} classes; {settings['data']} has "
+            f"{count}{shown}: a conditional preset fine-tunes on data with the same classes")
+    raise ValueError(
+        f"num_classes={num_classes} does not match the {count} classes of "
+        f"{settings['data']}{shown}: leave num_classes out, it is taken from the data")
 
 
 def _num_classes(settings, description):

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from cli_helpers import (TINY_TRAIN, assert_error_line, assert_one_line_error, ganzoo,
                          ganzoo_cli_inprocess)
@@ -462,3 +463,33 @@ def test_only_the_chief_writes_the_run_folder_under_multiworker(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     after = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("ganzoo-worker-run-")}
     assert after <= before
+
+
+# -- data the family cannot learn from ------------------------------------------------------
+
+def test_cyclegan_with_the_same_data_for_both_domains_is_refused_in_one_line(tmp_path):
+    (tmp_path / "grass").mkdir()
+    for args in (["--data", "textures/grass", "--data-b", "textures/grass"],
+                 ["--data", tmp_path / "grass", "--data-b", f"{tmp_path}/./grass"]):
+        result = ganzoo_cli_inprocess(["train", "cyclegan", *args, "--steps", "1",
+                                       "--out", tmp_path / "run"])
+        assert_one_line_error(result, "--data and --data-b name the same images")
+        assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("classes", [2, 7])
+def test_num_classes_that_do_not_match_the_data_are_refused_in_one_line(tmp_path, classes):
+    from ganzoo.data.bundled import digits_arrays
+
+    images, labels = digits_arrays("train")
+    for label in range(4):
+        folder = tmp_path / "data" / f"class{label}"
+        folder.mkdir(parents=True)
+        for index in np.flatnonzero(labels == label)[:8]:
+            Image.fromarray(images[index].reshape(8, 8)).save(folder / f"{index}.png")
+    result = ganzoo_cli_inprocess([
+        "train", "cgan", "--data", tmp_path / "data", "--image-size", "16", "--batch-size",
+        "8", "--steps", "1", "--model-option", f"num_classes={classes}",
+        "--out", tmp_path / "run"])
+    assert_one_line_error(result, f"num_classes={classes} does not match the 4 classes")
+    assert not (tmp_path / "run").exists()

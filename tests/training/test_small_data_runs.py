@@ -178,12 +178,3 @@ def test_schedule_repeats_small_data_but_keeps_one_pass_for_large_data():
                                "data": "big"}, {"num_examples": 64 * 1000})
     assert large == (2, 1000)
 
-
-def test_cyclegan_with_the_same_data_for_both_domains_is_refused_in_one_line(tmp_path):
-    (tmp_path / "grass").mkdir()
-    for args in (["--data", "textures/grass", "--data-b", "textures/grass"],
-                 ["--data", tmp_path / "grass", "--data-b", f"{tmp_path}/./grass"]):
-        result = ganzoo_cli_inprocess(["train", "cyclegan", *args, "--steps", "1",
-                                       "--out", tmp_path / "run"])
-        assert_one_line_error(result, "--data and --data-b name the same images")
-        assert not (tmp_path / "run").exists()
