@@ -111,6 +111,25 @@ def _range_message(text):
     )
 
 
+_LABEL_MARKER = "ganzoo: class labels outside 0..num_classes-1"
+
+
+def _label_message(text):
+    """The one-line error for a failed check of `class_labels`, or None."""
+    if _LABEL_MARKER not in text:
+        return None
+    import re
+
+    found = re.findall(r"\[(-?[0-9.e+-]+)\]", text.split(_LABEL_MARKER, 1)[1])
+    seen = (f" (a batch holds {found[0]} to {found[1]}; num_classes={found[2]})"
+            if len(found) >= 3 else "")
+    return (
+        f"fit was given class labels that are not whole numbers in 0..num_classes-1{seen}: "
+        "pass int class indices, one per image (ganzoo.data.load(..., labels=True) gives "
+        "them for class folders)"
+    )
+
+
 def _in_multi_worker_mode():
     strategy = tf.distribute.get_strategy()
     extended = getattr(strategy, "extended", None)
@@ -413,13 +432,19 @@ class AdversarialModel(keras.Model):
 
     def fit(self, x=None, *args, **kwargs):
         self._check_global_batch(x)
+        labels = args[0] if args else kwargs.get("y")
+        if isinstance(labels, np.ndarray) and labels.dtype.kind in "USO":
+            # Keras' data adapters refuse these with "Invalid dtype: str32".
+            raise ValueError(
+                f"{self.family} takes integer class labels; the data gives strings "
+                f"({labels.dtype}): map them to class indices 0..K-1")
         if len(self.phases()) > 1:
             callbacks = list(kwargs.get("callbacks") or [])
             kwargs["callbacks"] = [_PhaseSwitch(), *callbacks]
         try:
             return super().fit(x, *args, **kwargs)
         except tf.errors.InvalidArgumentError as error:
-            message = _range_message(str(error))
+            message = _range_message(str(error)) or _label_message(str(error))
             if message is None:
                 raise
             raise ValueError(message) from None
@@ -495,6 +520,39 @@ class AdversarialModel(keras.Model):
             [_RANGE_MARKER, low, high], summarize=2)
         with tf.control_dependencies([check]):
             return tf.identity(images)
+
+    def class_labels(self, labels):
+        """A batch of training labels as int32 class indices `(B,)`, checked: strings and
+        one-hot rows are refused when the step is traced; labels that are not whole
+        numbers in [0, num_classes) stop `fit` in one line before the step changes
+        anything (floats like 1.0 are taken; 1.5 is not)."""
+        what = f"{self.family} with num_classes={self.num_classes}"
+        labels = tf.convert_to_tensor(labels)
+        if labels.dtype == tf.string:
+            raise ValueError(
+                f"{what} takes integer class labels 0..{self.num_classes - 1}; the data gives "
+                "strings: map them to class indices (ganzoo.data.load gives a folder's "
+                "class sub-folders indices)")
+        if labels.shape.rank is not None and labels.shape.rank > 1 and any(
+                dim not in (1, None) for dim in labels.shape[1:]):
+            raise ValueError(
+                f"{what} takes class indices of shape (batch,); the data gives labels of "
+                f"shape {tuple(labels.shape)} (one-hot?): pass np.argmax(labels, axis=-1)")
+        if not (labels.dtype.is_integer or labels.dtype.is_floating):
+            raise ValueError(f"{what} takes integer class labels; the data gives "
+                             f"{labels.dtype.name}")
+        labels = tf.reshape(labels, [-1])
+        whole = tf.cast(tf.round(tf.cast(labels, tf.float64)), labels.dtype)
+        valid = tf.reduce_all(tf.equal(labels, whole)) if labels.dtype.is_floating \
+            else tf.constant(True)
+        in_range = tf.logical_and(tf.reduce_all(labels >= 0),
+                                  tf.reduce_all(labels < self.num_classes))
+        check = tf.debugging.Assert(
+            tf.logical_and(valid, in_range),
+            [_LABEL_MARKER, tf.reduce_min(labels), tf.reduce_max(labels),
+             tf.constant(int(self.num_classes))], summarize=3)
+        with tf.control_dependencies([check]):
+            return tf.cast(labels, tf.int32)
 
     @staticmethod
     def num_replicas():

@@ -37,7 +37,6 @@ moving statistics; the class-conditional scale and offset act per example.
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from ganzoo import _sampling
 from ganzoo.models.base import AdversarialModel, register_family
@@ -201,7 +200,7 @@ class ConditionalGAN(AdversarialModel):
                 "cgan trains on (images, labels) batches; the data has no labels: load it "
                 "with ganzoo.data.load(..., labels=True)"
             )
-        return tf.cast(tf.reshape(labels, [-1]), tf.int32)
+        return self.class_labels(labels)
 
     def generator_inputs(self, batch_size, labels=None):
         """[latents, labels]: fresh latents for the real batch's labels."""

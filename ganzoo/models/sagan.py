@@ -298,7 +298,7 @@ class SAGAN(AdversarialModel):
                 "(images, labels) batches; the data gives images only: load it with "
                 "labels=True (`ganzoo train sagan` trains the unconditional model)"
             )
-        return labels
+        return self.class_labels(labels)
 
     def generator_inputs(self, batch_size, labels=None):
         latents = self.sample_latents(batch_size)

@@ -393,3 +393,29 @@ def test_shipped_preset_draws_the_digit_asked_for():
     images = gan.sample(len(labels), seed=0, labels=labels)
     predicted = classifier.probabilities(images).argmax(axis=1)
     assert np.mean(predicted == labels) >= 0.95
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.array([0, 1, 2, 5] * 4), r"not whole numbers in 0..num_classes-1 \(a batch holds 0 to 5; num_classes=3\)"),
+    (np.array([0, 1, 2, -1] * 4), r"a batch holds -1 to 2"),
+    (np.array([0.0, 1.5, 2.0, 1.0] * 4, "float32"), "not whole numbers"),
+    (np.array(["a", "b", "c", "a"] * 4), "the data gives strings"),
+    (np.eye(3, dtype="float32")[np.arange(16) % 3], r"shape \(16, 3\) \(one-hot\?\)"),
+])
+def test_fit_refuses_labels_that_are_not_class_indices_in_one_line(labels, message):
+    gan = tiny()
+    gan.compile()
+    before = [v.numpy().copy() for v in gan.discriminator.trainable_variables]
+    images = family_helpers.digits(16, (16, 16, 1))
+    with pytest.raises(ValueError, match=message) as error:
+        gan.fit(images, labels, batch_size=16, epochs=1, verbose=0)
+    assert "\n" not in str(error.value)
+    assert all(np.array_equal(v.numpy(), old)
+               for v, old in zip(gan.discriminator.trainable_variables, before))
+
+
+def test_fit_takes_whole_float_labels():
+    gan = tiny()
+    gan.compile()
+    images = family_helpers.digits(16, (16, 16, 1))
+    gan.fit(images, (np.arange(16) % 3).astype("float32"), batch_size=16, epochs=1, verbose=0)
