@@ -77,10 +77,30 @@ def _run_guarded(function, debug):
         if debug:
             raise
         raise UserError(_one_line(error)) from None
+    except Exception as error:
+        # TensorFlow's own errors (tf.errors.OpError) are none of the above.
+        if debug or not _is_tensorflow_error(error):
+            raise
+        raise UserError(_tensorflow_line(error)) from None
     except KeyboardInterrupt:
         if debug:
             raise
         raise UserError("interrupted") from None
+
+
+def _is_tensorflow_error(error):
+    return any(cls.__name__ == "OpError" and cls.__module__.startswith("tensorflow")
+               for cls in type(error).__mro__)
+
+
+def _tensorflow_line(error):
+    """One line for a TensorFlow error: what ran out or failed, and what to reduce."""
+    text = (getattr(error, "message", None) or str(error)).strip()
+    first = text.splitlines()[0] if text else ""
+    if type(error).__name__ == "ResourceExhaustedError":
+        return (f"out of memory ({first[:160]}): use smaller widths (--model-option "
+                "*_filters=...), a smaller --batch-size or --image-size")
+    return f"TensorFlow {type(error).__name__}: {first[:300]} (--debug shows the traceback)"
 
 
 def _one_line(error):
@@ -228,7 +248,12 @@ def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, im
             peers.supervised(lambda: None, timeout=peer_timeout or peers.DEFAULT_TIMEOUT,
                              log=_info)
         _load_tensorflow(debug)
-        result = planned.train()
+        try:
+            result = planned.train()
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            raise UserError(_interrupted(planned, family)) from None
         if not result.is_chief:
             click.echo(f"worker finished; the chief writes {result.path}")
             return
@@ -237,6 +262,18 @@ def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, im
         click.echo(f"tensorboard: tensorboard --logdir {result.path / 'logs'}")
 
     _run_guarded(run, debug)
+
+
+def _interrupted(planned, family):
+    """What Ctrl-C during `train` kept, and the command that continues it."""
+    from ganzoo.training import run as run_lib
+
+    kept = run_lib.list_checkpoints(planned.path / run_lib.BACKUP_DIR)
+    if not kept:
+        return ("interrupted before the first epoch ended: nothing was kept; run the same "
+                "command again to start over")
+    return (f"interrupted after epoch {kept[0]}: continue with "
+            f"ganzoo train {family} --out {planned.path} --resume")
 
 
 def _parse_model_options(pairs):

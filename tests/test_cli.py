@@ -260,3 +260,39 @@ def test_train_on_a_dataset_not_available_offline_is_one_line(tmp_path, monkeypa
                                    "--out", tmp_path / "run"])
     assert_one_line_error(result, "not available offline")
     assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_during_train_names_the_resume_command(tmp_path):
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "ganzoo.cli", "train", "dcgan", *TINY_TRAIN,
+            "--epochs", "40", "--out", str(run)]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if (run / "backup" / "epoch-0001.json").is_file():
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "training ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("ganzoo: error: interrupted after epoch "), stderr[-2000:]
+    assert last.endswith(f"continue with ganzoo train dcgan --out {run} --resume")
+    assert "Traceback" not in stderr
+
+
+def test_tensorflow_errors_are_one_line():
+    import tensorflow as tf
+
+    from ganzoo import cli
+
+    def exhausted():
+        raise tf.errors.ResourceExhaustedError(
+            None, None, "OOM when allocating tensor with shape[400000,200000,4,4]\nmore")
+
+    with pytest.raises(cli.UserError) as error:
+        cli._run_guarded(exhausted, debug=False)
+    message = error.value.format_message()
+    assert message.startswith("out of memory (OOM when allocating tensor")
+    assert "--batch-size" in message and "\n" not in message
