@@ -581,7 +581,8 @@ def _evaluate_super_resolution(source_stream, data, metrics, *, n, batch_size, s
 # -- checks -----------------------------------------------------------------------------
 
 
-def check_options(metrics, features, n, batch_size, seed, n_data=None, inception_weights=None):
+def check_options(metrics, features, n, batch_size, seed, n_data=None, inception_weights=None,
+                  k=3):
     """Check `evaluate`'s cheap arguments before anything heavy; returns the metric names.
 
     Raises one ValueError (FileNotFoundError for missing Inception weights) per mistake.
@@ -592,6 +593,12 @@ def check_options(metrics, features, n, batch_size, seed, n_data=None, inception
     _checks.positive_int(seed, "seed", minimum=0)
     if n_data is not None:
         _checks.positive_int(n_data, "n_data", minimum=2)
+    if "pr" in metrics:
+        for count, name in ((n, "-n"), (n_data, "--n-data")):
+            if count is not None and count <= k:
+                raise ValueError(
+                    f"precision and recall compare each image with its {k} nearest "
+                    f"neighbours: {name} must be above {k}. Received: {name} {count}")
     _check_features_argument(features, inception_weights)
     if all(name in PAIRED_METRICS for name in metrics):
         return metrics  # pixel metrics: no features are extracted

@@ -233,6 +233,15 @@ def test_cli_evaluate_prints_a_table_and_writes_json(tmp_path):
     assert json.loads(out.read_text()) == saved
 
 
+def test_precision_recall_with_too_few_images_is_refused_before_any_work():
+    result = run_cli("digits", "--data", "digits", "--features", "digits", "-n", "2",
+                     "--metrics", "pr")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "ganzoo: error: precision and recall compare each image with its 3 nearest "
+        "neighbours: -n must be above 3. Received: -n 2"]
+
+
 def test_the_unknown_metric_message_lists_every_metric():
     with pytest.raises(ValueError) as error:
         metrics.evaluation.parse_metrics("fid,nope")
