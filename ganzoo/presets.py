@@ -346,6 +346,10 @@ def load_model(name_or_path, load_weights=True, expected_class=None):
     from ganzoo import models
 
     path = resolve(name_or_path)
+    if load_weights:
+        # The checksums first: an edited config.json is reported as such, not as whatever
+        # building from it breaks.
+        verify(path)
     config = read_config(path)
     family_class = models.get(config["family"])
     if expected_class is not None and not issubclass(family_class, expected_class):
@@ -354,7 +358,6 @@ def load_model(name_or_path, load_weights=True, expected_class=None):
         )
     model = family_class.from_config(config["config"])
     if load_weights:
-        verify(path)
         _load_weights(model, path / WEIGHTS_FILE)
     model.preset_name = config.get("preset") or path.name
     # Where it came from: export copies the preset's card.md into the bundle.

@@ -349,3 +349,18 @@ def test_weights_that_do_not_fit_an_edited_config_are_one_line(preset, changes, 
         f"{preset / 'model.weights.h5'} does not fit the model described by config.json "
         f"({detail}): was config.json edited?"
     )
+
+
+def test_an_edited_config_is_reported_by_its_checksum_before_it_is_read(tmp_path):
+    import json
+
+    from ganzoo import models
+
+    path = models.DCGAN(image_shape=(16, 16, 1), latent_dim=8, generator_filters=4,
+                        discriminator_filters=4).save_to_preset(tmp_path / "p")
+    config = json.loads((path / "config.json").read_text())
+    # Building from it would fail on the image shape, hiding that the file was edited.
+    config["config"]["image_shape"] = [15, 15, 1]
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"Checksum mismatch for .*config\.json"):
+        models.DCGAN.from_preset(path)
