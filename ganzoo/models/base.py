@@ -93,17 +93,14 @@ def _finishing(init):
 
 # Float training images may exceed [-1, 1] by this much (resampling overshoot).
 _RANGE_TOLERANCE = 1e-3
+# In-graph checks of the training data (`tf.debugging.Assert`): each marker leads the
+# assertion's data, its values follow; `fit` turns a failed one into one line.
 _RANGE_MARKER = "ganzoo: training images outside [-1, 1]"
+_LABEL_MARKER = "ganzoo: class labels outside 0..num_classes-1"
 
 
-def _range_message(text):
-    """The one-line error for a failed range check of `model_images`, or None."""
-    if _RANGE_MARKER not in text:
-        return None
-    import re
-
-    found = re.findall(r"\[(-?[0-9.e+-]+|-?inf|nan)\]", text.split(_RANGE_MARKER, 1)[1])
-    seen = f" (a batch spans [{found[0]}, {found[1]}])" if len(found) >= 2 else ""
+def _range_text(values):
+    seen = f" (a batch spans [{values[0]}, {values[1]}])" if len(values) >= 2 else ""
     return (
         f"fit was given float images outside [-1, 1]{seen}; ganzoo models train on images "
         "in [-1, 1]: pass uint8 images (scaled from [0, 255]) or load them with "
@@ -111,23 +108,28 @@ def _range_message(text):
     )
 
 
-_LABEL_MARKER = "ganzoo: class labels outside 0..num_classes-1"
-
-
-def _label_message(text):
-    """The one-line error for a failed check of `class_labels`, or None."""
-    if _LABEL_MARKER not in text:
-        return None
-    import re
-
-    found = re.findall(r"\[(-?[0-9.e+-]+)\]", text.split(_LABEL_MARKER, 1)[1])
-    seen = (f" (a batch holds {found[0]} to {found[1]}; num_classes={found[2]})"
-            if len(found) >= 3 else "")
+def _label_text(values):
+    seen = (f" (a batch holds {values[0]} to {values[1]}; num_classes={values[2]})"
+            if len(values) >= 3 else "")
     return (
         f"fit was given class labels that are not whole numbers in 0..num_classes-1{seen}: "
         "pass int class indices, one per image (ganzoo.data.load(..., labels=True) gives "
         "them for class folders)"
     )
+
+
+_CHECK_TEXTS = {_RANGE_MARKER: _range_text, _LABEL_MARKER: _label_text}
+
+
+def _failed_check_message(text):
+    """The one-line error for a failed data check in `text` (an error's message), or None."""
+    import re
+
+    for marker, describe in _CHECK_TEXTS.items():
+        if marker in text:
+            values = re.findall(r"\[(-?[0-9.e+-]+|-?inf|nan)\]", text.split(marker, 1)[1])
+            return describe(values)
+    return None
 
 
 def _in_multi_worker_mode():
@@ -444,7 +446,7 @@ class AdversarialModel(keras.Model):
         try:
             return super().fit(x, *args, **kwargs)
         except tf.errors.InvalidArgumentError as error:
-            message = _range_message(str(error)) or _label_message(str(error))
+            message = _failed_check_message(str(error))
             if message is None:
                 raise
             raise ValueError(message) from None
