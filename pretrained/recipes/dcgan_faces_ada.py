@@ -66,8 +66,8 @@ smoother. See docs/small-data.md for the side-by-side measurements.
 """
 
 
-def fine_tune(folder, augment):
-    run = training.plan_run("dcgan", "faces", folder, steps=STEPS, batch_size=BATCH_SIZE,
+def fine_tune(folder, augment, steps):
+    run = training.plan_run("dcgan", "faces", folder, steps=steps, batch_size=BATCH_SIZE,
                             preset="dcgan-digits", seed=0, augment=augment,
                             log=lambda line: print(f"[{augment}] {line}", flush=True))
     start = time.time()
@@ -90,25 +90,26 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="pretrained/dcgan-faces-ada")
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--steps", type=int, default=STEPS, help="fewer to try it quickly")
     args = parser.parse_args(argv)
     import csv
 
     with tempfile.TemporaryDirectory(prefix="dcgan-faces-") as scratch:
-        result, minutes = fine_tune(Path(scratch) / "ada", "ada")
+        result, minutes = fine_tune(Path(scratch) / "ada", "ada", args.steps)
         with open(result.path / "history.csv", newline="") as handle:
             last = list(csv.DictReader(handle))[-1]
-        plain, _ = fine_tune(Path(scratch) / "none", None)
+        plain, _ = fine_tune(Path(scratch) / "none", None, args.steps)
         model = ganzoo.models.DCGAN.from_preset(result.preset)
         rows = [row("this preset (ADA)", measure(model)),
                 row("the same fine-tune without augmentation",
                     measure(ganzoo.models.DCGAN.from_preset(plain.preset))),
                 row("`dcgan-digits`, before fine-tuning", measure("dcgan-digits"))]
-    card = CARD.format(steps=STEPS, batch_size=BATCH_SIZE, p=float(last["aug_p"]),
+    card = CARD.format(steps=args.steps, batch_size=BATCH_SIZE, p=float(last["aug_p"]),
                        r_t=float(last["r_t"]), minutes=minutes, cores=os.cpu_count(), n=FACES,
                        rows="\n".join(rows))
     out = model.save_to_preset(args.out, overwrite=args.overwrite, card=card,
                                preset_name=Path(args.out).name, data="faces (100 images)",
-                               steps=STEPS, batch_size=BATCH_SIZE, augment="ada",
+                               steps=args.steps, batch_size=BATCH_SIZE, augment="ada",
                                started_from="dcgan-digits",
                                recipe="pretrained/recipes/dcgan_faces_ada.py")
     _imaging.save_png(_imaging.grid(model.sample(64, seed=0)), Path(out) / "samples.png")
