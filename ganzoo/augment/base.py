@@ -145,9 +145,3 @@ def check_number(value, name, low=None, high=None, low_open=False, high_open=Fal
     if too_low or too_high or value != value:
         raise ValueError(f"{name} must be a number in {bounds}. Received: {name}={value!r}")
     return value
-
-
-def check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
-    return int(value)

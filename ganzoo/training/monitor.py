@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo import _imaging
+from ganzoo.metrics._checks import positive_int
 from ganzoo.metrics.distances import (
     frechet_distance_from_stats,
     kernel_inception_distance,
@@ -47,12 +48,6 @@ class HealthWarning(UserWarning):
 
 def _stderr_log(message):
     print(f"ganzoo: {message}", file=sys.stderr, flush=True)
-
-
-def _check_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
 
 
 class _StepCounter:
@@ -172,11 +167,11 @@ class EvaluateEvery(keras.callbacks.Callback):
                 "Give every_n_steps or every_n_epochs, not both. Received: "
                 f"every_n_steps={every_n_steps!r}, every_n_epochs={every_n_epochs!r}")
         if every_n_steps is not None:
-            _check_int(every_n_steps, "every_n_steps")
+            positive_int(every_n_steps, "every_n_steps")
         elif every_n_epochs is None:
             every_n_epochs = 1
         if every_n_epochs is not None:
-            _check_int(every_n_epochs, "every_n_epochs")
+            positive_int(every_n_epochs, "every_n_epochs")
         self.metrics = check_options(metrics, features, n, batch_size, seed)
         unsupported = [name for name in self.metrics if name not in _FIGURES]
         if unsupported:
@@ -641,11 +636,11 @@ class HealthMonitor(keras.callbacks.Callback):
                  stop_on_collapse=False, n=64, seed=0, collapse_ratio=0.25,
                  explode_factor=10.0, warmup_steps=500, record=None):
         super().__init__()
-        self.every_n_steps = _check_int(every_n_steps, "every_n_steps")
-        self.patience = _check_int(patience, "patience")
-        self.n = _check_int(n, "n", minimum=2)
-        self.seed = _check_int(seed, "seed", minimum=0)
-        self.warmup_steps = _check_int(warmup_steps, "warmup_steps", minimum=0)
+        self.every_n_steps = positive_int(every_n_steps, "every_n_steps")
+        self.patience = positive_int(patience, "patience")
+        self.n = positive_int(n, "n", minimum=2)
+        self.seed = positive_int(seed, "seed", minimum=0)
+        self.warmup_steps = positive_int(warmup_steps, "warmup_steps", minimum=0)
         if not _is_number(collapse_ratio) or not 0 < collapse_ratio < 1:
             raise ValueError("collapse_ratio must lie in (0, 1). Received: "
                              f"collapse_ratio={collapse_ratio!r}")

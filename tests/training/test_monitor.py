@@ -307,7 +307,7 @@ def test_class_accuracy_of_a_conditional_model(extractor):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"every_n_steps": 5, "every_n_epochs": 1}, "not both"),
-    ({"every_n_steps": 0}, "every_n_steps must be an integer >= 1"),
+    ({"every_n_steps": 0}, "`every_n_steps` must be an integer >= 1"),
     ({"metrics": "is"}, "EvaluateEvery measures fid, kid, pr, acc"),
     ({"metrics": "fod"}, "Unknown metric 'fod'"),
     ({"metrics": "fid", "monitor": "recall"}, "monitor must be one of the measured"),
@@ -584,8 +584,8 @@ def test_reference_from_a_tf_data_dataset(extractor):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"every_n_steps": 0}, "every_n_steps must be an integer >= 1"),
-    ({"patience": 0}, "patience must be"),
+    ({"every_n_steps": 0}, "`every_n_steps` must be an integer >= 1"),
+    ({"patience": 0}, "`patience` must be"),
     ({"collapse_ratio": 1.5}, "collapse_ratio must lie in"),
     ({"explode_factor": 1}, "explode_factor must be a number > 1"),
     ({"real_images": np.full((4, 16, 16, 1), 200.0, np.float32)}, "must lie in \\[-1, 1\\]"),
