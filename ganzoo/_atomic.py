@@ -3,7 +3,9 @@
 A folder is built in a temporary sibling and renamed into place only when complete, so a
 reader never sees half a preset or bundle, and a failed write leaves nothing behind. An
 existing folder is replaced (when the caller allows it) only after the new one is ready,
-and only when it is one ganzoo wrote (`check_replaceable`) or an empty folder: overwrite
+and only when it is one ganzoo wrote (`check_replaceable`) or an empty folder. Ownership
+is decided per file: a ganzoo folder that holds anything ganzoo did not write (notes, a
+picture, a sub-folder the user added) is refused, naming the first such file, so overwrite
 never deletes a user's own files.
 
 Write failures surface as one line naming the file and the operating system's reason
@@ -14,8 +16,14 @@ subclass, never as a traceback from deep inside a writer.
 import contextlib
 import errno
 import os
+import re
 import shutil
 import tempfile
+
+# The names of the temporary files and folders this module writes beside a target
+# (`.NAME.tmp-XXXXXXXX`, `.NAME.old-XXXXXXXX`, `.NAME.XXXXXXXX.SUFFIX`): left over by a
+# kill, they are ganzoo's own.
+_TEMPORARY = re.compile(r"^\..+\.(tmp-|old-)?[A-Za-z0-9_]{8}(\.[A-Za-z0-9_.]+)?$")
 
 
 class NotReplaceableError(FileExistsError, ValueError):
@@ -33,7 +41,7 @@ def public_mode(path, directory=False):
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
-def check_replaceable(path, is_ours, what, *, overwrite=True):
+def check_replaceable(path, is_ours, what, *, overwrite=True, owns=None):
     """Refuse, in one line, to replace `path` unless it is absent, empty or ganzoo's own.
 
     Args:
@@ -43,6 +51,10 @@ def check_replaceable(path, is_ours, what, *, overwrite=True):
         what: str. What such a folder is called in messages ("ganzoo preset").
         overwrite: bool. Whether the caller was asked to replace an existing folder.
             Defaults to True.
+        owns: callable or None. Given the folder, returns a test of its files'
+            "/"-separated relative paths: True for a file ganzoo wrote there. A folder
+            holding any other file is refused, naming that file (`first_foreign`). None
+            takes every file of a folder `is_ours` accepts as ganzoo's.
 
     Returns:
         The absolute path, as a str.
@@ -50,7 +62,8 @@ def check_replaceable(path, is_ours, what, *, overwrite=True):
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
         NotReplaceableError: (a `FileExistsError` and a `ValueError`) `path` is a file, a
-            link, or a folder holding anything but a `what`.
+            link, a folder holding anything but a `what`, or a `what` holding a file
+            ganzoo did not write.
     """
     path = os.path.abspath(os.fspath(path))
     if not os.path.lexists(path):
@@ -64,14 +77,57 @@ def check_replaceable(path, is_ours, what, *, overwrite=True):
         kind = "a symbolic link"
     elif not os.path.isdir(path):
         kind = "a file"
-    elif not os.listdir(path) or is_ours(path):
+    elif not os.listdir(path):
         return path
+    elif is_ours(path):
+        foreign = first_foreign(path, owns(path)) if owns else None
+        if foreign is None:
+            return path
+        raise NotReplaceableError(
+            f"{os.path.join(path, foreign)} was not written by ganzoo: refusing to replace "
+            f"the {what} {path} even with overwrite=True; move that file out of it first "
+            "or choose another folder"
+        )
     else:
         kind = "a folder with other files"
     raise NotReplaceableError(
         f"{path} is not a {what} ({kind}); refusing to replace it even with overwrite=True: "
         "choose another folder or remove it yourself"
     )
+
+
+def is_temporary(name):
+    """True for the name of a temporary file or folder this module writes (`_TEMPORARY`)."""
+    return bool(_TEMPORARY.match(name))
+
+
+def first_foreign(folder, owns):
+    """The first file under `folder` that `owns` does not claim, or None.
+
+    Walks `folder` in sorted order without following links. Files, links and other
+    non-folders are tested by their "/"-separated path relative to `folder`; empty
+    folders hold nothing to lose and are never foreign, and everything inside a
+    temporary folder this module wrote (`is_temporary`) is ganzoo's.
+
+    Args:
+        folder: str or path-like. The folder to inspect.
+        owns: callable taking a relative path and returning True for ganzoo's files.
+
+    Returns:
+        The relative path of the first foreign file, or None.
+    """
+    folder = os.fspath(folder)
+    for root, dirs, files in os.walk(folder):
+        relative_root = os.path.relpath(root, folder)
+        parts = [] if relative_root == os.curdir else relative_root.split(os.sep)
+        dirs[:] = sorted(name for name in dirs if not is_temporary(name))
+        links = [name for name in dirs if os.path.islink(os.path.join(root, name))]
+        dirs[:] = [name for name in dirs if name not in links]
+        for name in sorted(files + links):
+            relative = "/".join(parts + [name])
+            if not is_temporary(name) and not owns(relative):
+                return relative
+    return None
 
 
 def write_error(error, path):
@@ -139,7 +195,7 @@ def write_json(path, content):
 
 
 @contextlib.contextmanager
-def staged_folder(out_dir, *, overwrite=False, is_ours=None, what="ganzoo folder"):
+def staged_folder(out_dir, *, overwrite=False, is_ours=None, what="ganzoo folder", owns=None):
     """Yield a temporary folder beside `out_dir`; move it into place if the block succeeds.
 
     An existing `out_dir` is refused unless `overwrite` and it is empty or `is_ours(out_dir)`
@@ -154,9 +210,11 @@ def staged_folder(out_dir, *, overwrite=False, is_ours=None, what="ganzoo folder
         is_ours: callable or None. True for a folder ganzoo wrote, that `overwrite` may
             replace; None allows only an empty folder. Defaults to None.
         what: str. What `is_ours` recognises, for messages. Defaults to "ganzoo folder".
+        owns: callable or None. Which files of a folder `is_ours` accepts ganzoo wrote
+            (see `check_replaceable`); None takes them all. Defaults to None.
     """
     is_ours = is_ours or (lambda path: False)
-    out_dir = check_replaceable(out_dir, is_ours, what, overwrite=overwrite)
+    out_dir = check_replaceable(out_dir, is_ours, what, overwrite=overwrite, owns=owns)
     parent, name = os.path.split(out_dir)
     created = []
     staging = None
@@ -171,7 +229,7 @@ def staged_folder(out_dir, *, overwrite=False, is_ours=None, what="ganzoo folder
             yield staging
         except OSError as error:
             raise _as_user_path(error, staging, out_dir) from None
-        check_replaceable(out_dir, is_ours, what, overwrite=overwrite)
+        check_replaceable(out_dir, is_ours, what, overwrite=overwrite, owns=owns)
         try:
             _move_into_place(staging, out_dir)
         except OSError as error:

@@ -2,7 +2,6 @@
 
 import math
 import os
-import tempfile
 
 import numpy as np
 
@@ -100,18 +99,9 @@ def save_png(image, path, overwrite=True):
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp_path = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(handle)
-    try:
-        Image.fromarray(image).save(tmp_path, format="PNG")
-        _atomic.public_mode(tmp_path)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _atomic.replace_file(path, lambda tmp_path: Image.fromarray(image).save(tmp_path, format="PNG"),
+                         suffix=".png")
     return path
 
 

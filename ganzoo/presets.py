@@ -34,6 +34,10 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 CARD_FILE = "card.md"
 MANIFEST_FILE = "sha256.txt"
+# The sample grid that recipes put beside the card (`card.md` shows it).
+SAMPLES_FILE = "samples.png"
+# What ganzoo writes in a preset folder, beside the files its manifest lists.
+PRESET_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, MANIFEST_FILE, SAMPLES_FILE)
 RUN_PRESET_DIR = "preset"
 PRESET = "ganzoo preset"
 # A manifest lists a handful of files; anything this large is not one.
@@ -67,6 +71,19 @@ def search_path():
 def is_preset(path):
     path = Path(path)
     return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
+
+
+def owned_files(path):
+    """A test of the "/"-separated paths in preset folder `path`: True for ganzoo's files.
+
+    Those are `PRESET_FILES` and whatever its `sha256.txt` lists; `save_to_preset(...,
+    overwrite=True)` refuses a preset that holds anything else (`_atomic.check_replaceable`).
+    """
+    try:
+        listed = set(read_manifest(path))
+    except (OSError, ValueError):
+        listed = set()
+    return lambda relative: relative in PRESET_FILES or relative in listed
 
 
 def list_presets():
@@ -267,8 +284,9 @@ def save_to_preset(model, preset_dir, overwrite=False, card=None, preset_name=No
         model: a ganzoo family model.
         preset_dir: path of the folder to create.
         overwrite: bool. Replace an existing preset folder (or an empty folder); any
-            other folder or file is refused. The old preset stays untouched until the new
-            one is complete. Defaults to False.
+            other folder or file, and a preset holding files ganzoo did not write (notes,
+            pictures added by hand), is refused. The old preset stays untouched until the
+            new one is complete. Defaults to False.
         card: str or None. Markdown of `card.md`; a summary is written when None.
         preset_name: str or None. Name recorded in config.json; the folder's by default.
         **training: JSON-serialisable facts recorded in config.json under "training"
@@ -286,7 +304,8 @@ def save_to_preset(model, preset_dir, overwrite=False, card=None, preset_name=No
     from ganzoo import __version__
 
     preset_dir = Path(os.fspath(preset_dir)).expanduser()
-    _atomic.check_replaceable(preset_dir, is_preset, PRESET, overwrite=overwrite)
+    _atomic.check_replaceable(preset_dir, is_preset, PRESET, overwrite=overwrite,
+                              owns=owned_files)
     check_finite(model)
     config = {
         "format_version": PRESET_FORMAT_VERSION,
@@ -305,7 +324,7 @@ def save_to_preset(model, preset_dir, overwrite=False, card=None, preset_name=No
         "training": training,
     }
     with _atomic.staged_folder(
-        preset_dir, overwrite=overwrite, is_ours=is_preset, what=PRESET
+        preset_dir, overwrite=overwrite, is_ours=is_preset, what=PRESET, owns=owned_files
     ) as staging:
         staging = Path(staging)
         save_weights(_lean_copy(model), staging / WEIGHTS_FILE)

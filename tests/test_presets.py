@@ -78,6 +78,34 @@ def test_overwrite_replaces_an_empty_folder(model, tmp_path):
     assert presets.is_preset(tmp_path / "empty")
 
 
+@pytest.mark.parametrize("foreign", ["notes.txt", "figures/loss.png", "samples.png.orig"])
+def test_overwrite_refuses_a_preset_holding_files_ganzoo_did_not_write(model, preset,
+                                                                        foreign):
+    (preset / foreign).parent.mkdir(exist_ok=True)
+    (preset / foreign).write_text("mine")
+    before = snapshot(preset)
+
+    with pytest.raises(FileExistsError) as error:
+        presets.save_to_preset(tiny_dcgan(seed=2), preset, overwrite=True)
+
+    assert str(error.value) == (
+        f"{preset / foreign} was not written by ganzoo: refusing to replace the ganzoo "
+        f"preset {preset} even with overwrite=True; move that file out of it first or "
+        "choose another folder"
+    )
+    assert snapshot(preset) == before
+
+
+def test_overwrite_replaces_the_sample_grid_and_the_files_the_manifest_lists(model, preset):
+    (preset / "samples.png").write_bytes(b"grid")
+    (preset / "before_after.png").write_bytes(b"picture")
+    presets.write_manifest(preset, [presets.CONFIG_FILE, presets.WEIGHTS_FILE,
+                                    "before_after.png"])
+    presets.save_to_preset(tiny_dcgan(seed=2), preset, overwrite=True)
+    assert sorted(os.listdir(preset)) == ["card.md", "config.json", "model.weights.h5",
+                                          "sha256.txt"]
+
+
 @pytest.mark.parametrize("kind", ["folder with files", "file", "link to a preset"])
 def test_overwrite_refuses_what_is_not_a_preset(model, preset, tmp_path, kind):
     target = tmp_path / "target"

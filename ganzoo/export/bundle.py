@@ -17,6 +17,8 @@ TOLERANCE_FP16 = 1e-2
 BUNDLE = "ganzoo bundle"
 # The source preset's card, copied into the bundle.
 CARD_FILE = "card.md"
+# A Triton model's configuration (ganzoo.export.triton writes it beside the versions).
+TRITON_CONFIG_FILE = "config.pbtxt"
 
 
 def check_target(out_dir, overwrite):
@@ -24,9 +26,47 @@ def check_target(out_dir, overwrite):
 
     With `overwrite=True` only a ganzoo bundle (a folder with `ganzoo.json`: ONNX,
     SavedModel and Triton repositories all have one) or an empty folder is replaced, so a
-    mistyped `--out` cannot wipe an unrelated folder (`_atomic.check_replaceable`).
+    mistyped `--out` cannot wipe an unrelated folder (`_atomic.check_replaceable`), and
+    only when it holds nothing but what ganzoo wrote (`owned_files`).
     """
-    return _atomic.check_replaceable(out_dir, _bundle.is_bundle, BUNDLE, overwrite=overwrite)
+    return _atomic.check_replaceable(out_dir, _bundle.is_bundle, BUNDLE, overwrite=overwrite,
+                                     owns=owned_files)
+
+
+def _listed_files(folder):
+    """The paths the `ganzoo.json` of `folder` lists, or none when it cannot be read."""
+    try:
+        return set(_bundle.read_bundle(folder).get(_bundle.FILES_FIELD) or {})
+    except ValueError:
+        return set()
+
+
+def owned_files(path):
+    """A test of the "/"-separated paths in bundle `path`: True for the files ganzoo wrote.
+
+    Those are `ganzoo.json` and the files it lists; in a Triton repository also each
+    model's `config.pbtxt` and, in each version folder, that version's `ganzoo.json` and
+    the files it lists. Anything else (notes, a sub-folder added by hand) is the user's,
+    and `--overwrite` refuses to replace a bundle holding it.
+    """
+    path = os.fspath(path)
+    listed = _listed_files(path)
+    versions = {}
+
+    def owns(relative):
+        if relative == _bundle.METADATA_FILE or relative in listed:
+            return True
+        parts = relative.split("/")
+        if len(parts) == 2 and parts[1] == TRITON_CONFIG_FILE:
+            return os.path.isdir(os.path.join(path, parts[0]))
+        if len(parts) < 3 or not parts[1].isdigit():
+            return False
+        version = os.path.join(path, parts[0], parts[1])
+        if version not in versions:
+            versions[version] = _listed_files(version) | {_bundle.METADATA_FILE}
+        return "/".join(parts[2:]) in versions[version]
+
+    return owns
 
 
 @contextlib.contextmanager
@@ -38,7 +78,7 @@ def staged_folder(out_dir, overwrite=False):
     the staged `ganzoo.json` names must exist.
     """
     with _atomic.staged_folder(
-        out_dir, overwrite=overwrite, is_ours=_bundle.is_bundle, what=BUNDLE
+        out_dir, overwrite=overwrite, is_ours=_bundle.is_bundle, what=BUNDLE, owns=owned_files
     ) as staging:
         yield staging
         check_named_files(staging)

@@ -32,7 +32,7 @@ import shutil
 from ganzoo import _atomic, _bundle
 from ganzoo.export import bundle as bundle_lib
 
-CONFIG_FILE = "config.pbtxt"
+CONFIG_FILE = bundle_lib.TRITON_CONFIG_FILE
 MODEL_FILE = "model.onnx"
 DEFAULT_MAX_BATCH_SIZE = 64
 DEFAULT_QUEUE_DELAY_US = 100

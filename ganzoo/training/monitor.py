@@ -237,7 +237,8 @@ class EvaluateEvery(keras.callbacks.Callback):
         if self.best_dir is not None and self.write:
             from ganzoo import _atomic, presets
 
-            _atomic.check_replaceable(self.best_dir, presets.is_preset, presets.PRESET)
+            _atomic.check_replaceable(self.best_dir, presets.is_preset, presets.PRESET,
+                                      owns=presets.owned_files)
             self._read_best()
         self._begun = False
 

@@ -18,8 +18,9 @@ A run folder holds `run.json` (the settings), `preset/` (written when the run fi
 Nothing is lost:
 
 - an existing folder is replaced only with `overwrite=True`, only when it is a ganzoo run
-  folder (or empty), and only once the new run has started (model built, data loaded);
-  until then the old one is untouched;
+  folder (or empty) holding nothing but what a run wrote (`owned_run_files`), and only
+  once the new run has started (model built, data loaded); until then the old one is
+  untouched;
 - a folder in use by another run is locked (`flock`, released even on kill -9);
 - NaN or infinite losses or weights stop the run; the last good checkpoint is kept and the
   message says how to resume with a lower learning rate (`lr_factor`);
@@ -130,6 +131,58 @@ def list_checkpoints(folder):
 
 def _has_checkpoint(path):
     return bool(list_checkpoints(os.path.join(path, BACKUP_DIR)))
+
+
+# What a run writes in its folder, besides its two presets (`preset/`, `best/`): the
+# patterns match "/"-separated paths relative to the run folder, one part per part.
+_RUN_FILES = (
+    (RUN_FILE,), (LOCK_FILE,), ("history.csv",),
+    (BACKUP_DIR, re.compile(r"^epoch-\d{4,}\.(weights\.h5|json)$")),
+    ("samples", re.compile(r"^(epoch_\d{4,}|final)\.png$")),
+    ("logs", re.compile(r"^events\.out\.tfevents\.")),
+    ("logs", re.compile(r"^\w+$"), re.compile(r"^events\.out\.tfevents\.")),
+)
+
+
+def owned_run_files(path):
+    """A test of the "/"-separated paths in run folder `path`: True for what the run wrote.
+
+    Those are `run.json`, the lock, `history.csv`, the checkpoints in `backup/`, the grids
+    in `samples/`, TensorBoard's event files in `logs/` and the files of the presets
+    `preset/` and `best/` (`ganzoo.presets.owned_files`). A run folder holding anything
+    else (a picture saved into `samples/`, notes) is not replaced, even with `overwrite`.
+    """
+    from ganzoo import presets
+
+    path = Path(path)
+    preset_files = {}
+
+    def owns(relative):
+        parts = relative.split("/")
+        if parts[0] in (PRESET_DIR, BEST_DIR) and len(parts) > 1:
+            if parts[0] not in preset_files:
+                preset_files[parts[0]] = presets.owned_files(path / parts[0])
+            return preset_files[parts[0]]("/".join(parts[1:]))
+        return any(
+            len(pattern) == len(parts) and all(
+                part == expected if isinstance(expected, str) else bool(expected.match(part))
+                for part, expected in zip(parts, pattern)
+            )
+            for pattern in _RUN_FILES
+        )
+
+    return owns
+
+
+def _check_run_files(path):
+    """Refuse, in one line, to replace run folder `path` if it holds files of the user's."""
+    foreign = _atomic.first_foreign(path, owned_run_files(path))
+    if foreign is not None:
+        raise _atomic.NotReplaceableError(
+            f"{Path(path) / foreign} was not written by ganzoo: refusing to replace the run "
+            f"folder {path} even with --overwrite; move that file out of it first or "
+            "choose another --out"
+        )
 
 
 def _never_trained(path):
@@ -293,13 +346,12 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
                 f"{path} is not empty and is not a ganzoo run folder (no {RUN_FILE}): "
                 "refusing to replace it; choose another --out"
             )
-        if _never_trained(path):
-            replace = True
-        elif not overwrite:
+        if not _never_trained(path) and not overwrite:
             raise FileExistsError(
                 f"{path} already exists; pass --resume to continue it or --overwrite to "
                 "replace it"
             )
+        _check_run_files(path)
         replace = True
     _check_writable(path)
     return TrainingRun(path, settings, resuming=False, replace=replace,
@@ -560,6 +612,7 @@ class TrainingRun:
         try:
             if self.replace and path.exists():
                 self._locks.append(RunLock(path))
+                _check_run_files(path)
                 staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
                 self._locks.append(RunLock(staging))
                 retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))

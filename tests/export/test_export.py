@@ -161,13 +161,35 @@ def test_existing_folder_is_not_touched_without_overwrite(generator, tmp_path, e
 def test_overwrite_replaces_a_bundle(generator, tmp_path):
     out_dir = tmp_path / "bundle"
     export.to_onnx(generator, out_dir, parity_samples=2)
-    (out_dir / "stale.txt").write_text("from the old bundle")
+    (out_dir / ".model.onnx.k2j4h6g8.tmp").write_text("left by a killed export")
 
     metadata = export.to_onnx(generator, out_dir, overwrite=True, parity_samples=3, seed=5)
 
     assert sorted(os.listdir(out_dir)) == ["ganzoo.json", "model.cpu.onnx", "model.onnx"]
     assert export.read_bundle(out_dir)["parity"]["samples"] == 3
     assert metadata["parity"]["seed"] == 5
+    assert sorted(os.listdir(tmp_path)) == ["bundle"]
+
+
+@pytest.mark.parametrize("exporter", [export.to_onnx, export.to_saved_model])
+@pytest.mark.parametrize("foreign", ["notes.txt", "deploy/values.yaml"])
+def test_overwrite_refuses_a_bundle_holding_files_ganzoo_did_not_write(generator, tmp_path,
+                                                                       exporter, foreign):
+    out_dir = tmp_path / "bundle"
+    exporter(generator, out_dir, parity_samples=1)
+    (out_dir / foreign).parent.mkdir(exist_ok=True)
+    (out_dir / foreign).write_text("mine")
+    before = snapshot(out_dir)
+
+    with pytest.raises(FileExistsError) as info:
+        exporter(generator, out_dir, overwrite=True, parity_samples=1)
+
+    assert str(info.value) == (
+        f"{out_dir / foreign} was not written by ganzoo: refusing to replace the ganzoo "
+        f"bundle {out_dir} even with overwrite=True; move that file out of it first or "
+        "choose another folder"
+    )
+    assert snapshot(out_dir) == before
     assert sorted(os.listdir(tmp_path)) == ["bundle"]
 
 

@@ -21,6 +21,7 @@ from google.protobuf import text_format
 from keras import layers
 
 from ganzoo import _sampling, export, runtime
+from ganzoo.export import bundle as bundle_lib
 from ganzoo.export import triton as triton_lib
 
 from export_helpers import LATENT_DIM, StandIn, snapshot, tiny_generator
@@ -187,6 +188,41 @@ def test_adding_never_removes_and_overwrite_replaces_only_that_version(bundles, 
     assert json.loads((repo / "ganzoo.json").read_text())["triton"]["models"] == {
         "colour": [1], "faces": [1, 2, 7]
     }
+
+
+@pytest.mark.parametrize("foreign", ["faces/1/notes.txt", "faces/1/extra/labels.txt"])
+def test_overwrite_refuses_a_version_holding_files_ganzoo_did_not_write(bundles, tmp_path,
+                                                                        foreign):
+    repo = tmp_path / "models"
+    export.to_triton(bundles / "grey", repo, model_name="faces")
+    (repo / foreign).parent.mkdir(exist_ok=True)
+    (repo / foreign).write_text("mine")
+    before = snapshot(repo)
+
+    with pytest.raises(FileExistsError) as info:
+        export.to_triton(bundles / "grey", repo, model_name="faces", version=1, overwrite=True)
+
+    version = repo / "faces" / "1"
+    assert str(info.value) == (
+        f"{repo / foreign} was not written by ganzoo: refusing to replace the ganzoo bundle "
+        f"{version} even with overwrite=True; move that file out of it first or choose "
+        "another folder"
+    )
+    assert snapshot(repo) == before
+
+
+def test_a_repository_is_replaced_only_when_it_holds_nothing_but_ganzoo_files(bundles,
+                                                                              tmp_path):
+    repo = tmp_path / "models"
+    export.to_triton(bundles / "grey", repo, model_name="faces")
+    assert bundle_lib.check_target(repo, overwrite=True) == str(repo)
+    (repo / "README.md").write_text("how we serve")
+    with pytest.raises(FileExistsError, match="README.md was not written by ganzoo"):
+        bundle_lib.check_target(repo, overwrite=True)
+    # What ganzoo wrote (the index, each config.pbtxt, each version's files) it replaces.
+    assert bundle_lib.owned_files(repo)("faces/config.pbtxt")
+    assert bundle_lib.owned_files(repo)("faces/1/model.onnx")
+    assert not bundle_lib.owned_files(repo)("faces/1/notes.txt")
 
 
 def test_a_version_with_other_inputs_or_outputs_is_refused_and_writes_nothing(bundles,

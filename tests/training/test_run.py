@@ -20,6 +20,7 @@ from PIL import Image
 
 from cli_helpers import (TINY_TRAIN, assert_error_line, assert_one_line_error, ganzoo,
                          ganzoo_cli_inprocess)
+from export_helpers import snapshot
 from ganzoo import training
 from ganzoo.training import checkpoints
 from ganzoo.training import run as run_lib
@@ -101,10 +102,52 @@ def test_overwrite_with_a_bad_option_keeps_the_old_run(tmp_path):
 def test_overwrite_replaces_a_finished_run(tmp_path):
     out = tmp_path / "run"
     quiet_train(training.plan_run("dcgan", out=out, steps=2, **TINY))
-    (out / "samples" / "mine.png").write_bytes(b"old")
+    (out / "samples" / "epoch_0009.png").write_bytes(b"a grid of an earlier run")
+    (out / "backup").mkdir(exist_ok=True)  # removed when the run finished
+    (out / "backup" / ".epoch-0001.weights.h5.a1b2c3d4.weights.h5").write_bytes(b"killed")
     quiet_train(training.plan_run("dcgan", out=out, steps=2, overwrite=True, **TINY))
-    assert not (out / "samples" / "mine.png").exists()
+    assert not (out / "samples" / "epoch_0009.png").exists()
     assert (out / "preset" / "model.weights.h5").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.parametrize("foreign", ["samples/my_favourite.png", "preset/notes.txt",
+                                     "best/notes.txt", "notes/day1.md", "logs/README"])
+def test_overwrite_refuses_a_run_holding_files_ganzoo_did_not_write(tmp_path, foreign):
+    out = tmp_path / "run"
+    quiet_train(training.plan_run("dcgan", out=out, steps=2, **TINY))
+    (out / foreign).parent.mkdir(exist_ok=True)
+    (out / foreign).write_text("mine")
+    before = snapshot(out)
+
+    result = ganzoo_cli_inprocess(["train", "dcgan", *TINY_TRAIN, "--steps", "2",
+                                   "--out", out, "--overwrite"])
+
+    assert_one_line_error(result, f"{out / foreign} was not written by ganzoo: refusing to "
+                                  f"replace the run folder {out} even with --overwrite")
+    assert snapshot(out) == before
+    with pytest.raises(FileExistsError, match="my_favourite|notes|README"):
+        training.plan_run("dcgan", out=out, steps=2, overwrite=True, **TINY)
+
+
+def test_a_never_trained_run_holding_a_file_of_the_users_is_not_replaced(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps({"family": "dcgan"}))
+    (out / "plan.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="plan.txt was not written by ganzoo"):
+        training.plan_run("dcgan", out=out, steps=2, **TINY)
+    assert (out / "plan.txt").read_text() == "mine"
+
+
+def test_a_file_added_after_planning_is_still_not_replaced(tmp_path):
+    out = tmp_path / "run"
+    quiet_train(training.plan_run("dcgan", out=out, steps=2, **TINY))
+    run = training.plan_run("dcgan", out=out, steps=2, overwrite=True, **TINY)
+    (out / "samples" / "mine.png").write_bytes(b"added while the new run loaded its data")
+    with pytest.raises(FileExistsError, match="mine.png was not written by ganzoo"):
+        quiet_train(run)
+    assert (out / "samples" / "mine.png").read_bytes().startswith(b"added")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
