@@ -175,7 +175,7 @@ def _cgroup_memory_left():
     return None
 
 
-def _format_bytes(size):
+def format_bytes(size):
     if size >= _GIB:
         return f"{size / _GIB:.1f} GiB"
     return f"{size / _MIB:.1f} MiB"
@@ -206,7 +206,7 @@ def check_fits_in_memory(n, image_shape, what="samples", bytes_per_value=1):
         return
     size = "x".join(str(dim) for dim in image_shape)
     raise ValueError(
-        f"n={n} {what} of {size} need {_format_bytes(needed)}; about {_format_bytes(free)} "
+        f"n={n} {what} of {size} need {format_bytes(needed)}; about {format_bytes(free)} "
         "is free: sample fewer (or in several calls)"
     )
 

@@ -375,7 +375,20 @@ def load_model(name_or_path, load_weights=True, expected_class=None):
         raise ValueError(
             f"Preset {path} is a {config['family']!r} model, not a {expected_class.__name__}"
         )
-    model = family_class.from_config(config["config"])
+    recorded = config.get("class_name")
+    if recorded is not None and recorded != family_class.__name__:
+        raise ValueError(
+            f"{path / CONFIG_FILE} says family {config['family']!r} (class "
+            f"{family_class.__name__}) but its options were saved from a {recorded}: was "
+            f"{CONFIG_FILE} edited?"
+        )
+    try:
+        model = family_class.from_config(config["config"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{path / CONFIG_FILE} does not describe a {config['family']!r} model "
+            f"({_first_line(error)}): was {CONFIG_FILE} edited?"
+        ) from None
     if load_weights:
         _load_weights(model, path / WEIGHTS_FILE)
     model.preset_name = config.get("preset") or path.name
@@ -396,6 +409,12 @@ def _load_weights(model, weights_path):
         warnings.simplefilter("always")
         try:
             model.load_weights(str(weights_path))
+        except OSError as error:  # h5py: not HDF5, truncated, unreadable
+            raise ValueError(
+                f"{weights_path} cannot be read as a weights file (HDF5: "
+                f"{_hdf5_reason(error)}); its checksum matches sha256.txt, so the manifest "
+                "was written after the damage: get the preset again"
+            ) from None
         except ValueError as error:
             detail = weights_mismatch(model, weights_path) or f"Keras: {_first_line(error)}"
             raise ValueError(
@@ -493,6 +512,13 @@ def load_generator(name_or_path, generator=None):
             one).
     """
     return load_model(name_or_path).inference_generator(generator)
+
+
+def _hdf5_reason(error):
+    """The reason inside h5py's "Unable to synchronously open file (REASON)" text."""
+    text = _first_line(error)
+    inner = re.search(r"\(([^()]*)", text)
+    return inner.group(1).split(",")[0].split(":")[0].strip() if inner else text
 
 
 def _first_line(error):

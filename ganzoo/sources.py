@@ -179,11 +179,27 @@ def _model_source(text):
                 f"{text} is a run that has not finished (it has no {presets.RUN_PRESET_DIR}/ "
                 f"yet): continue it with `ganzoo train --out {text} --resume`"
             )
+        if _is_name(text) and _named_preset(text):
+            raise ValueError(
+                f"{text!r} is a path here ({path.resolve()}) that is not a preset, run folder "
+                f"or export bundle, and it hides the preset named {text!r}: run from another "
+                "folder or rename that one to use the preset"
+            )
         return None
     if _is_name(text):
-        for folder in presets.search_path():
-            if presets.is_preset(folder / text):
-                return Source(text, PRESET, folder / text, preset_path=folder / text)
+        found = _named_preset(text)
+        if found is not None:
+            return Source(text, PRESET, found, preset_path=found)
+    return None
+
+
+def _named_preset(name):
+    """The folder of the preset called `name` on `presets.search_path()`, or None."""
+    from ganzoo import presets
+
+    for folder in presets.search_path():
+        if presets.is_preset(folder / name):
+            return folder / name
     return None
 
 

@@ -190,3 +190,29 @@ def test_onnx_flops_counts_convolutions_and_matmuls(tiny_bundle):
     # 16 -> 8 (4x4 -> 8x8) and 8 -> 1 (8x8 -> 16x16), all with 4x4 kernels.
     expected = 2 * (8 * 256 + 16 * 16 * 8 * 16 + 64 * 8 * 1 * 16)
     assert bench.onnx_flops(tiny_bundle / "model.onnx") == expected
+
+
+def test_a_batch_that_may_not_fit_in_memory_is_refused_before_any_work(tiny_bundle,
+                                                                       monkeypatch):
+    from ganzoo import _sampling
+
+    per_image = bench.activation_values(tiny_bundle / "model.onnx")
+    # Every tensor: at least the latent (8), the dense output (256) and the image (256).
+    assert per_image >= 8 + 256 + 256
+    need_at_48 = 4 * per_image * 48
+    monkeypatch.setattr(_sampling, "available_memory", lambda: need_at_48)
+    report = bench.run(tiny_bundle, batches=[1, 48], repeats=1, warmup=0, pause=0)
+    assert [m.batch for m in report.results] == [1, 48]
+
+    monkeypatch.setattr(_sampling, "available_memory", lambda: need_at_48 - 1)
+    measured = []
+    monkeypatch.setattr(bench, "measure", lambda *args, **kwargs: measured.append(1))
+    with pytest.raises(ValueError) as error:
+        bench.run(tiny_bundle, batches=[1, 48], repeats=1)
+    assert str(error.value).startswith(f"batch 48 of dcgan bundle {tiny_bundle} may need up to ")
+    assert str(error.value).endswith("is free: use a smaller --batch")
+    assert measured == []
+
+    result = CliRunner().invoke(cli.main, ["bench", str(tiny_bundle), "--batch", "1,48"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("ganzoo: error: batch 48 of ")

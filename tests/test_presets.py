@@ -392,3 +392,46 @@ def test_an_edited_config_is_reported_by_its_checksum_before_it_is_read(tmp_path
     (path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"Checksum mismatch for .*config\.json"):
         models.DCGAN.from_preset(path)
+
+
+# -- a damaged preset whose manifest was written again ------------------------------------
+
+
+def _rewrite_manifest(folder):
+    presets.write_manifest(folder, [presets.CONFIG_FILE, presets.WEIGHTS_FILE])
+
+
+def test_truncated_weights_with_a_regenerated_checksum_are_one_line_naming_the_file(preset):
+    weights = preset / presets.WEIGHTS_FILE
+    weights.write_bytes(weights.read_bytes()[:1000])
+    _rewrite_manifest(preset)
+    with pytest.raises(ValueError) as error:
+        presets.load_model(preset)
+    assert str(error.value) == (
+        f"{weights} cannot be read as a weights file (HDF5: truncated file); its checksum "
+        "matches sha256.txt, so the manifest was written after the damage: get the preset "
+        "again"
+    )
+
+
+@pytest.mark.parametrize("family, also_class", [("cgan", False), ("gan", False),
+                                                ("stylegan_lite", True)])
+def test_a_preset_whose_family_was_changed_names_the_family(preset, family, also_class):
+    config_path = preset / presets.CONFIG_FILE
+    config = json.loads(config_path.read_text())
+    config["family"] = family
+    if also_class:
+        config["class_name"] = ganzoo.models.get(family).__name__
+    config_path.write_text(json.dumps(config))
+    _rewrite_manifest(preset)
+    with pytest.raises(ValueError) as error:
+        presets.load_model(preset)
+    message = str(error.value)
+    assert _one_line(error) and message.startswith(str(config_path))
+    assert message.endswith("was config.json edited?")
+    if also_class:
+        assert f"does not describe a {family!r} model (Unrecognized keyword" in message
+    else:
+        name = ganzoo.models.get(family).__name__
+        assert f"says family {family!r} (class {name}) but its options were saved from a " \
+               "DCGAN" in message

@@ -130,6 +130,25 @@ def test_anything_else_is_one_line(kind, tmp_path):
     assert str(through_presets.value) == message
 
 
+@pytest.mark.parametrize("command", ["sample", "export", "bench"])
+def test_a_folder_named_like_a_preset_says_it_hides_the_preset(folders, tmp_path,
+                                                               monkeypatch, command):
+    monkeypatch.setenv("GANZOO_PRESETS", str(folders["shelf"]))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny-source").mkdir()
+    (tmp_path / "tiny-source" / "notes.txt").write_text("not a model")
+    expected = (f"'tiny-source' is a path here ({tmp_path / 'tiny-source'}) that is not a "
+                "preset, run folder or export bundle, and it hides the preset named "
+                "'tiny-source': run from another folder or rename that one to use the preset")
+    with pytest.raises(ValueError) as caught:
+        sources.resolve("tiny-source")
+    assert str(caught.value) == expected
+    assert cli_error(command, "tiny-source", tmp_path) == f"ganzoo: error: {expected}"
+    # Given as a path, the folder is what was meant: the usual one line for it.
+    with pytest.raises(ValueError, match="Unknown preset './tiny-source'"):
+        sources.resolve("./tiny-source")
+
+
 def test_datasets_are_sources_only_where_allowed(tmp_path):
     data = sources.resolve("digits:test", allow_data=True)
     assert (data.kind, data.data, data.split) == ("data", "digits", "test")

@@ -162,7 +162,7 @@ def describe_super_resolution(source, scale=4, patch_size=96, split="train"):
         description = data_lib.describe(source, split)
         return {"num_examples": description["num_examples"],
                 "channels": description["channels"] or 3}
-    pictures = _pictures(source, split, None)
+    pictures = _croppable(source, _pictures(source, split, None), patch_size)
     return {"num_examples": int(sum(_tiles(p, patch_size) for p in pictures)),
             "channels": 3 if any(p.shape[-1] == 3 for p in pictures) else 1}
 
@@ -225,20 +225,25 @@ def _pictures(source, split, channels):
     return [_imaging.convert_channels(p[None], channels)[0] for p in converted]
 
 
+def _croppable(source, pictures, patch_size):
+    """The pictures at least `patch_size` on each side; one line when there is none."""
+    pictures = [p for p in pictures if min(p.shape[:2]) >= patch_size]
+    if not pictures:
+        raise source_error(
+            source,
+            f"has no picture of at least {patch_size}x{patch_size} pixels to crop; use a "
+            "smaller patch_size (--image-size on the command line)",
+        )
+    return pictures
+
+
 def _tiles(picture, patch_size):
     return (picture.shape[0] // patch_size) * (picture.shape[1] // patch_size)
 
 
 def _picture_crops(tf, source, split, scale, patch_size, channels, seed, shuffle, augment):
     """Unbatched uint8 high-res crops of in-memory pictures, and how many per epoch."""
-    pictures = [p for p in _pictures(source, split, channels)
-                if min(p.shape[:2]) >= patch_size]
-    if not pictures:
-        raise source_error(
-            source,
-            f"has no picture of at least {patch_size}x{patch_size} pixels to crop; use a "
-            f"smaller patch_size",
-        )
+    pictures = _croppable(source, _pictures(source, split, channels), patch_size)
     tiles = np.array([_tiles(p, patch_size) for p in pictures])
     height = max(p.shape[0] for p in pictures)
     width = max(p.shape[1] for p in pictures)

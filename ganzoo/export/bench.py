@@ -308,6 +308,8 @@ def run(source, backends=None, batches=(1, 32), *, repeats=5, warmup=2, provider
     with tempfile.TemporaryDirectory(prefix="ganzoo-bench-") as scratch:
         chosen = runners_for(found, backends, providers=providers, threads=threads,
                              scratch_dir=scratch)
+        check_memory(chosen, max(batches), spatial=measure_options.get(
+            "spatial", DEFAULT_SPATIAL_SIZE))
         if log is not None:
             log(f"benchmarking {chosen.description}: batch {', '.join(map(str, batches))}, "
                 f"{warmup} warm-up run(s), median of {repeats}")
@@ -323,6 +325,39 @@ class Runners:
     inputs: list  # the generator's inputs, as in `ganzoo.json`
     num_classes: int
     description: str  # "dcgan preset NAME", "dcgan bundle PATH"
+    graph: str = None  # an ONNX file of the generator, when one is at hand
+
+
+def check_memory(runners, batch, spatial=DEFAULT_SPATIAL_SIZE):
+    """Refuse, before any work, a batch that may not fit in free memory.
+
+    The need is every tensor of the ONNX graph at `batch` (`activation_values`, an upper
+    bound) when a graph is at hand, else the generator's inputs (a lower bound). A batch
+    far too large would otherwise end in an allocator's error text or an out-of-memory
+    kill half-way through.
+
+    Raises:
+        ValueError: "batch 200000 of dcgan bundle B may need up to 48.8 GiB (every tensor
+            of its graph); about 20.1 GiB is free: use a smaller --batch".
+    """
+    free = _sampling.available_memory()
+    if free is None:
+        return
+    if runners.graph is not None:
+        per_image, what = activation_values(runners.graph, spatial), "every tensor of its graph"
+    else:
+        per_image = sum(
+            math.prod(dim if isinstance(dim, int) else spatial for dim in entry["shape"][1:])
+            for entry in runners.inputs
+        )
+        what = "its inputs"
+    needed = 4 * per_image * batch
+    if needed > free:
+        raise ValueError(
+            f"batch {batch} of {runners.description} may need up to "
+            f"{_sampling.format_bytes(needed)} ({what}); about "
+            f"{_sampling.format_bytes(free)} is free: use a smaller --batch"
+        )
 
 
 def runners_for(source, backends=None, *, providers="auto", threads=None, scratch_dir):
@@ -350,7 +385,7 @@ def runners_for(source, backends=None, *, providers="auto", threads=None, scratc
     model = found.load_model()
     generator, _ = _signature.resolve_generator(model)  # the EMA generator where kept
     inputs = [spec.to_json() for spec in _signature.input_specs(generator)]
-    runners = []
+    runners, graph = [], None
     for name in backends or BACKENDS:
         if name == "keras":
             runners.append(KerasBackend(generator, inputs))
@@ -360,9 +395,10 @@ def runners_for(source, backends=None, *, providers="auto", threads=None, scratc
             runners.append(SavedModelBackend(_bundle.model_path(folder, metadata)))
         else:
             folder = os.path.join(scratch_dir, "onnx")
-            export_lib.to_onnx(model, folder)
+            graph = _bundle.model_path(folder, export_lib.to_onnx(model, folder))
             runners.append(OnnxBackend(folder, **onnx_options))
-    return Runners(runners, inputs, model.num_classes, f"{model.family} preset {found.source}")
+    return Runners(runners, inputs, model.num_classes, f"{model.family} preset {found.source}",
+                   graph)
 
 
 def _bundle_runners(found, backends, onnx_options):
@@ -381,7 +417,9 @@ def _bundle_runners(found, backends, onnx_options):
     else:
         runner = OnnxBackend(found.path, **onnx_options)
     description = f"{metadata.get('family') or 'generator'} bundle {found.source}"
-    return Runners([runner], metadata["inputs"], metadata.get("num_classes"), description)
+    graph = _bundle.model_path(found.path, metadata) if own == "onnx" else None
+    return Runners([runner], metadata["inputs"], metadata.get("num_classes"), description,
+                   graph)
 
 
 def _check_backends(backends):
@@ -414,6 +452,40 @@ def onnx_flops(model_path, batch=1, spatial=DEFAULT_SPATIAL_SIZE):
     inference, with the dynamic axes of the inputs fixed to `batch` and `spatial`.
     Element-wise operators are left out: they are a rounding error in a generator.
     """
+    model, shapes, _ = _inferred_shapes(model_path, batch, spatial)
+    total = 0
+    for node in model.graph.node:
+        if node.op_type in ("Conv", "ConvTranspose"):
+            # Conv: every output value takes (in/group)*kh*kw multiply-adds; ConvTranspose:
+            # every input value feeds (out/group)*kh*kw. Weights' dims 1.. say exactly that.
+            weights = shapes.get(node.input[1])
+            counted = shapes.get(node.output[0] if node.op_type == "Conv" else node.input[0])
+            if weights is not None and counted is not None:
+                total += 2 * math.prod(counted) * math.prod(weights[1:])
+        elif node.op_type in ("MatMul", "Gemm"):
+            left, right = shapes.get(node.input[0]), shapes.get(node.input[1])
+            if left is not None and right is not None:
+                columns = right[0] if _attribute(node, "transB") else right[-1]
+                total += 2 * math.prod(left) * columns
+    return float(total)
+
+
+def activation_values(model_path, spatial=DEFAULT_SPATIAL_SIZE):
+    """Values per image of every tensor an ONNX graph computes, weights left out.
+
+    From ONNX shape inference at batch 1: what a run holds if no tensor's memory is
+    reused, an upper bound of its need per image (4 bytes a value) that `check_memory`
+    scales by the batch. onnxruntime reuses memory, so its peak is lower (about 0.4 of
+    this for the dcgan-digits generator), but never above.
+    """
+    model, shapes, weights = _inferred_shapes(model_path, 1, spatial)
+    names = {name for node in model.graph.node for name in list(node.input) + list(node.output)
+             if name and name not in weights and name in shapes}
+    return sum(math.prod(shapes[name]) for name in names)
+
+
+def _inferred_shapes(model_path, batch, spatial):
+    """(model, {tensor name: shape}, names of weights) with dynamic axes set and inferred."""
     import onnx
     from onnx import numpy_helper, shape_inference
 
@@ -431,23 +503,11 @@ def onnx_flops(model_path, batch=1, spatial=DEFAULT_SPATIAL_SIZE):
         dims = value.type.tensor_type.shape.dim
         if all(dim.HasField("dim_value") for dim in dims):
             shapes[value.name] = [dim.dim_value for dim in dims]
+    weights = set()
     for init in model.graph.initializer:
         shapes[init.name] = list(numpy_helper.to_array(init).shape)
-    total = 0
-    for node in model.graph.node:
-        if node.op_type in ("Conv", "ConvTranspose"):
-            # Conv: every output value takes (in/group)*kh*kw multiply-adds; ConvTranspose:
-            # every input value feeds (out/group)*kh*kw. Weights' dims 1.. say exactly that.
-            weights = shapes.get(node.input[1])
-            counted = shapes.get(node.output[0] if node.op_type == "Conv" else node.input[0])
-            if weights is not None and counted is not None:
-                total += 2 * math.prod(counted) * math.prod(weights[1:])
-        elif node.op_type in ("MatMul", "Gemm"):
-            left, right = shapes.get(node.input[0]), shapes.get(node.input[1])
-            if left is not None and right is not None:
-                columns = right[0] if _attribute(node, "transB") else right[-1]
-                total += 2 * math.prod(left) * columns
-    return float(total)
+        weights.add(init.name)
+    return model, shapes, weights
 
 
 def _attribute(node, name):

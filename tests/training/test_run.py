@@ -536,3 +536,17 @@ def test_num_classes_that_do_not_match_the_data_are_refused_in_one_line(tmp_path
         "--out", tmp_path / "run"])
     assert_one_line_error(result, f"num_classes={classes} does not match the 4 classes")
     assert not (tmp_path / "run").exists()
+
+
+def test_srgan_on_pictures_smaller_than_the_patch_names_the_patch_size(tmp_path):
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    for index in range(3):
+        Image.fromarray(np.full((20, 20, 3), 40 * index, np.uint8)).save(
+            pictures / f"{index}.png")
+    result = ganzoo_cli_inprocess(["train", "srgan", "--data", pictures, "--out",
+                                   tmp_path / "run", "--steps", "1", "--batch-size", "2",
+                                   "--image-size", "32"])
+    assert_one_line_error(result, "has no picture of at least 32x32 pixels to crop; use a "
+                                  "smaller patch_size (--image-size on the command line)")
+    assert not (tmp_path / "run").exists()
