@@ -191,6 +191,42 @@ def test_cycle_loss_is_zero_for_identity_generators_and_lambda_l1_otherwise():
     assert np.all(numpy_of(identity) == 0.0)
 
 
+def test_generator_step_descends_adversarial_plus_cycle_plus_identity_loss():
+    """One SGD step moves both generators by exactly -lr * grad of
+    mean (D_B(G(a)) - 1)^2 + mean (D_A(F(b)) - 1)^2 + lambda (mean |F(G(a)) - a|
+    + mean |G(F(b)) - b|) + 0.5 lambda (mean |G(b) - b| + mean |F(a) - a|), computed here
+    with a tape (lambda = 10)."""
+    rate = 0.05
+    gan = tiny()
+    gan.compile(g_optimizer=keras.optimizers.SGD(rate), d_optimizer=keras.optimizers.SGD(rate))
+    real_a, real_b = tf.constant(random_images(2, seed=6)), tf.constant(random_images(2, seed=7))
+    g, f = gan.generator, gan.generator_b2a
+    variables = gan.generator_variables()
+    assert len(variables) == len(g.trainable_variables) + len(f.trainable_variables)
+
+    def l1(x, y):
+        return tf.reduce_mean(tf.abs(x - y))
+
+    with tf.GradientTape() as tape:
+        fake_b, fake_a = g(real_a, training=True), f(real_b, training=True)
+        adversarial = (tf.reduce_mean(tf.square(gan.discriminator(fake_b) - 1.0))
+                       + tf.reduce_mean(tf.square(gan.discriminator_a(fake_a) - 1.0)))
+        cycle = 10.0 * (l1(f(fake_b, training=True), real_a)
+                        + l1(g(fake_a, training=True), real_b))
+        identity = 5.0 * (l1(g(real_b, training=True), real_b)
+                          + l1(f(real_a, training=True), real_a))
+        total = adversarial + cycle + identity
+    expected = [v.numpy() - rate * grad.numpy()
+                for v, grad in zip(variables, tape.gradient(total, variables))]
+    logs = gan.train_step((real_a, real_b))
+    for name, value in (("g_loss", adversarial), ("cycle_loss", cycle),
+                        ("identity_loss", identity)):
+        assert float(logs[name]) == pytest.approx(float(value), rel=1e-5), name
+    for variable, value in zip(variables, expected):
+        np.testing.assert_allclose(variable.numpy(), value, rtol=1e-4, atol=1e-6,
+                                   err_msg=variable.path)
+
+
 def test_lsgan_losses_are_the_papers():
     from ganzoo.models.cyclegan import lsgan_discriminator_loss, lsgan_generator_loss
 
@@ -258,6 +294,59 @@ def test_the_discriminators_judge_fakes_from_the_pool(monkeypatch):
     assert seen == [50, 50]
     assert int(gan.history_pools["a"].count.numpy()) == 2
     assert int(gan.history_pools["b"].count.numpy()) == 2
+
+
+class KnownPool:
+    """A history pool stand-in that keeps the fakes it is given and returns known images
+    instead, so the step's discriminator loss can be computed by hand."""
+
+    def __init__(self, images):
+        self.images = images
+        self.given = []
+
+    def query(self, images, seed):
+        self.given.append(numpy_of(images))
+        return tf.constant(self.images)
+
+
+def test_the_discriminator_step_descends_the_lsgan_loss_of_the_pools_images():
+    """One SGD step moves both discriminators by exactly -lr * grad of
+    0.5 [mean (D(b) - 1)^2 + mean D(pooled)^2] summed over the two domains, `pooled` being
+    what the history pools return (not the fresh fakes they were given); the pools are
+    given the fakes of the generators before their update."""
+    rate = 0.1
+    gan = tiny(pool_size=50)
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(rate))
+    real_a, real_b = random_images(2, seed=2), random_images(2, seed=3)
+    pools = {"a": KnownPool(random_images(2, seed=4)), "b": KnownPool(random_images(2, seed=5))}
+    gan.history_pools.update(pools)
+    fresh_b, fresh_a = numpy_of(gan.generator(real_a)), numpy_of(gan.generator_b2a(real_b))
+
+    def halved_lsgan(discriminator, real, fake):
+        return 0.5 * (tf.reduce_mean(tf.square(discriminator(real, training=True) - 1.0))
+                      + tf.reduce_mean(tf.square(discriminator(fake, training=True))))
+
+    variables = gan.discriminator.trainable_variables + gan.discriminator_a.trainable_variables
+    with tf.GradientTape() as tape:
+        expected_loss = (halved_lsgan(gan.discriminator, real_b, pools["b"].images)
+                         + halved_lsgan(gan.discriminator_a, real_a, pools["a"].images))
+    expected = [v.numpy() - rate * g.numpy()
+                for v, g in zip(variables, tape.gradient(expected_loss, variables))]
+    # The check can tell the pools' images from the fresh fakes.
+    fresh_loss = (halved_lsgan(gan.discriminator, real_b, fresh_b)
+                  + halved_lsgan(gan.discriminator_a, real_a, fresh_a))
+    assert abs(float(fresh_loss) - float(expected_loss)) > 1e-3
+
+    logs = gan.train_step((tf.constant(real_a), tf.constant(real_b)))
+    assert float(logs["d_loss"]) == pytest.approx(float(expected_loss), rel=1e-5)
+    for variable, value in zip(variables, expected):
+        np.testing.assert_allclose(variable.numpy(), value, rtol=1e-4, atol=1e-6,
+                                   err_msg=variable.path)
+    # Each pool was given its domain's fakes, made before the generators' update.
+    assert [len(pool.given) for pool in pools.values()] == [1, 1]
+    np.testing.assert_allclose(pools["b"].given[0], fresh_b, atol=1e-6)
+    np.testing.assert_allclose(pools["a"].given[0], fresh_a, atol=1e-6)
+    assert np.abs(numpy_of(gan.generator(real_a)) - fresh_b).max() > 1e-4  # G did move
 
 
 @pytest.mark.slow

@@ -188,6 +188,29 @@ def test_generator_step_descends_content_plus_weighted_adversarial_loss():
     assert float(logs["g_loss"]) == pytest.approx(float(adversarial), rel=1e-5)
 
 
+def test_discriminator_step_descends_the_bce_of_real_high_res_against_generated():
+    """One SGD step moves the discriminator by exactly -lr * grad of
+    mean softplus(-D(high)) + softplus(D(G(low))), computed here with a tape (real and
+    generated images in separate calls, as batch norm sees them in the step)."""
+    rate = 0.1
+    model = tiny()
+    model.compile(g_optimizer=keras.optimizers.SGD(rate), d_optimizer=keras.optimizers.SGD(rate))
+    low, high = pairs(4, seed=5)
+    variables = model.discriminator.trainable_variables
+    with tf.GradientTape() as tape:
+        generated = model.generator(low, training=True)
+        real_logits = model.discriminator(high, training=True)
+        fake_logits = model.discriminator(generated, training=True)
+        bce = tf.reduce_mean(tf.nn.softplus(-real_logits) + tf.nn.softplus(fake_logits))
+    expected = [v.numpy() - rate * g.numpy()
+                for v, g in zip(variables, tape.gradient(bce, variables))]
+    logs = model.train_step((tf.constant(low), tf.constant(high)))
+    assert float(logs["d_loss"]) == pytest.approx(float(bce), rel=1e-5)
+    for variable, value in zip(variables, expected):
+        np.testing.assert_allclose(variable.numpy(), value, rtol=1e-4, atol=1e-6,
+                                   err_msg=variable.path)
+
+
 def test_pretraining_step_trains_the_generator_alone_on_pixel_mse():
     model = tiny(pretrain_steps=2, content_loss="mse")
     assert model.phase == "pretrain"
@@ -268,6 +291,71 @@ def test_vgg_content_loss_is_the_rescaled_phi54_feature_mse_and_is_never_saved(
     assert os.path.getsize(path / "model.weights.h5") < 5_000_000
     loaded = models.SRGAN.from_preset(path)  # upscaling never needs the VGG
     assert loaded.vgg_features is None and loaded.upscale(uint8_image(8, 8)).shape == (32, 32, 3)
+
+
+def stand_in_vgg():
+    """A tiny frozen network in VGG19's place (the real weights need a download): ReLU
+    feature maps of Caffe BGR pixels, seeded random weights, nonlinear like phi_5,4."""
+    pixels = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(6, 3, activation="relu",
+                            kernel_initializer=keras.initializers.RandomNormal(0, 0.05, seed=1),
+                            bias_initializer=keras.initializers.RandomNormal(0, 1.0, seed=2))(
+        pixels)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Conv2D(5, 3, activation="relu",
+                            kernel_initializer=keras.initializers.RandomNormal(0, 0.2, seed=3))(x)
+    features = keras.Model(pixels, x, name="stand_in_vgg")
+    features.trainable = False
+    return features
+
+
+def test_vgg_content_loss_rescales_the_features_by_1_over_12_75_in_the_training_step(
+        monkeypatch, tmp_path):
+    """With a stand-in feature network injected where compile() builds VGG19: the content
+    loss is mean ((phi(G) - phi(real)) / 12.75)^2 of Caffe-BGR pixels, by hand, and one
+    SGD step (adversarial weight 0) moves the generator by -lr * its gradient."""
+    vgg = stand_in_vgg()
+    asked = []
+
+    def build_vgg_features(vgg_weights=None):
+        asked.append(vgg_weights)
+        return vgg
+
+    monkeypatch.setattr(srgan_module, "build_vgg_features", build_vgg_features)
+    assert srgan_module.VGG_RESCALE == pytest.approx(1 / 12.75)
+    rate = 1e-3
+    model = tiny(content_loss="vgg", adversarial_weight=0.0)
+    model.compile(g_optimizer=keras.optimizers.SGD(rate), d_optimizer=keras.optimizers.SGD(0.0),
+                  vgg_weights=tmp_path / "vgg19.h5")
+    assert asked == [tmp_path / "vgg19.h5"] and model.vgg_features is vgg
+
+    def phi(images):  # RGB [-1, 1] -> Caffe BGR minus the ImageNet means -> / 12.75
+        pixels = (images + 1.0) * 127.5
+        bgr = pixels[..., ::-1] - tf.constant([103.939, 116.779, 123.68])
+        return vgg(bgr) / 12.75
+
+    def by_hand(generated, real):
+        return tf.reduce_mean(tf.square(phi(generated) - phi(real)), axis=[1, 2, 3])
+
+    generated, real = random_images(2, seed=1), random_images(2, seed=2)
+    expected = numpy_of(by_hand(tf.constant(generated), tf.constant(real)))
+    assert expected.min() > 1e-3
+    np.testing.assert_allclose(numpy_of(model.content_loss_of(generated, real)), expected,
+                               rtol=1e-5)
+
+    low, high = pairs(4, seed=3)
+    variables = model.generator.trainable_variables
+    with tf.GradientTape() as tape:
+        content = tf.reduce_mean(by_hand(model.generator(low, training=True), high))
+    want = [v.numpy() - rate * g.numpy()
+            for v, g in zip(variables, tape.gradient(content, variables))]
+    vgg_before = [w.numpy().copy() for w in vgg.weights]
+    logs = model.train_step((tf.constant(low), tf.constant(high)))
+    assert float(logs["content_loss"]) == pytest.approx(float(content), rel=1e-5)
+    for variable, value in zip(variables, want):
+        np.testing.assert_allclose(variable.numpy(), value, rtol=1e-4, atol=1e-6,
+                                   err_msg=variable.path)
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(vgg_before, vgg.weights))
 
 
 def test_vgg_loss_offline_without_weights_is_one_line_naming_both_ways(monkeypatch, tmp_path):

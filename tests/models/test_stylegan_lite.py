@@ -221,6 +221,42 @@ def test_lazy_r1_is_gamma_over_two_times_the_interval_on_r1_steps_and_zero_betwe
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.002)
 
 
+def test_discriminator_step_on_an_r1_step_descends_the_logistic_loss_plus_r1_on_reals():
+    """On an R1 step (iteration 0), one SGD step moves the discriminator by exactly
+    -lr * grad of mean softplus(-D(x)) + softplus(D(G(z))) + gamma / 2 * interval *
+    mean ||grad_x D(x)||^2, the penalty taken on the real images x; generated images
+    from fed latents and noise (no style mixing), computed here."""
+    rate = 0.01
+    cls = family_helpers.fed_latents(fed_stylegan())
+    gan = cls(**TINY_STYLEGAN_LITE, seed=1)
+    gan.latent_feed = family_helpers.latent_feed(1, 8, 8, seed=0)
+    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(rate), r1_gamma=10.0,
+                r1_interval=4, style_mixing=0.0)
+    real = tf.constant(random_images(8))
+    fakes = gan.generator([tf.constant(gan.latent_feed[0]), tf.ones([8, 1]),
+                           *gan.sample_noise(8)], training=True)
+    discriminator = gan.discriminator
+    variables = discriminator.trainable_variables
+    with tf.GradientTape() as tape:
+        with tf.GradientTape() as inner:
+            inner.watch(real)
+            real_logits = discriminator(real, training=True)
+            summed = tf.reduce_sum(real_logits)
+        slopes = inner.gradient(summed, real)
+        r1 = 0.5 * 10.0 * 4 * tf.reduce_mean(tf.reduce_sum(tf.square(slopes), axis=[1, 2, 3]))
+        fake_logits = discriminator(fakes, training=True)
+        logistic = tf.reduce_mean(tf.nn.softplus(-real_logits) + tf.nn.softplus(fake_logits))
+        total = logistic + r1
+    gradients = tape.gradient(total, variables)
+    expected = [v.numpy() - rate * g.numpy() for v, g in zip(variables, gradients)]
+    assert float(r1) > 1e-3
+    logs = gan.train_step(real)
+    assert float(logs["d_loss"]) == pytest.approx(float(logistic), rel=1e-5)
+    for variable, value in zip(variables, expected):
+        np.testing.assert_allclose(variable.numpy(), value, rtol=1e-4, atol=1e-6,
+                                   err_msg=variable.path)
+
+
 def test_style_mixing_draws_crossovers_with_the_set_probability():
     gan = tiny()
     gan.compile()
@@ -232,6 +268,62 @@ def test_style_mixing_draws_crossovers_with_the_set_probability():
     assert counts.min() > 0.15 * len(mixed)  # uniform over the 5 crossover layers
     gan.compile(style_mixing=0.0)
     assert np.all(numpy_of(gan.sample_crossovers(100)) == gan.num_styles)
+
+
+def recording_stylegan():
+    """A fed-latents subclass that keeps the styles (B, num_styles, style_dim) each training
+    call of the generator's synthesis network is given, in `fed_styles`."""
+
+    class RecordingStyleGANLite(family_helpers.fed_latents(models.StyleGANLite)):
+        def parts(self, generator):
+            mapping, truncation, synthesis = models.StyleGANLite.parts(generator)
+            if generator is not self.generator:
+                return mapping, truncation, synthesis
+
+            def recorded(inputs, training=None):
+                self.__dict__.setdefault("fed_styles", []).append(numpy_of(inputs[0]))
+                return synthesis(inputs, training=training)
+
+            return mapping, truncation, recorded
+
+    return RecordingStyleGANLite
+
+
+def styles_taken_from(styles, w):
+    """Per row and style index: whether that style is the row's w."""
+    return np.all(np.abs(styles - w[:, None]) <= 1e-6, axis=-1)
+
+
+def test_training_styles_cross_over_from_the_first_latents_w_to_the_second_ones():
+    """In a training step, with style_mixing=1 every image's styles before its crossover
+    layer (in [1, num_styles)) are the w of its first latent and the others the w of its
+    second; with style_mixing=0 all of them are the first latent's w."""
+    gan = recording_stylegan()(**TINY_STYLEGAN_LITE, seed=1)
+    gan.latent_feed = family_helpers.latent_feed(4, 4, 8, seed=0)
+    mapping = gan.parts(gan.generator)[0]
+    w = [numpy_of(mapping(latents)) for latents in gan.latent_feed]
+    gan.compile(style_mixing=1.0)
+    gan.train_step(tf.constant(random_images(4)))
+    # The discriminator step draws latents 0 (first) and 1 (second), the generator step
+    # 2 and 3, both before the generator's update.
+    assert len(gan.fed_styles) == 2
+    for styles, first, second in zip(gan.fed_styles, w[0::2], w[1::2]):
+        assert styles.shape == (4, gan.num_styles, 8)
+        from_first = styles_taken_from(styles, first)
+        from_second = styles_taken_from(styles, second)
+        crossovers = from_first.sum(axis=1)
+        assert np.all((crossovers >= 1) & (crossovers < gan.num_styles)), crossovers
+        layers = np.arange(gan.num_styles)[None, :]
+        np.testing.assert_array_equal(from_first, layers < crossovers[:, None])
+        np.testing.assert_array_equal(from_second, layers >= crossovers[:, None])
+
+    gan.compile(style_mixing=0.0)
+    gan.__dict__.update(_fed_latent_calls={}, fed_styles=[])
+    w = [numpy_of(mapping(latents)) for latents in gan.latent_feed]  # the trained mapping
+    gan.train_step(tf.constant(random_images(4)))
+    assert len(gan.fed_styles) == 2
+    for styles, first in zip(gan.fed_styles, w[:2]):  # one latent drawn per call
+        assert styles_taken_from(styles, first).all()
 
 
 def test_sample_style_mix_takes_early_styles_from_seed_and_late_ones_from_seed_b():
