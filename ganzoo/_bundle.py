@@ -24,6 +24,9 @@ _REQUIRED_FIELDS = ("format_version", "format", "inputs", "outputs")
 # size; `verify_files` checks them.
 FILES_FIELD = "files"
 _CHUNK = 1 << 20
+# Prefix of the keys under which an ONNX file's `metadata_props` repeat the fields of
+# `ganzoo.json` that describe the generator (`ganzoo.export.bundle.describe`).
+ONNX_METADATA_PREFIX = "ganzoo."
 
 
 def is_bundle(path):
@@ -211,6 +214,77 @@ def verify_files(path, metadata):
                 f"{file_path} does not match its sha256 in ganzoo.json: it was changed or "
                 "damaged after export. Copy the bundle again or re-export it"
             )
+
+
+def check_stored_twice(path, metadata, model_metadata, model_file):
+    """Refuse a `ganzoo.json` that disagrees with the metadata inside its model file.
+
+    Export writes the generator's description (family, preset, generator, inputs with
+    their names, shapes, dtypes, roles and ranges, outputs with their ranges and layout,
+    latent_dim, num_classes, image_shape ...) both into `ganzoo.json` and into the ONNX
+    file's `metadata_props` (`ganzoo.<field>`). The checksums cover the model file but
+    cannot cover `ganzoo.json`, so an edit there (a range changed from [-1, 1] to [0, 1])
+    would pass them and shift every pixel: each field the model file records must have
+    the same value in `ganzoo.json`. Fields the model file does not record (a file
+    written by an older ganzoo) are not checked.
+
+    Args:
+        path: str. The bundle folder, for the message.
+        metadata: dict. The bundle's `ganzoo.json`.
+        model_metadata: dict of str to str. The model file's `metadata_props`.
+        model_file: str. The model file, relative to the bundle, for the message.
+
+    Raises:
+        ValueError: one line naming the first field that differs, both values, and that
+            the bundle was edited after export.
+    """
+    for key in sorted(model_metadata):
+        if not key.startswith(ONNX_METADATA_PREFIX):
+            continue
+        field = key[len(ONNX_METADATA_PREFIX):]
+        recorded = _stored_value(model_metadata[key], metadata.get(field))
+        difference = _first_difference(field, metadata.get(field), recorded)
+        if difference is not None:
+            where, in_json, in_model = difference
+            raise ValueError(
+                f"{os.fspath(path)}: ganzoo.json says {where}={json.dumps(in_json)} but "
+                f"{model_file} records {where}={json.dumps(in_model)}: the bundle was edited "
+                "after export. Re-export it, or copy it again from where it was exported"
+            )
+
+
+def _stored_value(text, in_json):
+    """The value `stamp_metadata` stored as `text`: a string as it is, else JSON."""
+    if isinstance(in_json, str) and text == in_json:
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _first_difference(where, in_json, in_model):
+    """`(field path, value in ganzoo.json, value in the model)` where they first differ.
+
+    Lists of entries (inputs, outputs) are compared entry by entry and key by key, so the
+    path names the fact (`outputs[0].range`); anything else is compared whole. None when
+    they agree.
+    """
+    if isinstance(in_json, dict) and isinstance(in_model, dict):
+        for key in sorted(set(in_json) | set(in_model)):
+            found = _first_difference(f"{where}.{key}", in_json.get(key), in_model.get(key))
+            if found is not None:
+                return found
+        return None
+    if (isinstance(in_json, list) and isinstance(in_model, list)
+            and len(in_json) == len(in_model)
+            and any(isinstance(entry, dict) for entry in in_json + in_model)):
+        for index, (left, right) in enumerate(zip(in_json, in_model)):
+            found = _first_difference(f"{where}[{index}]", left, right)
+            if found is not None:
+                return found
+        return None
+    return None if in_json == in_model else (where, in_json, in_model)
 
 
 def metadata_text(metadata):

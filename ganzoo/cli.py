@@ -454,16 +454,21 @@ def upscale(ctx, source, in_path, out_path, overwrite):
 @click.option("--output-range", metavar="LO,HI",
               help="Values of the generator's output that map to pixels 0 and 255 "
                    "(default: the family's range, or tanh -1,1 / sigmoid 0,1).")
+@click.option("--force-output-range", is_flag=True,
+              help="Keep --output-range even where it contradicts the final activation "
+                   "or the parity outputs leave it (the images are then clipped).")
 @click.option("--parity-size", type=click.IntRange(min=1),
               help="Height and width of the parity check for generators with dynamic "
                    "size (default: the smallest power of two the generator takes).")
 @click.pass_context
 def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, overwrite,
-           generator_name, output_range, parity_size, **triton_options):
+           generator_name, output_range, force_output_range, parity_size, **triton_options):
     """Export the generator of a preset or run folder as a verified bundle.
 
     With --format triton, SOURCE may also be an ONNX bundle (copied, no TensorFlow), and
     --out an existing Triton repository: the model or version is added beside the others.
+    A declared --output-range that contradicts the generator's final activation, or that
+    its outputs on the parity inputs leave, is refused unless --force-output-range.
 
     Python: `ganzoo.export.to_onnx(model, OUT, opset=N, fp16=..., overwrite=...)` (or
     `to_saved_model`, `to_triton(model, OUT, max_batch_size=B, model_name=..., version=N,
@@ -499,19 +504,21 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
                 "warmup": triton_options["warmup"],
                 "max_batch_size": max_batch_size or 64,
             }
+        graph_options = {"generator": generator_name, "parity_size": parity_size,
+                         "output_range": _parse_range(output_range, "--output-range"),
+                         "force_output_range": force_output_range}
         if triton and found.kind == sources.BUNDLE:
             from ganzoo import export as export_lib
 
+            # to_triton refuses graph options for a bundle (its graph is copied as it is).
             metadata = export_lib.to_triton(found.path, out_dir, overwrite=overwrite,
-                                            **options)
+                                            **options, **graph_options)
             _echo_triton(metadata, out_dir)
             return
         _load_tensorflow(debug)
         from ganzoo import export as export_lib
 
         model = found.load_model()  # its preset_path: export copies the card.md
-        graph_options = {"generator": generator_name, "parity_size": parity_size,
-                         "output_range": _parse_range(output_range, "--output-range")}
         if export_format == "onnx":
             metadata = export_lib.to_onnx(model, out_dir, opset=opset, fp16=fp16,
                                           overwrite=overwrite, **graph_options)
@@ -603,8 +610,13 @@ def evaluate(ctx, source, data_source, data_split, metric_names, inputs_source, 
         from ganzoo.metrics import evaluation
 
         to_stdout = json_path == "-"
-        if json_path and not to_stdout and os.path.exists(json_path) and not overwrite:
-            raise FileExistsError(f"{json_path} already exists; pass --overwrite to replace it")
+        if json_path and not to_stdout:
+            if os.path.exists(json_path) and not overwrite:
+                raise FileExistsError(
+                    f"{json_path} already exists; pass --overwrite to replace it")
+            from ganzoo import _atomic
+
+            _atomic.check_can_write(json_path)
         if not data_source:
             raise ValueError("evaluate needs --data SOURCE (the real images, e.g. --data digits)")
         metrics = evaluation.check_options(metric_names, features, count, batch_size, seed,

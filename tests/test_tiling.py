@@ -64,6 +64,42 @@ def test_a_filter_within_a_quarter_of_the_overlap_gives_the_untiled_result():
     assert 1e-3 < np.abs(wider - whole).max() < 0.2
 
 
+def test_a_filter_reaching_exactly_a_quarter_of_the_overlap_gives_the_untiled_result():
+    # The limit itself: a pixel gets weight only from tiles in which its window of
+    # radius overlap / 4 lies whole, so no zero padding at a cut edge reaches it.
+    picture = image(90, 70)
+    whole = box_filter(4)(picture[None])[0]
+    tiled = _tiling.tiled_map(box_filter(4), picture, 1, tile_size=40, overlap=16)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+# Two tiles of 16 pixels sharing 8 (starts 0 and 8 on an axis of 24): in the shared
+# pixels 8..15 each tile's weight is clip((d - 8/4) / (8/2), 0, 1) at the distance d from
+# its cut edge to the pixel's centre (pixel k's centre is k + 0.5): the first tile's far
+# edge is at 16, the second tile's near edge at 8. So at pixels 8..15 the first tile
+# weighs 1, 1, 7/8, 5/8, 3/8, 1/8, 0, 0 and the second 0, 0, 1/8, 3/8, 5/8, 7/8, 1, 1.
+_SECOND_TILE_SHARE = [0.0] * 8 + [0, 0, 1 / 8, 3 / 8, 5 / 8, 7 / 8, 1, 1] + [1.0] * 8
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_the_blend_weights_across_a_cut_are_the_hand_computed_ramps(axis):
+    # Each tile returns its first pixel's value everywhere: 0 for the first tile, 8 for
+    # the second, so the result / 8 is the second tile's share of the blend per pixel.
+    positions = np.arange(24, dtype=np.float32)
+    picture = np.broadcast_to(positions[:, None] if axis == 0 else positions[None, :],
+                              (24, 24))[..., None]
+
+    def first_pixel(tiles):
+        return np.full_like(tiles, tiles[0, 0, 0, 0])
+
+    result = _tiling.tiled_map(first_pixel, picture, 1, tile_size=16, overlap=8)
+    share = result[:, 0, 0] if axis == 0 else result[0, :, 0]
+    np.testing.assert_allclose(share / 8, _SECOND_TILE_SHARE, atol=1e-6)
+    # The same in every row (or column) across the cut.
+    np.testing.assert_allclose(result, np.broadcast_to(
+        share[:, None, None] if axis == 0 else share[None, :, None], result.shape))
+
+
 def test_no_seam_a_function_that_sees_cut_edges_is_blended_smoothly():
     # A function that marks every tile's border: without blending the border rows would
     # show as lines; with it each output pixel comes from a tile in which it is far from

@@ -31,6 +31,7 @@ def to_onnx(
     input_range=None,
     generator=None,
     parity_size=None,
+    force_output_range=False,
 ):
     """Export a generator to an ONNX bundle and check it against Keras.
 
@@ -70,7 +71,10 @@ def to_onnx(
         output_range: (low, high). The values of the generator's output that map to
             pixels 0 and 255. Defaults to the range of a ganzoo family ([-1, 1]) or of
             the generator's final activation (tanh (-1, 1), sigmoid (0, 1)); any other
-            ending is refused in one line asking for it.
+            ending is refused in one line asking for it. A declared range that
+            contradicts the final activation (e.g. (0, 1) for a tanh), or that Keras'
+            outputs on the parity inputs leave by more than 5% of its span, is refused
+            in one line unless `force_output_range`.
         input_range: (low, high). The values an image input takes for pixels 0 and 255.
             Defaults to the output range.
         generator: str. Which of the model's generators (`model.generator_names()`,
@@ -80,6 +84,10 @@ def to_onnx(
             height and width, checked at this size and twice it. Defaults to the smallest
             power of two up to 256 the generator accepts (recorded as the input's
             `size_multiple`), checked at max(that, 16) and twice that.
+        force_output_range: bool. Keep the declared `output_range` even though it
+            contradicts the final activation or the parity outputs leave it (the
+            exported images are then clipped or washed out where they do). Needs
+            `output_range`. Defaults to False.
 
     Returns:
         The bundle's metadata (the content of `ganzoo.json`) as a dict.
@@ -88,7 +96,8 @@ def to_onnx(
         FileExistsError: `out_dir` exists and `overwrite` is False, or it is not a ganzoo
             bundle (`ganzoo._atomic.NotReplaceableError`, also a ValueError).
         ValueError: bad arguments, NaN or Inf generator weights (a diverged model), a
-            generator that does not convert, or parity failed.
+            declared output range refused as above, a generator that does not convert,
+            or parity failed.
         OSError: a write failed (one line naming the file and the reason). Nothing is
             left behind and an existing bundle stays as it was.
 
@@ -112,7 +121,8 @@ def to_onnx(
         parity_samples=parity_samples,
         seed=seed,
         optimize=optimize,
-        **_graph_options(output_range, input_range, generator, parity_size),
+        **_graph_options(output_range, input_range, generator, parity_size,
+                         force_output_range),
     )
 
 
@@ -128,6 +138,7 @@ def to_saved_model(
     input_range=None,
     generator=None,
     parity_size=None,
+    force_output_range=False,
 ):
     """Export a generator to a SavedModel bundle and check it against Keras.
 
@@ -145,7 +156,8 @@ def to_saved_model(
         input_signature: list of `tf.TensorSpec`. As for `to_onnx`.
         parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
         seed: int. Seed of the parity inputs. Defaults to 0.
-        output_range, input_range, generator, parity_size: as for `to_onnx`.
+        output_range, input_range, generator, parity_size, force_output_range: as
+            for `to_onnx`.
 
     Returns:
         The bundle's metadata (the content of `ganzoo.json`) as a dict.
@@ -167,7 +179,8 @@ def to_saved_model(
         input_signature=input_signature,
         parity_samples=parity_samples,
         seed=seed,
-        **_graph_options(output_range, input_range, generator, parity_size),
+        **_graph_options(output_range, input_range, generator, parity_size,
+                         force_output_range),
     )
 
 
@@ -192,6 +205,7 @@ def to_triton(
     input_range=None,
     generator=None,
     parity_size=None,
+    force_output_range=False,
 ):
     """Add a generator to a Triton Inference Server model repository.
 
@@ -230,7 +244,8 @@ def to_triton(
         input_signature: list of `tf.TensorSpec`. As for `to_onnx`.
         parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
         seed: int. Seed of the parity inputs. Defaults to 0.
-        output_range, input_range, generator, parity_size: as for `to_onnx`.
+        output_range, input_range, generator, parity_size, force_output_range: as
+            for `to_onnx`.
 
     Returns:
         The repository's metadata (the content of `ganzoo.json`) as a dict.
@@ -261,14 +276,16 @@ def to_triton(
         input_signature=input_signature,
         parity_samples=parity_samples,
         seed=seed,
-        **_graph_options(output_range, input_range, generator, parity_size),
+        **_graph_options(output_range, input_range, generator, parity_size,
+                         force_output_range),
     )
 
 
-def _graph_options(output_range, input_range, generator, parity_size):
+def _graph_options(output_range, input_range, generator, parity_size, force_output_range):
     return {
         "output_range": output_range,
         "input_range": input_range,
         "generator": generator,
         "parity_size": parity_size,
+        "force_output_range": force_output_range,
     }

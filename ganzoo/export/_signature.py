@@ -45,6 +45,9 @@ PARITY_TRUNCATION = 0.7
 FAMILY_RANGE = (-1.0, 1.0)
 # Final activations whose range is known, by TensorFlow op type.
 _ACTIVATION_RANGES = {"Tanh": (-1.0, 1.0), "Sigmoid": (0.0, 1.0)}
+# How far beyond a declared output_range, as a fraction of its span, the parity outputs
+# may reach before the export refuses the range (about 13 of 255 levels would be clipped).
+OUTPUT_RANGE_TOLERANCE = 0.05
 # Ops that move or copy values without changing them: the range of their first input.
 _RANGE_PRESERVING_OPS = frozenset({
     "Identity", "Reshape", "Transpose", "DepthToSpace", "SpaceToDepth", "Squeeze",
@@ -299,19 +302,22 @@ def _dict_key(spec):
 
 
 def prepare(model, *, input_signature, parity_samples, seed, output_range=None,
-            input_range=None, generator=None, parity_size=None):
+            input_range=None, generator=None, parity_size=None, force_output_range=False):
     """What every export format needs before converting: a `Prepared` generator.
 
     Resolves the generator (`generator=` names one of a family's), its inputs with their
     stable names and ranges, the serving function, the outputs with their range, the
     parity sizes for dynamic height/width, and the seeded inputs with Keras' outputs at
-    each size.
+    each size. A declared `output_range` that contradicts the final activation
+    (`output_specs`) or that Keras' outputs leave (`check_outputs_in_range`) is refused
+    unless `force_output_range`.
     """
+    check_force_output_range(force_output_range, output_range)
     network, info = resolve_generator(model, generator)
     check_finite(network)
     specs = input_specs(network, input_signature, input_range)
     function = serving_function(network, specs)
-    outputs = output_specs(function, output_range, info["family"])
+    outputs = output_specs(function, output_range, info["family"], force_output_range)
     specs = [
         dataclasses.replace(spec, range=spec.range or tuple(outputs[0]["range"]))
         if spec.role == "image" else spec
@@ -330,7 +336,58 @@ def prepare(model, *, input_signature, parity_samples, seed, output_range=None,
             specs, parity_samples, seed, info["num_classes"], spatial=size
         )
         checks.append((size, feeds, keras_outputs(network, feeds, specs)))
+    if output_range is not None and not force_output_range:
+        check_outputs_in_range(outputs, [reference for _, _, reference in checks])
     return Prepared(network, info, specs, function, outputs, checks)
+
+
+def check_force_output_range(force_output_range, output_range):
+    """Refuse a `force_output_range` that is not a bool, or given without `output_range`."""
+    if not isinstance(force_output_range, bool):
+        raise ValueError(
+            "force_output_range must be True or False. "
+            f"Received: force_output_range={force_output_range!r}"
+        )
+    if force_output_range and output_range is None:
+        raise ValueError(
+            "force_output_range keeps a declared output_range; pass output_range=(low, high) "
+            "(--output-range LO,HI) with it. Received: output_range=None"
+        )
+
+
+def check_outputs_in_range(outputs, references):
+    """Refuse a declared output range that Keras' outputs on the parity inputs leave.
+
+    Outputs may reach `OUTPUT_RANGE_TOLERANCE` of the range's span beyond it (a linear
+    output overshoots a little); further, the exported images would be clipped.
+
+    Args:
+        outputs: list of dicts. The outputs with their declared `range`.
+        references: list of lists of arrays. Keras' outputs at each parity size.
+
+    Raises:
+        ValueError: one line naming the declared range, the range the outputs took, and
+            `force_output_range`.
+    """
+    for index, entry in enumerate(outputs):
+        arrays = [np.asarray(outs[index]) for outs in references]
+        seen_low = min(float(np.min(array)) for array in arrays)
+        seen_high = max(float(np.max(array)) for array in arrays)
+        low, high = entry["range"]
+        slack = OUTPUT_RANGE_TOLERANCE * (high - low)
+        if seen_low < low - slack or seen_high > high + slack:
+            raise ValueError(
+                f"output_range={_pair((low, high))} does not hold the generator's output "
+                f"{entry['name']!r}: on the parity inputs it takes values in "
+                f"[{seen_low:.3g}, {seen_high:.3g}], more than "
+                f"{OUTPUT_RANGE_TOLERANCE:.0%} of the range beyond it, so the exported "
+                "images would be clipped. Pass the range the generator's outputs take; to "
+                "keep this one anyway pass force_output_range=True (--force-output-range)"
+            )
+
+
+def _pair(value_range):
+    return f"({value_range[0]:g}, {value_range[1]:g})"
 
 
 @dataclasses.dataclass
@@ -391,20 +448,34 @@ def serving_function(generator, specs):
     return tf.function(serve, input_signature=[spec.tensor_spec() for spec in specs])
 
 
-def output_specs(function, output_range=None, family=None):
+def output_specs(function, output_range=None, family=None, force_output_range=False):
     """`[{name, shape, dtype, range, layout}]` of a serving function's outputs.
 
     The range is `output_range` when given, a ganzoo family's documented range, or the
     one the graph's final activation implies (tanh (-1, 1), sigmoid (0, 1)); anything
-    else is refused in one line asking for `output_range`.
+    else is refused in one line asking for `output_range`. A declared `output_range`
+    other than the final activation's is refused too, unless `force_output_range`.
+
+    Raises:
+        ValueError: one line, as above.
     """
     concrete = function.get_concrete_function()
     declared = check_range(output_range, "output_range") if output_range is not None else None
     entries = []
     for name, tensor in concrete.structured_outputs.items():
         value_range = declared or (FAMILY_RANGE if family else None)
+        activation_range, found = _activation_range(tensor)
+        contradicted = declared and activation_range and declared != activation_range
+        if contradicted and not force_output_range:
+            raise ValueError(
+                f"output_range={_pair(declared)} contradicts the generator's final "
+                f"{found.lower()} activation, whose outputs lie in {_pair(activation_range)}, "
+                "so the exported pixels would be wrong (clipped or washed out). Pass "
+                f"output_range={_pair(activation_range)} or leave it out; to keep "
+                f"{_pair(declared)} anyway pass force_output_range=True (--force-output-range)"
+            )
         if value_range is None:
-            value_range, found = _activation_range(tensor)
+            value_range = activation_range
             if value_range is None:
                 raise ValueError(
                     f"Cannot tell the value range of the generator's output {name!r}: it "

@@ -38,6 +38,7 @@ def to_onnx(
     input_range=None,
     generator=None,
     parity_size=None,
+    force_output_range=False,
 ):
     """Export a generator to an ONNX bundle; see `ganzoo.export.to_onnx`."""
     check_arguments(opset, fp16, parity_samples, seed)
@@ -46,6 +47,7 @@ def to_onnx(
         model, opset=opset, fp16=fp16, input_signature=input_signature,
         parity_samples=parity_samples, seed=seed, output_range=output_range,
         input_range=input_range, generator=generator, parity_size=parity_size,
+        force_output_range=force_output_range,
     )
     with bundle_lib.staged_folder(out_dir, overwrite) as staging:
         metadata = exported.write(staging, _bundle.MODEL_FILES["onnx"], optimize=optimize)
@@ -55,13 +57,14 @@ def to_onnx(
 
 
 def convert_checked(model, *, opset, fp16, input_signature, parity_samples, seed,
-                    output_range=None, input_range=None, generator=None, parity_size=None):
+                    output_range=None, input_range=None, generator=None, parity_size=None,
+                    force_output_range=False):
     """Convert a generator to ONNX; returns an `ExportedGraph` ready to write and check."""
     opset, float16 = check_arguments(opset, fp16, parity_samples, seed)
     prepared = _signature.prepare(
         model, input_signature=input_signature, parity_samples=parity_samples, seed=seed,
         output_range=output_range, input_range=input_range, generator=generator,
-        parity_size=parity_size,
+        parity_size=parity_size, force_output_range=force_output_range,
     )
     _, feeds, reference = prepared.checks[0]
     onnx_model = _convert_with_retries(prepared.function, prepared.specs, opset, feeds,
@@ -237,21 +240,19 @@ class ExportedGraph:
         return {"entry": entry, "diff": diff}
 
 
-# Prefix of the keys ganzoo writes into an ONNX file's metadata_props.
-METADATA_PREFIX = "ganzoo."
-
-
 def stamp_metadata(onnx_model, description):
     """Write the bundle's description into the ONNX file itself, for clients without ganzoo.
 
     `metadata_props` get `ganzoo.<field>` for each field of `description` (strings as
     they are, everything else as JSON), `doc_string` a one-line summary, `model_version`
-    the bundle format version; `producer_name` stays the converter's.
+    the bundle format version; `producer_name` stays the converter's. `ganzoo.runtime.load`
+    refuses a bundle whose `ganzoo.json` disagrees with them
+    (`ganzoo._bundle.check_stored_twice`).
     """
     del onnx_model.metadata_props[:]
     for key, value in description.items():
         entry = onnx_model.metadata_props.add()
-        entry.key = METADATA_PREFIX + key
+        entry.key = _bundle.ONNX_METADATA_PREFIX + key
         entry.value = value if isinstance(value, str) else json.dumps(value)
     onnx_model.doc_string = summary(description)
     onnx_model.model_version = _bundle.FORMAT_VERSION

@@ -29,6 +29,7 @@ def to_saved_model(
     input_range=None,
     generator=None,
     parity_size=None,
+    force_output_range=False,
 ):
     """Export a generator to a SavedModel bundle; see `ganzoo.export.to_saved_model`."""
     bundle_lib.check_parity_args(parity_samples, seed)
@@ -37,7 +38,7 @@ def to_saved_model(
     prepared = _signature.prepare(
         model, input_signature=input_signature, parity_samples=parity_samples, seed=seed,
         output_range=output_range, input_range=input_range, generator=generator,
-        parity_size=parity_size,
+        parity_size=parity_size, force_output_range=force_output_range,
     )
     specs = prepared.specs
     tolerance = bundle_lib.TOLERANCE_FP32

@@ -81,6 +81,7 @@ def to_triton(
     input_range=None,
     generator=None,
     parity_size=None,
+    force_output_range=False,
 ):
     """Add a generator to a Triton model repository; see `ganzoo.export.to_triton`."""
     options = _check_triton_arguments(model_name, version, instance_kind, instances, warmup,
@@ -90,7 +91,8 @@ def to_triton(
     if source is not None:
         graph_options = {"fp16": fp16, "opset": opset, "input_signature": input_signature,
                          "output_range": output_range, "input_range": input_range,
-                         "generator": generator, "parity_size": parity_size}
+                         "generator": generator, "parity_size": parity_size,
+                         "force_output_range": force_output_range}
         given = [key for key, value in graph_options.items() if value not in (None, False)]
         if given:
             raise ValueError(
@@ -106,6 +108,7 @@ def to_triton(
             model, opset=opset, fp16=fp16, input_signature=input_signature,
             parity_samples=parity_samples, seed=seed, output_range=output_range,
             input_range=input_range, generator=generator, parity_size=parity_size,
+            force_output_range=force_output_range,
         ))
     name = options["model_name"] or graph.family or "generator"
     _check_model_name(name, "model name")
@@ -186,8 +189,9 @@ class _KerasGraph:
 class _BundleGraph:
     """The portable graph of an ONNX bundle (or a version of a Triton repository), copied.
 
-    No TensorFlow: the bundle's files are verified against their checksums and its graph
-    copied byte for byte, with the parity measured when it was exported.
+    No TensorFlow: the bundle's files are verified against their checksums, its
+    `ganzoo.json` against the graph's own metadata (`_bundle.check_stored_twice`), and its
+    graph copied byte for byte, with the parity measured when it was exported.
     """
 
     def __init__(self, source):
@@ -203,6 +207,10 @@ class _BundleGraph:
         if not os.path.isfile(self.model_path):
             raise ValueError(f"{source} is not a complete bundle: {self.model_path} is missing")
         _bundle.verify_files(source, self.metadata)
+        _bundle.check_stored_twice(
+            source, self.metadata, _onnx_metadata(self.model_path),
+            os.path.relpath(self.model_path, source).replace(os.sep, "/"),
+        )
         self.family = self.metadata.get("family")
         self.inputs = self.metadata["inputs"]
         self.outputs = self.metadata["outputs"]
@@ -230,6 +238,18 @@ class _BundleGraph:
         metadata.update({"format": "triton", "model": MODEL_FILE, "parity": parity,
                          "triton": dict(triton)})
         return metadata
+
+
+def _onnx_metadata(model_path):
+    """`{key: value}` of the ONNX file's `metadata_props`."""
+    import onnx
+
+    try:
+        model = onnx.load(model_path, load_external_data=False)
+    except Exception as error:  # protobuf raises its own exception types
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ValueError(f"Cannot read {model_path} as an ONNX file: {reason}") from None
+    return {entry.key: entry.value for entry in model.metadata_props}
 
 
 def model_config(name, inputs, outputs, *, max_batch_size=DEFAULT_MAX_BATCH_SIZE,

@@ -65,12 +65,17 @@ def load(bundle, providers="auto", threads=None, optimized=True):
     Before anything runs, every file the bundle's `ganzoo.json` lists is checked against
     its sha256 and size, every path it names must lie inside the bundle, and the graph's
     inputs and outputs (names, dtypes, ranks, fixed sizes, the image shape) must be those
-    `ganzoo.json` describes. A bundle from a ganzoo that wrote no checksums loads with a
-    `RuntimeWarning` saying to re-export it.
+    `ganzoo.json` describes. Every fact stored both in `ganzoo.json` and in the graph's own
+    `metadata_props` (family, the inputs' names, shapes, dtypes, roles and ranges, the
+    outputs' ranges and layout, latent_dim, num_classes, image_shape ...) must agree: the
+    checksums cannot cover `ganzoo.json`, so an edited one is refused here. A bundle from a
+    ganzoo that wrote no checksums loads with a `RuntimeWarning` saying to re-export it; a
+    fact its graph does not record is not cross-checked.
 
     Raises:
         ValueError: `bundle` is not an ONNX bundle, an unknown provider name, or the
-            bundle fails a check above (one line naming the file).
+            bundle fails a check above (one line naming the file, or the field that
+            `ganzoo.json` and the graph disagree on with both values).
         RuntimeError: an explicitly requested provider cannot be created here.
     """
     path = os.fspath(bundle)
@@ -94,5 +99,9 @@ def load(bundle, providers="auto", threads=None, optimized=True):
         providers=providers, threads=threads, cpu_path=cpu_path,
         num_classes=metadata.get("num_classes"), outputs=metadata["outputs"],
         image_shape=metadata.get("image_shape"),
+    )
+    _bundle.check_stored_twice(
+        path, metadata, session.ort_session.get_modelmeta().custom_metadata_map,
+        os.path.relpath(session.model_path, path).replace(os.sep, "/"),
     )
     return tasks.for_bundle(path, metadata, session)
