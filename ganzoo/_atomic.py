@@ -145,6 +145,27 @@ def write_error(error, path):
     return _one_line(error, f"cannot write to {os.fspath(path)}: {reason}")
 
 
+def check_can_write(path):
+    """Fail now, in one line naming `path`, when its folder is missing or cannot be written.
+
+    For commands that would otherwise do all their work before writing their result.
+
+    Raises:
+        OSError: "cannot write to PATH: Read-only file system" (or "permission denied",
+            "No such file or directory"); a full disk is found only when writing.
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        code = errno.ENOENT
+    elif os.access(folder, os.W_OK | os.X_OK):
+        return
+    elif os.statvfs(folder).f_flag & os.ST_RDONLY:
+        code = errno.EROFS
+    else:
+        code = errno.EACCES
+    raise write_error(OSError(code, os.strerror(code)), path)
+
+
 @contextlib.contextmanager
 def writing(path):
     """Turn an `OSError` raised while writing `path` into one line naming it (`write_error`)."""
@@ -157,7 +178,9 @@ def writing(path):
 def replace_file(path, write, suffix=".tmp"):
     """Write a file atomically: `write(tmp_path)` beside `path`, flush it to disk, rename.
 
-    A failed or interrupted write leaves `path` as it was and no temporary file.
+    A failed or interrupted write leaves `path` as it was and no temporary file; an
+    `OSError` comes out as one line naming `path`, never the temporary file
+    (`write_error`).
 
     Args:
         path: str or path-like. The file to create or replace.
@@ -166,19 +189,20 @@ def replace_file(path, write, suffix=".tmp"):
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix,
-                                        dir=folder)
-    os.close(handle)
-    try:
-        write(tmp_path)
-        with open(tmp_path, "rb+") as written:
-            os.fsync(written.fileno())
-        public_mode(tmp_path)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    with writing(path):
+        handle, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
+                                            suffix=suffix, dir=folder)
+        os.close(handle)
+        try:
+            write(tmp_path)
+            with open(tmp_path, "rb+") as written:
+                os.fsync(written.fileno())
+            public_mode(tmp_path)
+            os.replace(tmp_path, path)
+        except BaseException:
+            if os.path.exists(tmp_path):
+                os.remove(tmp_path)
+            raise
 
 
 def write_json(path, content):

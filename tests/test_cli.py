@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cli_helpers import TINY_TRAIN, assert_one_line_error, ganzoo, ganzoo_cli_inprocess
+from cli_helpers import (TINY_TRAIN, assert_error_line, assert_one_line_error, ganzoo,
+                         ganzoo_cli_inprocess)
+from export_helpers import read_only_disk, small_disk
 
 
 def read_png(path):
@@ -243,6 +245,30 @@ def test_sample_write_failures_are_one_line(trained_run, tmp_path, monkeypatch, 
     monkeypatch.setattr(_imaging, "save_png", failing_save)
     result = ganzoo_cli_inprocess(["sample", trained_run, "-n", "4", "--out", tmp_path / "g.png"])
     assert_one_line_error(result, message)
+
+
+@pytest.mark.parametrize("disk", ["read-only", "full"])
+def test_write_failures_name_the_path_asked_for_not_a_temporary_file(trained_run, tmp_path,
+                                                                      disk):
+    reason = {"read-only": "Read-only file system", "full": "No space left on device"}[disk]
+    mount = read_only_disk if disk == "read-only" else (
+        lambda folder: small_disk(folder, free_bytes=0))
+    with mount(tmp_path / "disk") as folder:
+        for args, path in [
+            (["sample", trained_run, "-n", "4", "--out", folder / "g.png"], folder / "g.png"),
+            (["evaluate", trained_run, "--data", "digits", "-n", "16", "--features",
+              "digits", "--json", folder / "e.json"], folder / "e.json"),
+        ]:
+            result = ganzoo_cli_inprocess(args)
+            # A read-only folder is found before any work; a full disk only when writing.
+            check = assert_one_line_error if disk == "read-only" else assert_error_line
+            check(result, f"cannot write to {path}: {reason}")
+        if disk == "full":
+            result = ganzoo_cli_inprocess(["train", "dcgan", *TINY_TRAIN, "--steps", "1",
+                                           "--out", folder / "run"])
+            assert_one_line_error(result, f"cannot write to {folder / 'run'}")
+            assert result.output.strip().endswith(reason)
+        assert sorted(os.listdir(folder)) in ([], ["filler"])
 
 
 def test_train_on_a_dataset_not_available_offline_is_one_line(tmp_path, monkeypatch):

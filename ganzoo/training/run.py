@@ -198,7 +198,8 @@ class RunLock:
         import fcntl
 
         self.path = os.path.join(folder, LOCK_FILE)
-        self._handle = open(self.path, "a+", encoding="utf-8")
+        with _atomic.writing(self.path):
+            self._handle = open(self.path, "a+", encoding="utf-8")
         try:
             fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -209,10 +210,13 @@ class RunLock:
                 f"{folder} is in use by another ganzoo run (pid {owner}); wait for it to "
                 "finish or choose another --out"
             ) from None
-        self._handle.seek(0)
-        self._handle.truncate()
-        self._handle.write(str(os.getpid()))
-        self._handle.flush()
+        try:
+            with _atomic.writing(self.path):  # unbuffered: nothing left to fail on close
+                os.ftruncate(self._handle.fileno(), 0)
+                os.pwrite(self._handle.fileno(), str(os.getpid()).encode(), 0)
+        except OSError:
+            self._handle.close()
+            raise
 
     def release(self):
         if self._handle is not None and not self._handle.closed:
@@ -539,7 +543,6 @@ class TrainingRun:
         """The compiled model and the training data, before any file is touched."""
         import keras
 
-        from ganzoo import data as data_lib
         from ganzoo import models
 
         settings = self.settings

@@ -7,8 +7,6 @@ pre-training phase (generator alone, pixel MSE), tiled upscaling equal to untile
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np

@@ -15,7 +15,7 @@ import tensorflow as tf
 from PIL import Image
 
 import ganzoo
-from ganzoo import models, presets
+from ganzoo import models
 
 import family_helpers
 from cli_helpers import assert_error_line, ganzoo as ganzoo_command, ganzoo_cli_inprocess
