@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Test processes (pytest-xdist): two fit the 2-core machines CI runs on.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test test-all bench docs export clean
+.PHONY: install demo test test-slow test-all bench docs export clean
 
 install: $(VENV)/.installed
 
@@ -35,8 +35,13 @@ demo: install
 test: install
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
-test-all: install
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+# The slow tests alone: the families' train -> sample -> export runs, the shipped presets'
+# checks, the recipes, Ctrl-C and multi-worker runs.
+test-slow: install
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS)
+
+# The whole suite, as CI runs it: the fast tests first, then the slow ones.
+test-all: test test-slow
 
 # Speed of ONNX bundles against Keras under tf.function on this machine's CPU
 # (docs/benchmarks.md holds measured figures; benchmarks/gpu.py is for GPU machines).

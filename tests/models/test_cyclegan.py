@@ -318,7 +318,9 @@ def test_the_discriminator_step_descends_the_lsgan_loss_of_the_pools_images():
     gan = tiny(pool_size=50)
     gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(rate))
     real_a, real_b = random_images(2, seed=2), random_images(2, seed=3)
-    pools = {"a": KnownPool(random_images(2, seed=4)), "b": KnownPool(random_images(2, seed=5))}
+    # Saturated pool images, far from the fresh fakes of the untrained generators (near 0).
+    pools = {"a": KnownPool(np.sign(random_images(2, seed=4))),
+             "b": KnownPool(np.sign(random_images(2, seed=5)))}
     gan.history_pools.update(pools)
     fresh_b, fresh_a = numpy_of(gan.generator(real_a)), numpy_of(gan.generator_b2a(real_b))
 
@@ -332,10 +334,11 @@ def test_the_discriminator_step_descends_the_lsgan_loss_of_the_pools_images():
                          + halved_lsgan(gan.discriminator_a, real_a, pools["a"].images))
     expected = [v.numpy() - rate * g.numpy()
                 for v, g in zip(variables, tape.gradient(expected_loss, variables))]
-    # The check can tell the pools' images from the fresh fakes.
+    # The check can tell the pools' images from the fresh fakes: the losses differ by far
+    # more than the tolerance of the comparison below.
     fresh_loss = (halved_lsgan(gan.discriminator, real_b, fresh_b)
                   + halved_lsgan(gan.discriminator_a, real_a, fresh_a))
-    assert abs(float(fresh_loss) - float(expected_loss)) > 1e-3
+    assert abs(float(fresh_loss) - float(expected_loss)) > 1e-3 * abs(float(expected_loss))
 
     logs = gan.train_step((tf.constant(real_a), tf.constant(real_b)))
     assert float(logs["d_loss"]) == pytest.approx(float(expected_loss), rel=1e-5)
