@@ -6,7 +6,8 @@ Importing `ganzoo` is light: sub-packages that need TensorFlow (`models`, `data`
 
 import importlib
 
-__version__ = "0.1.0"
+from ganzoo import sources
+from ganzoo._version import __version__
 
 _SUBMODULES = ("models", "layers", "losses", "data", "training", "metrics", "presets",
                "export", "runtime", "sources")
@@ -22,9 +23,7 @@ def __getattr__(name):
 
 def list_presets():
     """Names of the presets shipped under `pretrained/` and registered by users."""
-    from ganzoo import presets
-
-    return presets.list_presets()
+    return sources.list_presets()
 
 
 def load_generator(name_or_path, generator=None):
@@ -33,6 +32,7 @@ def load_generator(name_or_path, generator=None):
     `generator` names one for families with several (cyclegan: "a2b", "b2a"); the default
     is the EMA generator where a family keeps one.
     """
-    from ganzoo import presets
+    # Lazy: ganzoo.models imports TensorFlow, and importing ganzoo stays light.
+    from ganzoo import models
 
-    return presets.load_generator(name_or_path, generator=generator)
+    return models.load_generator(name_or_path, generator=generator)

@@ -12,6 +12,15 @@ import warnings
 
 import click
 
+from ganzoo import _atomic, _imaging
+from ganzoo import export as export_lib
+from ganzoo import presets, sources
+from ganzoo._version import __version__
+from ganzoo.export import bench as bench_lib
+from ganzoo.metrics import evaluation
+from ganzoo.training import peers
+from ganzoo.training import run as run_lib
+
 EXIT_USAGE = 2
 
 
@@ -134,8 +143,6 @@ def list_command(ctx):
     debug = _state(ctx)["debug"]
 
     def run():
-        from ganzoo import presets
-
         click.echo("Presets:")
         names = presets.list_presets()
         for name in names:
@@ -145,6 +152,7 @@ def list_command(ctx):
         if not names:
             click.echo("  (none found)")
         _load_tensorflow(debug)
+        # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
         from ganzoo import models
 
         click.echo("Families:")
@@ -231,8 +239,6 @@ def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, im
     }
 
     def run():
-        from ganzoo.training import run as run_lib
-
         common = {"distribute": distribute, "log": _info}
         if resume:
             if overwrite:
@@ -242,8 +248,6 @@ def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, im
             planned = run_lib.plan_run(out=run_dir, overwrite=overwrite, lr_factor=lr_factor,
                                        **common, **settings)
         if distribute == "multiworker":
-            from ganzoo.training import peers
-
             # TensorFlow's wait for the other workers cannot be interrupted from inside.
             peers.supervised(lambda: None, timeout=peer_timeout or peers.DEFAULT_TIMEOUT,
                              log=_info)
@@ -266,8 +270,6 @@ def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, im
 
 def _interrupted(planned, family):
     """What Ctrl-C during `train` kept, and the command that continues it."""
-    from ganzoo.training import run as run_lib
-
     kept = run_lib.list_checkpoints(planned.path / run_lib.BACKUP_DIR)
     if not kept:
         return ("interrupted before the first epoch ended: nothing was kept; run the same "
@@ -306,15 +308,13 @@ def _parse_model_options(pairs):
 def sample(ctx, source, count, seed, label, truncation, out_path, overwrite):
     """Write a grid of samples from a preset, run folder or export bundle.
 
-    Python: `ganzoo.sources.resolve(SOURCE).load_model().sample(N, seed=SEED, labels=K)`
+    Python: `ganzoo.models.load(SOURCE).sample(N, seed=SEED, labels=K)`
     for a preset or run folder, `.load_runtime().sample(N, seed=SEED, labels=K,
     truncation=T)` for a bundle (uint8 NHWC images).
     """
     debug = _state(ctx)["debug"]
 
     def run():
-        from ganzoo import _imaging, sources
-
         if os.path.exists(out_path) and not overwrite:
             raise FileExistsError(f"{out_path} already exists; pass --overwrite to replace it")
         if not out_path.lower().endswith(".png"):
@@ -326,7 +326,10 @@ def sample(ctx, source, count, seed, label, truncation, out_path, overwrite):
             origin = f"bundle {source} ({generator.provider})"
         else:
             _load_tensorflow(debug)
-            model = found.load_model()
+            # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
+            from ganzoo import models
+
+            model = models.load(found)
             images = model.sample(count, seed=seed, labels=label, truncation=truncation)
             origin = f"preset {source}"
         _imaging.save_png(_imaging.grid(images), out_path)
@@ -343,8 +346,6 @@ def _image_to_image(ctx, verb, source, in_path, out_path, overwrite, **options):
     debug = _state(ctx)["debug"]
 
     def run():
-        from ganzoo import _imaging, sources
-
         if os.path.exists(out_path) and not overwrite:
             raise FileExistsError(f"{out_path} already exists; pass --overwrite to replace it")
         if not out_path.lower().endswith(".png"):
@@ -363,7 +364,10 @@ def _image_to_image(ctx, verb, source, in_path, out_path, overwrite, **options):
             origin = f"bundle {source} ({task.provider})"
         else:
             _load_tensorflow(debug)
-            model = found.load_model()
+            # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
+            from ganzoo import models
+
+            model = models.load(found)
             if not hasattr(model, verb):
                 raise ValueError(
                     f"{source} is a {model.family} model, which does not {verb} images")
@@ -400,7 +404,7 @@ def _check_bundle_direction(found, direction):
 def translate(ctx, source, in_path, out_path, direction, overwrite):
     """Translate IN.png with SOURCE's image-to-image generator (cyclegan).
 
-    Python: `ganzoo.sources.resolve(SOURCE).load_model().translate(image, direction=...)`
+    Python: `ganzoo.models.load(SOURCE).translate(image, direction=...)`
     or `.load_runtime().translate(image)` for a bundle (uint8 HWC in and out).
     """
     options = {"direction": direction} if direction else {}
@@ -416,7 +420,7 @@ def translate(ctx, source, in_path, out_path, direction, overwrite):
 def upscale(ctx, source, in_path, out_path, overwrite):
     """Super-resolve IN.png with SOURCE's generator (srgan), tile by tile.
 
-    Python: `ganzoo.sources.resolve(SOURCE).load_model().upscale(image)` or
+    Python: `ganzoo.models.load(SOURCE).upscale(image)` or
     `.load_runtime().upscale(image)` for a bundle (uint8 HWC in and out).
     """
     _image_to_image(ctx, "upscale", source, in_path, out_path, overwrite)
@@ -473,13 +477,11 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
     Python: `ganzoo.export.to_onnx(model, OUT, opset=N, fp16=..., overwrite=...)` (or
     `to_saved_model`, `to_triton(model, OUT, max_batch_size=B, model_name=..., version=N,
     instance_kind=..., instances=N, warmup=...)`) with
-    `model = ganzoo.sources.resolve(SOURCE).load_model()`.
+    `model = ganzoo.models.load(SOURCE)`.
     """
     debug = _state(ctx)["debug"]
 
     def run():
-        from ganzoo import sources
-
         triton = export_format == "triton"
         given = [
             "--version" if key == "model_version" else f"--{key.replace('_', '-')}"
@@ -508,17 +510,17 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
                          "output_range": _parse_range(output_range, "--output-range"),
                          "force_output_range": force_output_range}
         if triton and found.kind == sources.BUNDLE:
-            from ganzoo import export as export_lib
-
             # to_triton refuses graph options for a bundle (its graph is copied as it is).
             metadata = export_lib.to_triton(found.path, out_dir, overwrite=overwrite,
                                             **options, **graph_options)
             _echo_triton(metadata, out_dir)
             return
         _load_tensorflow(debug)
-        from ganzoo import export as export_lib
 
-        model = found.load_model()  # its preset_path: export copies the card.md
+        # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
+        from ganzoo import models
+
+        model = models.load(found)  # its preset_path: export copies the card.md
         if export_format == "onnx":
             metadata = export_lib.to_onnx(model, out_dir, opset=opset, fp16=fp16,
                                           overwrite=overwrite, **graph_options)
@@ -607,14 +609,11 @@ def evaluate(ctx, source, data_source, data_split, metric_names, inputs_source, 
     debug = _state(ctx)["debug"]
 
     def run():
-        from ganzoo.metrics import evaluation
-
         to_stdout = json_path == "-"
         if json_path and not to_stdout:
             if os.path.exists(json_path) and not overwrite:
                 raise FileExistsError(
                     f"{json_path} already exists; pass --overwrite to replace it")
-            from ganzoo import _atomic
 
             _atomic.check_can_write(json_path)
         if not data_source:
@@ -628,14 +627,11 @@ def evaluate(ctx, source, data_source, data_split, metric_names, inputs_source, 
             progress=True, split=data_split, n_data=n_data, image_size=image_size,
             inputs=inputs_source,
         )
-        from ganzoo import __version__
 
         click.echo(evaluation.format_results(results), err=to_stdout)
         if to_stdout:
             click.echo(json.dumps(dict(results, ganzoo_version=__version__), indent=2))
         elif json_path:
-            from ganzoo import _atomic
-
             _atomic.write_json(json_path, dict(results, ganzoo_version=__version__))
             click.echo(f"wrote {json_path}")
 
@@ -692,9 +688,6 @@ def bench(ctx, source, backend_list, batch_list, repeats, warmup, provider, thre
         raise UserError(f"Unknown --backend {unknown[0]!r}; choose from keras, savedmodel, onnx")
 
     def run():
-        from ganzoo import sources
-        from ganzoo.export import bench as bench_lib
-
         found = sources.resolve(source)
         if found.kind != sources.BUNDLE or found.metadata["format"] == "savedmodel":
             _load_tensorflow(debug)

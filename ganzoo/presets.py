@@ -26,51 +26,23 @@ import re
 import warnings
 from pathlib import Path
 
-from ganzoo import _atomic, _finite
+from ganzoo import _atomic, _finite, sources
 from ganzoo._finite import check_finite
+from ganzoo._version import __version__
+from ganzoo.sources import (CONFIG_FILE, RUN_PRESET_DIR, SHIPPED_DIR, WEIGHTS_FILE,  # noqa: F401
+                            is_preset, list_presets, search_path)
 
 PRESET_FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.weights.h5"
 CARD_FILE = "card.md"
 MANIFEST_FILE = "sha256.txt"
 # The sample grid that recipes put beside the card (`card.md` shows it).
 SAMPLES_FILE = "samples.png"
 # What ganzoo writes in a preset folder, beside the files its manifest lists.
 PRESET_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, MANIFEST_FILE, SAMPLES_FILE)
-RUN_PRESET_DIR = "preset"
 PRESET = "ganzoo preset"
 # A manifest lists a handful of files; anything this large is not one.
 MAX_MANIFEST_BYTES = 1 << 20
 _DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-def _shipped_dir():
-    package = Path(__file__).resolve().parent
-    packaged = package / "_pretrained"
-    if packaged.is_dir():
-        return packaged.resolve()
-    # A checkout whose git did not create the symlink (core.symlinks=false).
-    return package.parent / "pretrained"
-
-
-# The presets (and the digits classifier) shipped with ganzoo. `pretrained/` at the top of
-# the repository is the source of truth: `ganzoo/_pretrained` is a symlink to it in a
-# checkout or editable install, and a wheel holds a copy of its folders there
-# (setup.cfg, `[options.package_data]`; tests/test_wheel.py installs one and checks).
-SHIPPED_DIR = _shipped_dir()
-
-
-def search_path():
-    """Folders searched for preset names, in order: `GANZOO_PRESETS`, then `SHIPPED_DIR`."""
-    folders = [Path(p) for p in os.environ.get("GANZOO_PRESETS", "").split(os.pathsep) if p]
-    folders.append(SHIPPED_DIR)
-    return folders
-
-
-def is_preset(path):
-    path = Path(path)
-    return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
 
 
 def owned_files(path):
@@ -86,26 +58,16 @@ def owned_files(path):
     return lambda relative: relative in PRESET_FILES or relative in listed
 
 
-def list_presets():
-    """Names of the presets found on the search path (first one of a name wins)."""
-    names = []
-    for folder in search_path():
-        if not folder.is_dir():
-            continue
-        for child in sorted(folder.iterdir()):
-            if is_preset(child) and child.name not in names:
-                names.append(child.name)
-    return names
-
-
 def resolve(name_or_path):
     """The preset folder for a preset name, a preset folder or a finished run folder.
 
-    `ganzoo.sources.resolve` decides what `name_or_path` is; an export bundle, a run that
-    has not finished or anything else is one ValueError.
+    `ganzoo.sources.resolve` decides what `name_or_path` is (or takes the `Source` it
+    already decided); an export bundle, a run that has not finished or anything else is
+    one ValueError.
     """
-    from ganzoo import sources
-
+    if isinstance(name_or_path, sources.Source):
+        name_or_path.require(sources.MODEL_KINDS)
+        return name_or_path.preset_path
     return sources.resolve(name_or_path, accept=sources.MODEL_KINDS).preset_path
 
 
@@ -301,8 +263,6 @@ def save_to_preset(model, preset_dir, overwrite=False, card=None, preset_name=No
     """
     import keras
 
-    from ganzoo import __version__
-
     preset_dir = Path(os.fspath(preset_dir)).expanduser()
     _atomic.check_replaceable(preset_dir, is_preset, PRESET, overwrite=overwrite,
                               owns=owned_files)
@@ -360,46 +320,7 @@ def save_weights(model, path):
             handle.write(buffer.getbuffer())
 
 
-def load_model(name_or_path, load_weights=True, expected_class=None):
-    """Rebuild a family from a preset (weights verified, then loaded)."""
-    from ganzoo import models
-
-    path = resolve(name_or_path)
-    if load_weights:
-        # The checksums first: an edited config.json is reported as such, not as whatever
-        # building from it breaks.
-        verify(path)
-    config = read_config(path)
-    family_class = models.get(config["family"])
-    if expected_class is not None and not issubclass(family_class, expected_class):
-        raise ValueError(
-            f"Preset {path} is a {config['family']!r} model, not a {expected_class.__name__}"
-        )
-    recorded = config.get("class_name")
-    if recorded is not None and recorded != family_class.__name__:
-        raise ValueError(
-            f"{path / CONFIG_FILE} says family {config['family']!r} (class "
-            f"{family_class.__name__}) but its options were saved from a {recorded}: was "
-            f"{CONFIG_FILE} edited?"
-        )
-    try:
-        model = family_class.from_config(config["config"])
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"{path / CONFIG_FILE} does not describe a {config['family']!r} model "
-            f"({_first_line(error)}): was {CONFIG_FILE} edited?"
-        ) from None
-    if load_weights:
-        _load_weights(model, path / WEIGHTS_FILE)
-    model.preset_name = config.get("preset") or path.name
-    # Where it came from: export copies the preset's card.md into the bundle.
-    model.preset_path = path
-    if config.get("class_names") is not None:
-        model.class_names = config["class_names"]
-    return model
-
-
-def _load_weights(model, weights_path):
+def load_weights(model, weights_path):
     """`model.load_weights`, with a weights file that does not fit said in one line.
 
     Keras' own message ("A total of N objects could not be loaded ...") neither names the
@@ -416,7 +337,7 @@ def _load_weights(model, weights_path):
                 "was written after the damage: get the preset again"
             ) from None
         except ValueError as error:
-            detail = weights_mismatch(model, weights_path) or f"Keras: {_first_line(error)}"
+            detail = weights_mismatch(model, weights_path) or f"Keras: {first_line(error)}"
             raise ValueError(
                 f"{weights_path} does not fit the model described by {CONFIG_FILE} "
                 f"({detail}): was {CONFIG_FILE} edited?"
@@ -502,25 +423,13 @@ def _find_layer(model, network_name, layer_name):
     return None, None
 
 
-def load_generator(name_or_path, generator=None):
-    """The preset's generator: a plain Keras model, weights verified and loaded.
-
-    Args:
-        name_or_path: a preset name or folder.
-        generator: str or None. Which generator, for families with several (cyclegan:
-            "a2b" or "b2a"); None: the default (the EMA generator where a family keeps
-            one).
-    """
-    return load_model(name_or_path).inference_generator(generator)
-
-
 def _hdf5_reason(error):
     """The reason inside h5py's "Unable to synchronously open file (REASON)" text."""
-    text = _first_line(error)
+    text = first_line(error)
     inner = re.search(r"\(([^()]*)", text)
     return inner.group(1).split(",")[0].split(":")[0].strip() if inner else text
 
 
-def _first_line(error):
+def first_line(error):
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__

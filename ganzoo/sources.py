@@ -2,13 +2,15 @@
 
 A SOURCE is a preset name, a preset folder, a run folder or an export bundle; `evaluate`
 also takes a dataset (`NAME[:SPLIT]`). `resolve` decides which, once, for `ganzoo sample`,
-`export`, `evaluate` and `bench`, for `ganzoo.presets` (`load_generator`,
-`Family.from_preset`) and for `ganzoo.metrics.evaluate`:
+`export`, `evaluate` and `bench`, for `ganzoo.presets` and `ganzoo.models.load`
+(`load_generator`, `Family.from_preset`) and for `ganzoo.metrics.evaluate`. It also knows
+what each kind of folder holds (`is_preset`, `is_run_folder`, `ganzoo.json` for bundles)
+and where preset names are looked up (`search_path`):
 
 ```python
 source = ganzoo.sources.resolve("dcgan-digits")   # or "runs/digits", "export/onnx"
 source.kind                                        # "preset", "run" or "bundle"
-model = source.load_model()                        # presets and runs (TensorFlow)
+model = ganzoo.models.load(source)                 # presets and runs (TensorFlow)
 gen = ganzoo.sources.resolve("export/onnx").load_runtime(providers="cpu")  # bundles
 ```
 
@@ -16,26 +18,89 @@ Anything else is one `ValueError`: "Unknown preset 'x': not a preset name, prese
 run folder or export bundle (known presets: ...)". A run folder whose preset is not
 written yet says that the run has not finished and how to continue it.
 
-Standard library only at import time: the loaders import what they need when called
-(`load_model` TensorFlow, `load_runtime` onnxruntime), so `ganzoo.runtime` users and the
-command line can resolve a SOURCE before anything heavy starts.
+Standard library only, at the bottom of ganzoo's layers: `ganzoo.presets` and
+`ganzoo.models` build on it, so `ganzoo.runtime` users and the command line can resolve a
+SOURCE before anything heavy starts (`load_runtime` imports onnxruntime when called).
 """
 
 import dataclasses
+import json
 import os
 import re
 from pathlib import Path
 from typing import Optional
 
+from ganzoo import _bundle
+from ganzoo import data as data_lib
+
 PRESET, RUN, BUNDLE, DATA = "preset", "run", "bundle", "data"
 KINDS = (PRESET, RUN, BUNDLE, DATA)
-# Kinds that hold a Keras model (`load_model`); a bundle holds an exported graph.
+# Kinds that hold a Keras model (`ganzoo.models.load`); a bundle holds an exported graph.
 MODEL_KINDS = (PRESET, RUN)
 WHAT = "a preset name, preset folder, run folder or export bundle"
 
 # NAME:SPLIT, e.g. "digits:test" or "mnist:train[:10%]". The split must start with a letter,
 # so a TFDS version ("mnist:3.0.1") stays part of the name.
 _SPLIT_SUFFIX = re.compile(r"^(?P<name>.+?):(?P<split>[A-Za-z][\w\-]*(\[[^\]]*\])?)$")
+
+
+# What a folder holds, by kind: a preset (`ganzoo.presets` writes it), a finished run
+# (`ganzoo.training` writes it, its preset in `RUN/preset`), a bundle (`ganzoo.json`).
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+RUN_FILE = "run.json"
+RUN_PRESET_DIR = "preset"
+
+
+def _shipped_dir():
+    package = Path(__file__).resolve().parent
+    packaged = package / "_pretrained"
+    if packaged.is_dir():
+        return packaged.resolve()
+    # A checkout whose git did not create the symlink (core.symlinks=false).
+    return package.parent / "pretrained"
+
+
+# The presets (and the digits classifier) shipped with ganzoo. `pretrained/` at the top of
+# the repository is the source of truth: `ganzoo/_pretrained` is a symlink to it in a
+# checkout or editable install, and a wheel holds a copy of its folders there
+# (setup.cfg, `[options.package_data]`; tests/test_wheel.py installs one and checks).
+SHIPPED_DIR = _shipped_dir()
+
+
+def search_path():
+    """Folders searched for preset names, in order: `GANZOO_PRESETS`, then `SHIPPED_DIR`."""
+    folders = [Path(p) for p in os.environ.get("GANZOO_PRESETS", "").split(os.pathsep) if p]
+    folders.append(SHIPPED_DIR)
+    return folders
+
+
+def is_preset(path):
+    path = Path(path)
+    return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
+
+
+def list_presets():
+    """Names of the presets found on the search path (first one of a name wins)."""
+    names = []
+    for folder in search_path():
+        if not folder.is_dir():
+            continue
+        for child in sorted(folder.iterdir()):
+            if is_preset(child) and child.name not in names:
+                names.append(child.name)
+    return names
+
+
+def is_run_folder(path):
+    """True when `path` is a folder written by a ganzoo run (it holds `run.json`)."""
+    run_file = Path(path) / RUN_FILE
+    if not run_file.is_file():
+        return False
+    try:
+        return "family" in json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
 
 
 @dataclasses.dataclass
@@ -63,28 +128,21 @@ class Source:
     @property
     def metadata(self):
         """A bundle's checked `ganzoo.json` (`ganzoo._bundle.read_bundle`), read once."""
-        self._require((BUNDLE,))
+        self.require((BUNDLE,))
         if self._metadata is None:
-            from ganzoo import _bundle
-
             self._metadata = _bundle.read_bundle(self.path)
         return self._metadata
 
-    def load_model(self, **options):
-        """The ganzoo family of a preset or finished run (`ganzoo.presets.load_model`)."""
-        self._require(MODEL_KINDS)
-        from ganzoo import presets
-
-        return presets.load_model(self.preset_path, **options)
-
     def load_runtime(self, **options):
         """An ONNX bundle's runtime task object (`ganzoo.runtime.load(path, **options)`)."""
-        self._require((BUNDLE,))
+        self.require((BUNDLE,))
+        # Lazy: onnxruntime loads only when a bundle is run.
         from ganzoo import runtime
 
         return runtime.load(self.path, **options)
 
-    def _require(self, kinds):
+    def require(self, kinds):
+        """Raise one ValueError saying what this is and what is needed, unless of `kinds`."""
         if self.kind not in kinds:
             raise ValueError(_wrong_kind(self, kinds))
 
@@ -95,7 +153,7 @@ def resolve(source, *, allow_data=False, split="train", check_data=True, accept=
     In order: an existing path is a bundle (a folder with `ganzoo.json`), a preset folder
     (`config.json` + `model.weights.h5`) or a run folder (`run.json`, or a `preset/`
     sub-folder); a text with no path separator that is no existing path is a preset name
-    looked up on `ganzoo.presets.search_path()`; with `allow_data`, anything else is a
+    looked up on `search_path()`; with `allow_data`, anything else is a
     dataset.
 
     Args:
@@ -151,9 +209,7 @@ def parse_data_spec(spec, default_split="train"):
 
 def unknown_source_message(text, data_problem=None):
     """The one error for a SOURCE that is none of the kinds (and, given, why no dataset)."""
-    from ganzoo import presets
-
-    known = ", ".join(presets.list_presets()) or "none installed"
+    known = ", ".join(list_presets()) or "none installed"
     message = f"Unknown preset {text!r}: not {WHAT} (known presets: {known})"
     if data_problem:
         message += f", nor a dataset: {data_problem}"
@@ -162,21 +218,18 @@ def unknown_source_message(text, data_problem=None):
 
 def _model_source(text):
     """A preset, run or bundle `Source` for `text`, or None when it is none of them."""
-    from ganzoo import _bundle, presets
-    from ganzoo.training import run as run_lib
-
     path = Path(text).expanduser()
     if path.exists():
         if _bundle.is_bundle(path):
             return Source(text, BUNDLE, path)
-        if presets.is_preset(path):
+        if is_preset(path):
             return Source(text, PRESET, path, preset_path=path)
-        finished = path / presets.RUN_PRESET_DIR
-        if presets.is_preset(finished):
+        finished = path / RUN_PRESET_DIR
+        if is_preset(finished):
             return Source(text, RUN, path, preset_path=finished)
-        if run_lib.is_run_folder(path):
+        if is_run_folder(path):
             raise ValueError(
-                f"{text} is a run that has not finished (it has no {presets.RUN_PRESET_DIR}/ "
+                f"{text} is a run that has not finished (it has no {RUN_PRESET_DIR}/ "
                 f"yet): continue it with `ganzoo train --out {text} --resume`"
             )
         if _is_name(text) and _named_preset(text):
@@ -195,10 +248,8 @@ def _model_source(text):
 
 def _named_preset(name):
     """The folder of the preset called `name` on `presets.search_path()`, or None."""
-    from ganzoo import presets
-
-    for folder in presets.search_path():
-        if presets.is_preset(folder / name):
+    for folder in search_path():
+        if is_preset(folder / name):
             return folder / name
     return None
 
@@ -211,8 +262,6 @@ def _is_name(text):
 def _data_source(text, split, check):
     name, split = parse_data_spec(text, split)
     if check:
-        from ganzoo import data as data_lib
-
         try:
             data_lib.describe(name, split=split)
         except ValueError as error:

@@ -47,10 +47,10 @@ def tiny_preset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_bundle(tiny_preset, tmp_path_factory):
-    from ganzoo import export, presets
+    from ganzoo import export, models
 
     path = tmp_path_factory.mktemp("bench-bundle") / "onnx"
-    export.to_onnx(presets.load_model(tiny_preset), path, parity_samples=2)
+    export.to_onnx(models.load(tiny_preset), path, parity_samples=2)
     return path
 
 

@@ -60,7 +60,7 @@ def test_bundle_matches_keras_for_seeded_latents(trained_run, tmp_path):
     import ganzoo
     from ganzoo import _sampling, runtime
 
-    ganzoo.export.to_onnx(ganzoo.presets.load_model(trained_run), tmp_path / "b")
+    ganzoo.export.to_onnx(ganzoo.models.load(trained_run), tmp_path / "b")
     latents = _sampling.latents(32, 16, seed=11)
     keras_images = ganzoo.load_generator(trained_run)(latents, training=False).numpy()
     onnx_images = runtime.load(tmp_path / "b").run(latents)
@@ -136,7 +136,7 @@ def test_wrong_latent_size_to_the_runtime(trained_run, tmp_path):
     import ganzoo
     from ganzoo import runtime
 
-    ganzoo.export.to_onnx(ganzoo.presets.load_model(trained_run), tmp_path / "b")
+    ganzoo.export.to_onnx(ganzoo.models.load(trained_run), tmp_path / "b")
     generator = runtime.load(tmp_path / "b")
     with pytest.raises(ValueError, match="latent") as error:
         generator.run(np.zeros((2, 15), np.float32))

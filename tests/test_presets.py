@@ -50,7 +50,7 @@ def test_a_saved_preset_loads_with_the_same_weights(model, preset, tmp_path):
     assert sorted(os.listdir(preset)) == ["card.md", "config.json", "model.weights.h5",
                                           "sha256.txt"]
     assert os.listdir(tmp_path) == ["preset"]
-    loaded = presets.load_model(preset)
+    loaded = ganzoo.models.load(preset)
     for saved, restored in zip(model.generator.weights, loaded.generator.weights):
         np.testing.assert_array_equal(np.asarray(saved), np.asarray(restored))
 
@@ -67,7 +67,7 @@ def test_overwrite_replaces_a_preset_and_leaves_nothing_beside_it(preset, tmp_pa
     presets.save_to_preset(other, preset, overwrite=True, steps=7)
     assert sorted(os.listdir(tmp_path)) == ["preset"]
     assert presets.read_config(preset)["training"] == {"steps": 7}
-    loaded = presets.load_model(preset)
+    loaded = ganzoo.models.load(preset)
     np.testing.assert_array_equal(np.asarray(loaded.generator.weights[0]),
                                   np.asarray(other.generator.weights[0]))
 
@@ -344,7 +344,7 @@ def test_a_tampered_weights_file_is_still_caught(preset):
     with open(preset / "model.weights.h5", "ab") as handle:
         handle.write(b"\0")
     with pytest.raises(ValueError, match="Checksum mismatch for .*model.weights.h5"):
-        presets.load_model(preset)
+        ganzoo.models.load(preset)
 
 
 # -- an edited config.json -------------------------------------------------------------
@@ -372,7 +372,7 @@ def _edit_config(preset, **changes):
 def test_weights_that_do_not_fit_an_edited_config_are_one_line(preset, changes, detail):
     _edit_config(preset, **changes)
     with pytest.raises(ValueError) as error:
-        presets.load_model(preset)
+        ganzoo.models.load(preset)
     assert str(error.value) == (
         f"{preset / 'model.weights.h5'} does not fit the model described by config.json "
         f"({detail}): was config.json edited?"
@@ -406,7 +406,7 @@ def test_truncated_weights_with_a_regenerated_checksum_are_one_line_naming_the_f
     weights.write_bytes(weights.read_bytes()[:1000])
     _rewrite_manifest(preset)
     with pytest.raises(ValueError) as error:
-        presets.load_model(preset)
+        ganzoo.models.load(preset)
     assert str(error.value) == (
         f"{weights} cannot be read as a weights file (HDF5: truncated file); its checksum "
         "matches sha256.txt, so the manifest was written after the damage: get the preset "
@@ -425,7 +425,7 @@ def test_a_preset_whose_family_was_changed_names_the_family(preset, family, also
     config_path.write_text(json.dumps(config))
     _rewrite_manifest(preset)
     with pytest.raises(ValueError) as error:
-        presets.load_model(preset)
+        ganzoo.models.load(preset)
     message = str(error.value)
     assert _one_line(error) and message.startswith(str(config_path))
     assert message.endswith("was config.json edited?")

@@ -24,7 +24,7 @@ def test_a_digits_recipe_writes_a_measured_preset(tmp_path, recipe, family):
          "--steps", "2", "--out", str(out)],
         capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
-    model = ganzoo.presets.load_model(out)
+    model = ganzoo.models.load(out)
     assert model.family == family
     assert model.sample(2, seed=0).shape == (2, 32, 32, 1)
     card = (out / "card.md").read_text()
@@ -40,7 +40,7 @@ def test_the_faces_recipe_fine_tunes_with_ada_and_measures_its_card(tmp_path):
          "--steps", "2", "--out", str(out)],
         capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
-    model = ganzoo.presets.load_model(out)
+    model = ganzoo.models.load(out)
     assert model.family == "dcgan" and model.augmentation is None
     card = (out / "card.md").read_text()
     assert "| this preset (ADA) |" in card and "without augmentation" in card

@@ -89,7 +89,7 @@ def test_a_run_folder_written_before_run_json_still_resolves(folders, tmp_path):
 
 
 def test_loaders_give_the_model_and_the_runtime(folders, model):
-    loaded = sources.resolve(folders["run"]).load_model()
+    loaded = ganzoo.models.load(sources.resolve(folders["run"]))
     for mine, theirs in zip(loaded.generator.weights, model.generator.weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
     sampler = sources.resolve(folders["bundle"]).load_runtime(providers="cpu")
@@ -101,7 +101,7 @@ def test_loaders_give_the_model_and_the_runtime(folders, model):
 def test_a_loader_of_the_other_kind_says_what_to_give(folders):
     with pytest.raises(ValueError, match="is an export bundle; expected a preset name, preset "
                                          "folder or run folder"):
-        sources.resolve(folders["bundle"]).load_model()
+        ganzoo.models.load(sources.resolve(folders["bundle"]))
     with pytest.raises(ValueError, match="is a preset; expected an export bundle \\(export it "
                                          "first: ganzoo export"):
         sources.resolve(folders["preset"]).load_runtime()

@@ -20,11 +20,6 @@ GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 _EXTENSIONS_TEXT = ", ".join(IMAGE_EXTENSIONS)
 
 
-def is_folder_source(source):
-    """Whether `source` is a path to an existing directory."""
-    return isinstance(source, (str, os.PathLike)) and os.path.isdir(source)
-
-
 def scan(folder):
     """List a folder's images and classes.
 

@@ -45,6 +45,7 @@ from ganzoo import _imaging
 from ganzoo.data import arrays as _arrays
 from ganzoo.data import bundled as _bundled
 from ganzoo.data import folders as _folders
+from ganzoo.data import loading
 from ganzoo.data import tfds_source as _tfds
 from ganzoo.data._common import source_error
 
@@ -155,11 +156,9 @@ def describe_super_resolution(source, scale=4, patch_size=96, split="train"):
     Returns:
         A dict: `num_examples` (crops per epoch, None when unknown) and `channels`.
     """
-    from ganzoo import data as data_lib
-
     scale, patch_size = _check_sizes(source, scale, patch_size)
     if _is_tfds(source):
-        description = data_lib.describe(source, split)
+        description = loading.describe(source, split)
         return {"num_examples": description["num_examples"],
                 "channels": description["channels"] or 3}
     pictures = _croppable(source, _pictures(source, split, None), patch_size)
@@ -276,9 +275,7 @@ def _tfds_crops(tf, source, split, scale, patch_size, channels, seed, shuffle, a
     datasets with their own low-res images (DIV2K)."""
     import tensorflow_datasets as tfds
 
-    from ganzoo import data as data_lib
-
-    builder = _tfds.prepared_builder(source, data_lib._unknown_message())
+    builder = _tfds.prepared_builder(source, loading._unknown_message())
     features = builder.info.features
     paired = "lr" in features and "hr" in features
     if paired:

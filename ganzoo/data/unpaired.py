@@ -40,6 +40,7 @@ grass, gravel = next(iter(data))   # two (4, 64, 64, 1) float32 batches in [-1, 
 import numpy as np
 
 from ganzoo.data import bundled as _bundled
+from ganzoo.data import loading
 from ganzoo.data._common import normalize_image_size, source_error
 
 # The authors' jitter: resize 256x256 training images to 286x286, crop 256x256 back.
@@ -81,8 +82,6 @@ def load_unpaired(source_a, source_b=None, *, image_size=256, batch_size=1, seed
     """
     import tensorflow as tf
 
-    from ganzoo import data as data_lib
-
     size = normalize_image_size(image_size)
     if size is None:
         raise ValueError("load_unpaired needs an image_size. Received: image_size=None")
@@ -99,7 +98,7 @@ def load_unpaired(source_a, source_b=None, *, image_size=256, batch_size=1, seed
     seeds = (seed, None if seed is None else seed + 1)
     domains = []
     for source, side_split, side_seed in zip(sources, splits, seeds):
-        domains.append(_domain(data_lib, tf, source, side_split, size, channels, side_seed,
+        domains.append(_domain(tf, source, side_split, size, channels, side_seed,
                                shuffle, augment, cache))
     (data_a, count_a), (data_b, count_b) = domains
     known = [count for count in (count_a, count_b) if count is not None]
@@ -135,8 +134,6 @@ def describe_unpaired(source_a, source_b=None, split="train", image_size=None):
         a count is unknown), `num_examples_a`, `num_examples_b`, `channels` (RGB when
         either domain is RGB, else 1).
     """
-    from ganzoo import data as data_lib
-
     size = normalize_image_size(image_size) or _bundled.TEXTURE_PATCH
     sources, splits = _domains(source_a, source_b, split)
     counts, native = [], []
@@ -145,7 +142,7 @@ def describe_unpaired(source_a, source_b=None, split="train", image_size=None):
             counts.append(_texture_epoch(source, size))
             native.append(1)
         else:
-            description = data_lib.describe(source, side_split)
+            description = loading.describe(source, side_split)
             counts.append(description["num_examples"])
             native.append(description["channels"])
     return {
@@ -194,9 +191,7 @@ def _domains(source_a, source_b, split):
 def _native_channels(source, split):
     if _is_texture(source):
         return 1
-    from ganzoo import data as data_lib
-
-    return data_lib.describe(source, split)["channels"]
+    return loading.describe(source, split)["channels"]
 
 
 def _texture_epoch(source, size):
@@ -204,7 +199,7 @@ def _texture_epoch(source, size):
     return (picture.shape[0] // size[0]) * (picture.shape[1] // size[1])
 
 
-def _domain(data_lib, tf, source, split, size, channels, seed, shuffle, augment, cache):
+def _domain(tf, source, split, size, channels, seed, shuffle, augment, cache):
     """(unbatched dataset of one epoch of float32 HWC images, images per epoch or None)."""
     if _is_texture(source) and augment:
         if split not in _bundled.SINGLE_SPLITS:
@@ -215,7 +210,7 @@ def _domain(data_lib, tf, source, split, size, channels, seed, shuffle, augment,
     load_size = size
     if augment:
         load_size = tuple(int(round(side * JITTER_RATIO)) for side in size)
-    images = data_lib.load(source, image_size=load_size, batch_size=1, split=split,
+    images = loading.load(source, image_size=load_size, batch_size=1, split=split,
                            channels=channels, shuffle=shuffle, seed=seed, cache=cache)
     count = int(images.cardinality())
     images = images.unbatch()

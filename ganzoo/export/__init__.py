@@ -10,6 +10,7 @@ TensorFlow and tf2onnx on first use.
 """
 
 from ganzoo._bundle import FORMAT_VERSION, is_bundle, read_bundle
+from ganzoo.export import triton
 
 __all__ = [
     "to_onnx", "to_saved_model", "to_triton", "read_bundle", "is_bundle", "FORMAT_VERSION",
@@ -109,6 +110,7 @@ def to_onnx(
     images = ganzoo.runtime.load("run/onnx").sample(16, seed=0)
     ```
     """
+    # Lazy: the converter imports TensorFlow and tf2onnx; a Triton copy of a bundle does not.
     from ganzoo.export import onnx_export
 
     return onnx_export.to_onnx(
@@ -170,6 +172,7 @@ def to_saved_model(
     images = serve(latent=tf.random.normal((4, 64)))["images"]
     ```
     """
+    # Lazy: writing a SavedModel imports TensorFlow, which importing ganzoo.export must not.
     from ganzoo.export import saved_model
 
     return saved_model.to_saved_model(
@@ -258,8 +261,6 @@ def to_triton(
     # tritonserver --model-repository=$PWD/models
     ```
     """
-    from ganzoo.export import triton
-
     return triton.to_triton(
         model,
         out_dir,

@@ -31,7 +31,9 @@ import time
 
 import numpy as np
 
-from ganzoo import _sampling, sources
+from ganzoo import _bundle, _sampling
+from ganzoo import export as export_lib
+from ganzoo import sources
 
 BACKENDS = ("keras", "savedmodel", "onnx")
 MATMUL_SIZE = 2048
@@ -108,6 +110,7 @@ class KerasBackend:
     def __init__(self, generator, inputs):
         import tensorflow as tf
 
+        # Lazy: _signature imports TensorFlow; benchmarking a bundle runs without it.
         from ganzoo.export import _signature
 
         self._tf = tf
@@ -137,6 +140,7 @@ class SavedModelBackend:
     def __init__(self, saved_model_dir):
         import tensorflow as tf
 
+        # Lazy: loading a SavedModel imports TensorFlow, needed by this backend only.
         from ganzoo.export import saved_model as saved_model_lib
 
         self._tf = tf
@@ -156,6 +160,7 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(self, bundle, providers="auto", threads=None, optimized=True, name="onnx"):
+        # Lazy: onnxruntime loads for the onnx backend only.
         from ganzoo import runtime
 
         self.name = name
@@ -378,11 +383,11 @@ def runners_for(source, backends=None, *, providers="auto", threads=None, scratc
     onnx_options = {"providers": providers, "threads": threads}
     if found.kind == sources.BUNDLE:
         return _bundle_runners(found, backends, onnx_options)
-    from ganzoo import _bundle
-    from ganzoo import export as export_lib
+    # Lazy: a preset's backends import TensorFlow; a bundle's ran without it above.
+    from ganzoo import models
     from ganzoo.export import _signature
 
-    model = found.load_model()
+    model = models.load(found)
     generator, _ = _signature.resolve_generator(model)  # the EMA generator where kept
     inputs = [spec.to_json() for spec in _signature.input_specs(generator)]
     runners, graph = [], None
@@ -403,8 +408,6 @@ def runners_for(source, backends=None, *, providers="auto", threads=None, scratc
 
 def _bundle_runners(found, backends, onnx_options):
     """A bundle runs on its own backend only."""
-    from ganzoo import _bundle
-
     metadata = found.metadata
     own = "savedmodel" if metadata["format"] == "savedmodel" else "onnx"
     if backends and backends != [own]:

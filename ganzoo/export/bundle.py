@@ -7,8 +7,8 @@ import shutil
 
 import numpy as np
 
-import ganzoo
 from ganzoo import _atomic, _bundle
+from ganzoo._version import __version__
 
 # Largest max-abs difference against Keras that an export accepts.
 TOLERANCE_FP32 = 1e-4
@@ -171,7 +171,7 @@ def describe(info, specs, outputs):
         "family": info["family"],
         "preset": info["preset"],
         "generator": info.get("generator"),
-        "ganzoo_version": ganzoo.__version__,
+        "ganzoo_version": __version__,
         "inputs": [spec.to_json() for spec in specs],
         "outputs": outputs,
         "latent_dim": None if latent_dim is None else int(latent_dim),

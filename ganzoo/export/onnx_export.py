@@ -1,8 +1,8 @@
 """ONNX export through `tf2onnx.convert.from_function` on an explicit signature.
 
-`tf2onnx.convert.from_keras` is unreliable on Keras 3 (DESIGN.md); converting a
-`tf.function` that calls `generator(inputs, training=False)` is not, and lets us name the
-output `images` and keep the batch axis dynamic.
+`tf2onnx.convert.from_keras` is unreliable on Keras 3 (docs/export.md, "How the model is
+converted"); converting a `tf.function` that calls `generator(inputs, training=False)` is
+not, and lets us name the output `images` and keep the batch axis dynamic.
 """
 
 import contextlib
@@ -16,6 +16,7 @@ import onnx
 from ganzoo import _atomic, _bundle
 from ganzoo.export import _signature
 from ganzoo.export import bundle as bundle_lib
+from ganzoo.export import optimize as optimize_lib
 
 DEFAULT_OPSET = 17
 # onnxruntime-optimised graph for the CPU provider, beside the portable model.onnx.
@@ -213,8 +214,6 @@ class ExportedGraph:
         `model.onnx` on CPU too). A failed write is: it raises OSError.
         """
         import onnxruntime as ort
-
-        from ganzoo.export import optimize as optimize_lib
 
         cpu_file = os.path.join(os.path.dirname(model_file), CPU_MODEL_FILE)
         cpu_path = os.path.join(folder, cpu_file)

@@ -101,6 +101,7 @@ def to_triton(
             )
         graph = _BundleGraph(source)
     else:
+        # Lazy: converting a Keras model imports TensorFlow; copying a bundle does not.
         from ganzoo.export import onnx_export
 
         onnx_export.check_arguments(opset, fp16, parity_samples, seed)

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ganzoo.metrics import _checks
-from ganzoo.metrics.features import RANDOM_WEIGHTS, FeatureExtractor, check_uint8_batch
-from ganzoo.presets import SHIPPED_DIR
+from ganzoo.metrics.extractor import RANDOM_WEIGHTS, FeatureExtractor, check_uint8_batch
+from ganzoo.presets import SHIPPED_DIR, verify_manifest, write_manifest
 
 # Shipped beside the presets (`pretrained/` in a checkout, `ganzoo/_pretrained` in a wheel).
 CLASSIFIER_DIR = SHIPPED_DIR / "digits-classifier"
@@ -104,8 +104,6 @@ def verify(folder):
 
     Raises a one-line ValueError when a file is missing, unlisted or differs.
     """
-    from ganzoo.presets import verify_manifest
-
     return verify_manifest(folder, required=(CONFIG_FILE, WEIGHTS_FILE))
 
 
@@ -147,8 +145,6 @@ def write_folder(model, folder, architecture, card, feature_scale=1.0, **facts):
     Used by `pretrained/recipes/digits_classifier.py`. `facts` (JSON values) are recorded in
     config.json under "training".
     """
-    from ganzoo.presets import write_manifest
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(folder / WEIGHTS_FILE))

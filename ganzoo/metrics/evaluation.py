@@ -22,13 +22,16 @@ import time
 import numpy as np
 from scipy import special
 
-from ganzoo.metrics import _checks
-from ganzoo.metrics.distances import (
-    frechet_distance_from_stats,
-    kernel_inception_distance,
-    precision_recall,
-)
-from ganzoo.metrics.features import FeatureExtractor, get_extractor, list_extractors
+from ganzoo import _imaging, _sampling
+from ganzoo import data as data_lib
+from ganzoo import sources
+from ganzoo.data.super_resolution import bicubic_downscale
+from ganzoo.data.super_resolution import bicubic_upscale as upscale
+from ganzoo.metrics import _checks, image_quality
+from ganzoo.metrics.distances import (frechet_distance_from_stats, kernel_inception_distance,
+                                      precision_recall)
+from ganzoo.metrics.features import (FeatureExtractor, _resolve_inception_weights, get_extractor,
+                                     list_extractors)
 from ganzoo.metrics.streaming import DEFAULT_RESERVOIR_CAPACITY, FeatureReservoir, FeatureStats
 from ganzoo.sources import parse_data_spec  # noqa: F401  (kept public here)
 
@@ -333,8 +336,6 @@ class _DatasetStream:
         self.description = f"{name}:{split}"
 
     def count(self, n, image_size):
-        from ganzoo import data as data_lib
-
         available = data_lib.describe(self.source, split=self.split)["num_examples"]
         if available is None:
             raise data_lib.tfds_source.not_available_offline_error(self.source)
@@ -342,9 +343,6 @@ class _DatasetStream:
         return min(n, available)
 
     def batches(self, total, batch_size, seed, image_size):
-        from ganzoo import _imaging
-        from ganzoo import data as data_lib
-
         subset = total < self._available
         dataset = data_lib.load(
             self.source, image_size=image_size, batch_size=1, split=self.split,
@@ -360,8 +358,6 @@ def open_source(source, default_split="train", stream=SOURCE_STREAM):
     if hasattr(source, "sample") and callable(source.sample):
         return _sampling_object_stream(source, stream)
     if isinstance(source, (str, os.PathLike)):
-        from ganzoo import sources
-
         text = os.fspath(source)
         # The data side is a dataset first: its loader says what is wrong with it.
         found = sources.resolve(text, allow_data=True, split=default_split,
@@ -379,7 +375,10 @@ def open_source(source, default_split="train", stream=SOURCE_STREAM):
             )
         if found.kind == sources.DATA:
             return _DatasetStream(found.data, found.split, stream)
-        model = found.load_model()
+        # Lazy: ganzoo.models imports TensorFlow; datasets and bundles are read without it.
+        from ganzoo import models
+
+        model = models.load(found)
         return _model_stream(model, f"{text} ({model.family} preset)", stream)
     task = _image_to_image_task(source)
     if task:
@@ -470,8 +469,6 @@ def _is_keras_model(source):
 def _keras_generator_stream(generator, stream):
     import keras
 
-    from ganzoo import _imaging, _sampling
-
     if len(generator.inputs) != 1 or len(generator.input_shape) != 2:
         raise ValueError(
             "A plain Keras generator must take one latent input of shape (None, latent_dim); "
@@ -514,9 +511,6 @@ def downscale(images, scale):
     """uint8 NHWC images made `scale` times smaller as super-resolution models train on
     them (`ganzoo.data.super_resolution.bicubic_downscale`: bicubic with antialiasing,
     8-bit levels)."""
-    from ganzoo import _imaging
-    from ganzoo.data.super_resolution import bicubic_downscale
-
     height, width = images.shape[1:3]
     if height % scale or width % scale:
         raise ValueError(
@@ -530,8 +524,6 @@ def downscale(images, scale):
 def bicubic_upscale(images, scale):
     """uint8 NHWC images made `scale` times larger by bicubic interpolation (the
     baseline; `ganzoo.data.super_resolution.bicubic_upscale`)."""
-    from ganzoo.data.super_resolution import bicubic_upscale as upscale
-
     return upscale(images, scale)
 
 
@@ -539,8 +531,6 @@ def _evaluate_super_resolution(source_stream, data, metrics, *, n, batch_size, s
                                image_size, progress):
     """PSNR and SSIM of a super-resolution source, and of bicubic upscaling, on `data`'s
     images as targets (see `evaluate`)."""
-    from ganzoo.metrics import image_quality
-
     unpaired = [name for name in metrics if name not in PAIRED_METRICS]
     if unpaired:
         raise ValueError(
@@ -603,8 +593,6 @@ def check_options(metrics, features, n, batch_size, seed, n_data=None, inception
     if all(name in PAIRED_METRICS for name in metrics):
         return metrics  # pixel metrics: no features are extracted
     if features == "inception_v3":
-        from ganzoo.metrics.features import _resolve_inception_weights
-
         _resolve_inception_weights(inception_weights)  # a missing file fails here, quickly
     return metrics
 

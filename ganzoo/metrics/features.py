@@ -10,61 +10,14 @@ import os
 
 import numpy as np
 
-# `weights=RANDOM_WEIGHTS` builds an extractor with freshly initialised weights. For tests
-# and throughput benchmarks only: its features mean nothing.
-RANDOM_WEIGHTS = "random"
+from ganzoo.metrics import _checks, digits
+from ganzoo.metrics.extractor import RANDOM_WEIGHTS, FeatureExtractor, check_uint8_batch
 
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 INCEPTION_WEIGHTS_FILE_NO_TOP = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 _INCEPTION_WEIGHTS_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
 )
-
-
-class FeatureExtractor:
-    """What every feature extractor offers.
-
-    Attributes:
-        name: str. Registered name (`get_extractor(name)`).
-        weights: str. What was loaded: a file path, or "random".
-        input_size: (height, width) the network sees; inputs of any size are resized to it.
-        feature_dim: int. D, the length of each feature vector.
-        num_classes: int or None. C, the length of each probability row, None when the
-            extractor has no classifier.
-    """
-
-    name = None
-    weights = None
-    input_size = None
-    feature_dim = None
-    num_classes = None
-
-    def __call__(self, images):
-        """Features of uint8 NHWC images, as a float32 (N, D) array."""
-        raise NotImplementedError
-
-    def probabilities(self, images):
-        """Class probabilities of uint8 NHWC images, as a float32 (N, C) array (rows sum to 1)."""
-        raise ValueError(f"The {self.name!r} feature extractor gives no class probabilities.")
-
-    def features_and_probabilities(self, images):
-        """Both at once; extractors that get them from one forward pass override this."""
-        return self(images), self.probabilities(images)
-
-
-def check_uint8_batch(images):
-    """The images as an array, after checking they are a uint8 (N, H, W, 1 or 3) batch."""
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[-1] not in (1, 3) or 0 in images.shape:
-        raise ValueError(
-            "Expected a batch of images of shape (N, H, W, 1) or (N, H, W, 3). "
-            f"Received: shape={images.shape}"
-        )
-    if images.dtype != np.uint8:
-        raise ValueError(
-            f"Expected uint8 images (0..255). Received: dtype={images.dtype}"
-        )
-    return images
 
 
 def _check_images(images):
@@ -171,8 +124,6 @@ class InceptionV3Extractor(FeatureExtractor):
     feature_dim = 2048
 
     def __init__(self, weights=None, batch_size=64):
-        from ganzoo.metrics import _checks
-
         self.batch_size = _checks.positive_int(batch_size, "batch_size")
         weights_path = _resolve_inception_weights(weights)
         self.weights = weights_path if weights_path is not None else RANDOM_WEIGHTS
@@ -281,24 +232,10 @@ def _softmax(logits):
 
 
 def _build_digits(weights=None, batch_size=64):
-    """Slot for the digits classifier, trained on the bundled digits by issue 3.
-
-    Its module `ganzoo/metrics/digits.py` provides
-    `build_extractor(weights=None, batch_size=64) -> FeatureExtractor`.
-    """
-    try:
-        from ganzoo.metrics import digits
-    except ModuleNotFoundError as error:
-        if error.name != "ganzoo.metrics.digits":
-            raise
-        raise ValueError(
-            "The 'digits' feature extractor is not available in this version of ganzoo "
-            "(its classifier has not been shipped yet). Use 'inception_v3'."
-        ) from None
+    """The digits classifier (`ganzoo.metrics.digits`) as a feature extractor."""
     return digits.build_extractor(weights=weights, batch_size=batch_size)
 
 
-# name -> builder(weights=None, batch_size=64) returning a FeatureExtractor.
 _EXTRACTORS = {
     "inception_v3": InceptionV3Extractor,
     "digits": _build_digits,

@@ -1,9 +1,11 @@
 """The ganzoo model families and their registry.
 
-`ganzoo.models.get(name)` returns a family class, `ganzoo.models.names()` lists them.
+`ganzoo.models.get(name)` returns a family class, `ganzoo.models.names()` lists them;
+`ganzoo.models.load(preset)` rebuilds whatever family a preset holds.
 """
 
-from ganzoo.models.base import AdversarialModel, register_family, registered_families
+from ganzoo.models.base import (AdversarialModel, load_preset, register_family,
+                                registered_families)
 from ganzoo.models.dcgan import DCGAN
 from ganzoo.models.gan import VanillaGAN
 from ganzoo.models.sagan import SAGAN
@@ -30,4 +32,25 @@ def get(name):
     return _REGISTRY[name]
 
 
-__all__ = ["AdversarialModel", "ConditionalGAN", "CycleGAN", "DCGAN", "VanillaGAN", "get", "names", "register_family", "SAGAN", "SRGAN", "StyleGANLite", "WGANGP"]
+def load(name_or_path, load_weights=True):
+    """The family model a preset (name, folder or finished run folder) holds.
+
+    Weights are verified against the preset's checksums, then loaded; see
+    `ganzoo.models.base.load_preset`.
+    """
+    return load_preset(name_or_path, load_weights=load_weights)
+
+
+def load_generator(name_or_path, generator=None):
+    """The preset's generator: a plain Keras model, weights verified and loaded.
+
+    Args:
+        name_or_path: a preset name or folder.
+        generator: str or None. Which generator, for families with several (cyclegan:
+            "a2b" or "b2a"); None: the default (the EMA generator where a family keeps
+            one).
+    """
+    return load(name_or_path).inference_generator(generator)
+
+
+__all__ = ["AdversarialModel", "ConditionalGAN", "CycleGAN", "DCGAN", "VanillaGAN", "get", "load", "load_generator", "names", "register_family", "SAGAN", "SRGAN", "StyleGANLite", "WGANGP"]

@@ -33,8 +33,10 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo import _imaging, _sampling, _validation
+from ganzoo import augment as augment_lib
+from ganzoo import data as data_lib
 from ganzoo import losses as losses_lib
-
+from ganzoo import presets
 
 # Registered families by name: the one place a family's name is given is its
 # `@register_family(name)` decorator.
@@ -69,6 +71,60 @@ def register_family(name):
 def registered_families():
     """`{name: class}` of every registered family."""
     return dict(_FAMILIES)
+
+
+def load_preset(name_or_path, load_weights=True, expected_class=None):
+    """Rebuild the family a preset holds, weights verified, then loaded.
+
+    Args:
+        name_or_path: a preset name, a preset folder or a finished run folder.
+        load_weights: bool. Load (and first verify) the weights. Defaults to True.
+        expected_class: class or None. Refuse a preset of a family that is not this class
+            or a subclass of it (`Family.from_preset`).
+
+    Raises:
+        ValueError: one line: not a preset, a checksum that does not match, a config.json
+            that does not describe its family, or weights that do not fit it.
+    """
+    path = presets.resolve(name_or_path)
+    if load_weights:
+        # The checksums first: an edited config.json is reported as such, not as whatever
+        # building from it breaks.
+        presets.verify(path)
+    config = presets.read_config(path)
+    if config["family"] not in _FAMILIES:
+        raise ValueError(
+            f"{path / presets.CONFIG_FILE} names family {config['family']!r}; expected one "
+            f"of {sorted(_FAMILIES)}"
+        )
+    family_class = _FAMILIES[config["family"]]
+    if expected_class is not None and not issubclass(family_class, expected_class):
+        raise ValueError(
+            f"Preset {path} is a {config['family']!r} model, not a {expected_class.__name__}"
+        )
+    config_file = presets.CONFIG_FILE
+    recorded = config.get("class_name")
+    if recorded is not None and recorded != family_class.__name__:
+        raise ValueError(
+            f"{path / config_file} says family {config['family']!r} (class "
+            f"{family_class.__name__}) but its options were saved from a {recorded}: was "
+            f"{config_file} edited?"
+        )
+    try:
+        model = family_class.from_config(config["config"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{path / config_file} does not describe a {config['family']!r} model "
+            f"({presets.first_line(error)}): was {config_file} edited?"
+        ) from None
+    if load_weights:
+        presets.load_weights(model, path / presets.WEIGHTS_FILE)
+    model.preset_name = config.get("preset") or path.name
+    # Where it came from: export copies the preset's card.md into the bundle.
+    model.preset_path = path
+    if config.get("class_names") is not None:
+        model.class_names = config["class_names"]
+    return model
 
 
 def _finishing(init):
@@ -308,8 +364,6 @@ class AdversarialModel(keras.Model):
         """What a run needs to know of its data before building the model: a dict with
         `num_examples` (per epoch), `channels` and `class_names` (`ganzoo.data.describe`;
         families with paired or unpaired data override it)."""
-        from ganzoo import data as data_lib
-
         return data_lib.describe(data, split)
 
     def training_data(self, data, *, image_size, batch_size, seed=None, repeat=False,
@@ -319,8 +373,6 @@ class AdversarialModel(keras.Model):
         The default loads images (and labels for conditional models) with
         `ganzoo.data.load`; families with paired or unpaired data override it.
         """
-        from ganzoo import data as data_lib
-
         if data_b is not None:
             raise ValueError(f"{self.family} trains on one dataset; --data-b is for cyclegan")
         return data_lib.load(data, image_size=image_size, batch_size=batch_size, seed=seed,
@@ -413,8 +465,6 @@ class AdversarialModel(keras.Model):
     def _check_augmentation(self, augment):
         if augment is None:
             return None
-        from ganzoo import augment as augment_lib
-
         augmentation = augment_lib.get(augment)
         if augmentation is not None and self.refuses_augmentation:
             raise ValueError(
@@ -877,8 +927,6 @@ class AdversarialModel(keras.Model):
 
         See `ganzoo.presets.save_to_preset` for the arguments.
         """
-        from ganzoo import presets
-
         return presets.save_to_preset(
             self, preset_dir, overwrite=overwrite, card=card, preset_name=preset_name,
             **training
@@ -887,9 +935,7 @@ class AdversarialModel(keras.Model):
     @classmethod
     def from_preset(cls, preset, load_weights=True):
         """Build the family from a preset name or folder, weights verified and loaded."""
-        from ganzoo import presets
-
-        return presets.load_model(preset, load_weights=load_weights, expected_class=cls)
+        return load_preset(preset, load_weights=load_weights, expected_class=cls)
 
 
 class _PhaseSwitch(keras.callbacks.Callback):

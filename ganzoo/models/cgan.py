@@ -33,39 +33,19 @@ sides.
 Batch norm is synchronised across replicas (statistics of the global batch), so that a
 step on several devices equals a step on one device and every replica keeps the same
 moving statistics; the class-conditional scale and offset act per example.
+
+Conditional batch norm and the projection term are built by `ganzoo.layers.conditioning`
+(shared with SAGAN's conditional models), the label checks and seeded labels of training
+and sampling come from `ganzoo.models._conditional.ClassConditional`.
 """
 
 import keras
-import numpy as np
 
 from ganzoo import _sampling
+from ganzoo.layers.conditioning import conditional_batch_norm, label_input, projection_logit
+from ganzoo.models._conditional import ClassConditional
 from ganzoo.models.base import AdversarialModel, register_family
 from ganzoo.models.dcgan import _init, _num_stages, dcgan_features
-
-
-def _label_input(name="label"):
-    """Integer class labels, one per example: (B,) int32."""
-    return keras.Input((), dtype="int32", name=name)
-
-
-def conditional_batch_norm(x, label, num_classes, name):
-    """Class-conditional batch norm: `BN(x) * gamma[label] + beta[label]`, per channel.
-
-    The normalisation is synchronised across replicas and has no scale or offset of its
-    own; `gamma` (ones at first) and `beta` (zeros) are embeddings of the class.
-    """
-    channels = x.shape[-1]
-    x = keras.layers.BatchNormalization(
-        synchronized=True, center=False, scale=False, name=f"{name}_bn"
-    )(x)
-    gamma = keras.layers.Embedding(num_classes, channels, embeddings_initializer="ones",
-                                   name=f"{name}_gamma")(label)
-    beta = keras.layers.Embedding(num_classes, channels, embeddings_initializer="zeros",
-                                  name=f"{name}_beta")(label)
-    gamma = keras.layers.Reshape((1, 1, channels), name=f"{name}_gamma_map")(gamma)
-    beta = keras.layers.Reshape((1, 1, channels), name=f"{name}_beta_map")(beta)
-    x = keras.layers.Multiply(name=f"{name}_scale")([x, gamma])
-    return keras.layers.Add(name=f"{name}_shift")([x, beta])
 
 
 def build_cgan_generator(image_shape, latent_dim, num_classes, filters, name="generator"):
@@ -73,7 +53,7 @@ def build_cgan_generator(image_shape, latent_dim, num_classes, filters, name="ge
     stages = _num_stages(image_shape)
     width = filters * 2 ** (stages - 1)
     latent = keras.Input((latent_dim,), name="latent")
-    label = _label_input()
+    label = label_input()
     # The class as a learned vector of the latent's size, joined to the latent.
     class_code = keras.layers.Embedding(
         num_classes, latent_dim,
@@ -109,22 +89,20 @@ def build_projection_discriminator(image_shape, num_classes, filters, name="disc
     features of DCGAN's strided convolutions.
     """
     image = keras.Input(image_shape, name="image")
-    label = _label_input()
+    label = label_input()
     features = dcgan_features(image, image_shape, filters, flatten_name="features")
     unconditional = keras.layers.Dense(1, kernel_initializer=_init(), dtype="float32",
                                        name="psi")(features)
     class_embedding = keras.layers.Embedding(
         num_classes, features.shape[-1], embeddings_initializer=_init(), name="embed"
-    )(label)
-    projection = keras.layers.Dot(axes=1, dtype="float32", name="projection")(
-        [class_embedding, features]
     )
-    logits = keras.layers.Add(dtype="float32", name="logit")([unconditional, projection])
+    logits = projection_logit(unconditional, features, label, class_embedding,
+                              output_name="logit", dtype="float32")
     return keras.Model([image, label], logits, name=name)
 
 
 @register_family("cgan")
-class ConditionalGAN(AdversarialModel):
+class ConditionalGAN(ClassConditional, AdversarialModel):
     """Class-conditional GAN: conditional generator, projection discriminator.
 
     The discriminator scores `psi(phi(x)) + <embed(y), phi(x)>` (Miyato & Koyama 2018);
@@ -192,42 +170,8 @@ class ConditionalGAN(AdversarialModel):
         return build_projection_discriminator(self.image_shape, self.num_classes,
                                               self.discriminator_filters)
 
-    # -- what the networks eat ----------------------------------------------------------
-
-    def _require_labels(self, labels):
-        if labels is None:
-            raise ValueError(
-                "cgan trains on (images, labels) batches; the data has no labels: load it "
-                "with ganzoo.data.load(..., labels=True)"
-            )
-        return self.class_labels(labels)
-
-    def generator_inputs(self, batch_size, labels=None):
-        """[latents, labels]: fresh latents for the real batch's labels."""
-        return [self.sample_latents(batch_size), self._require_labels(labels)]
-
-    def discriminator_inputs(self, images, labels):
-        return [images, self._require_labels(labels)]
-
-    # -- sampling -----------------------------------------------------------------------
-
-    def sampling_inputs(self, n, seed=None, labels=None):
-        """[latents, labels] for `n` seeded samples, as the runtime draws them.
-
-        `labels`: one int (every image of that class), `n` ints, or None (seeded uniform
-        classes, from the seed's label stream).
-        """
-        n = _sampling.check_count(n)
-        return [
-            _sampling.latents(n, self.latent_dim, seed),
-            _sampling.labels_for(n, self.num_classes, labels, seed),
-        ]
-
-    def sampling_batches(self, n, seed=None, labels=None, batch_size=256):
-        latents = _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
-        classes = _sampling.label_batches(n, self.num_classes, labels, seed, batch_size)
-        for latent_rows, label_rows in zip(latents, classes):
-            yield [latent_rows, np.asarray(label_rows, np.int32)]
+    # What the networks eat in training and sampling (labels checked, seeded labels
+    # drawn): `ClassConditional`.
 
     # -- config -------------------------------------------------------------------------
 

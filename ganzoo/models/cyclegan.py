@@ -47,8 +47,10 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo import _imaging, _sampling
+from ganzoo import data as data_lib
 from ganzoo.layers import InstanceNormalization, ReflectionPadding2D
 from ganzoo.models.base import AdversarialModel, register_family
+from ganzoo.schedules import LinearDecay
 
 DIRECTIONS = ("a2b", "b2a")
 
@@ -129,13 +131,6 @@ def build_patchgan_discriminator(image_shape, filters=64, layers=3, name="discri
     return keras.Model(images, logits, name=name)
 
 
-def patch_map_size(size, layers):
-    """Side of a PatchGAN's logit map for `size` input pixels (0 when nothing is left)."""
-    for _ in range(layers):
-        size = (size + 2 - 4) // 2 + 1
-    return max(size - 2, 0)
-
-
 class ImageHistoryPool:
     """The last `size` generated images, to show the discriminator older fakes.
 
@@ -202,12 +197,6 @@ class ImageHistoryPool:
              tf.TensorArray(tf.float32, size=batch, element_shape=images.shape[1:])),
         )
         return tf.ensure_shape(returned.stack(), images.shape)
-
-    def reset(self):
-        """Empty the pool (on every replica)."""
-        if self.size:
-            self.count.assign(0)
-            self.images.assign(tf.zeros_like(self.images))
 
 
 def cycle_loss(real, reconstructed, weight):
@@ -381,7 +370,6 @@ class CycleGAN(AdversarialModel):
     def default_callbacks(epochs):
         """The paper's schedule for `fit(..., epochs=epochs)`: constant learning rates for
         the first half, then a linear decay to 0 (`ganzoo.training.LinearDecay`)."""
-        from ganzoo.training import LinearDecay
 
         return [LinearDecay(epochs)]
 
@@ -471,15 +459,11 @@ class CycleGAN(AdversarialModel):
     @classmethod
     def describe_training_data(cls, data, *, data_b=None, image_size=None, split="train"):
         """Both domains: an epoch is one pass over the larger one, RGB when either is."""
-        from ganzoo import data as data_lib
-
         return data_lib.describe_unpaired(data, data_b, split=split, image_size=image_size)
 
     def training_data(self, data, *, image_size, batch_size, seed=None, repeat=False,
                       data_b=None, split="train"):
         """`ganzoo.data.load_unpaired(data, data_b, ...)` with the model's channels."""
-        from ganzoo import data as data_lib
-
         return data_lib.load_unpaired(data, data_b, image_size=image_size,
                                       batch_size=batch_size, seed=seed, repeat=repeat,
                                       split=split, channels=self.image_shape[2])

@@ -25,7 +25,8 @@ widths ch at 64x64, doubling with each halving up to 16ch at 4x4):
 Class conditioning (optional, `num_classes`), as in the paper: conditional batch norm in
 the generator (batch norm without its own scale and offset, then a per-class scale and
 offset from embeddings initialised to 1 and 0) and a projection discriminator (the logit
-plus the inner product of an SN-embedding of the label with the pooled features).
+plus the inner product of an SN-embedding of the label with the pooled features), both
+built by `ganzoo.layers.conditioning`, as for `cgan`.
 
 Batch norm is synchronised across replicas and the spectral-norm vectors are written from
 the first replica (identical on every replica), so a step on several devices equals a
@@ -36,6 +37,9 @@ import keras
 
 from ganzoo import _sampling
 from ganzoo.layers import SelfAttention, SpectralNormalization
+from ganzoo.layers.conditioning import conditional_batch_norm, label_input, projection_logit
+from ganzoo.layers.pooling import GlobalSumPooling2D
+from ganzoo.models._conditional import ClassConditional
 from ganzoo.models.base import AdversarialModel, register_family
 
 
@@ -47,17 +51,6 @@ def _conv(width, kernel_size, name):
     return _sn(keras.layers.Conv2D(width, kernel_size, padding="same", name=name))
 
 
-@keras.saving.register_keras_serializable(package="ganzoo")
-class GlobalSumPooling2D(keras.layers.Layer):
-    """(B, H, W, C) -> (B, C): the sum over positions (SN-GAN's and SAGAN's pooling)."""
-
-    def call(self, inputs):
-        return keras.ops.sum(inputs, axis=(1, 2))
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
-
-
 def _batch_norm(x, label, num_classes, name):
     """Batch norm, class-conditional when `label` is given.
 
@@ -66,17 +59,9 @@ def _batch_norm(x, label, num_classes, name):
     """
     if label is None:
         return keras.layers.BatchNormalization(synchronized=True, name=name)(x)
-    width = x.shape[-1]
-    x = keras.layers.BatchNormalization(synchronized=True, center=False, scale=False,
-                                        name=name)(x)
-    scale = keras.layers.Embedding(num_classes, width, embeddings_initializer="ones",
-                                   name=f"{name}_scale")(label)
-    offset = keras.layers.Embedding(num_classes, width, embeddings_initializer="zeros",
-                                    name=f"{name}_offset")(label)
-    scale = keras.layers.Reshape((1, 1, width), name=f"{name}_scale_map")(scale)
-    offset = keras.layers.Reshape((1, 1, width), name=f"{name}_offset_map")(offset)
-    x = keras.layers.Multiply(name=f"{name}_scaled")([x, scale])
-    return keras.layers.Add(name=f"{name}_shifted")([x, offset])
+    return conditional_batch_norm(x, label, num_classes, name, norm_name=name,
+                                  gamma_name=f"{name}_scale", beta_name=f"{name}_offset",
+                                  output_name=f"{name}_shifted")
 
 
 def _generator_block(x, label, num_classes, width, name):
@@ -130,7 +115,7 @@ def build_sagan_generator(image_shape, latent_dim, filters, attention_resolution
     """latent (B, latent_dim) [+ label (B,) int32] -> images (B, H, W, C) in [-1, 1]."""
     size = image_shape[0]
     latent = keras.Input((latent_dim,), name="latent")
-    label = keras.Input((), dtype="int32", name="label") if num_classes else None
+    label = label_input() if num_classes else None
     width = _generator_width(filters, size, 4)
     x = _sn(keras.layers.Dense(4 * 4 * width, name="project"))(latent)
     x = keras.layers.Reshape((4, 4, width), name="reshape")(x)
@@ -155,7 +140,7 @@ def build_sagan_discriminator(image_shape, filters, attention_resolution, num_cl
     """images (B, H, W, C) [+ label (B,) int32] -> one logit per image (B, 1)."""
     size = image_shape[0]
     images = keras.Input(image_shape, name="images")
-    label = keras.Input((), dtype="int32", name="label") if num_classes else None
+    label = label_input() if num_classes else None
     x = images
     resolution = size
     while resolution > 4:
@@ -174,17 +159,17 @@ def build_sagan_discriminator(image_shape, filters, attention_resolution, num_cl
     logits = _sn(keras.layers.Dense(1, use_bias=False, name="logit"))(features)
     if label is not None:
         # Projection discriminator (Miyato & Koyama 2018): + <embed(y), features>.
-        embedded = _sn(keras.layers.Embedding(num_classes, features.shape[-1],
-                                              name="class_embedding"))(label)
-        projection = keras.layers.Dot(axes=1, name="projection")([embedded, features])
-        logits = keras.layers.Add(name="conditional_logit")([logits, projection])
+        class_embedding = _sn(keras.layers.Embedding(num_classes, features.shape[-1],
+                                                     name="class_embedding"))
+        logits = projection_logit(logits, features, label, class_embedding,
+                                  output_name="conditional_logit")
     logits = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
     inputs = images if label is None else [images, label]
     return keras.Model(inputs, logits, name=name)
 
 
 @register_family("sagan")
-class SAGAN(AdversarialModel):
+class SAGAN(ClassConditional, AdversarialModel):
     """Self-attention GAN (Zhang et al. 2018), optionally class-conditional.
 
     Hinge loss, spectral normalisation on both networks, Adam(1e-4) for the generator and
@@ -234,6 +219,11 @@ class SAGAN(AdversarialModel):
     """
 
     default_loss = "hinge"
+    no_labels_message = (
+        "SAGAN(num_classes={num_classes}) is conditional and trains on (images, labels) "
+        "batches; the data gives images only: load it with labels=True (`ganzoo train "
+        "sagan` trains the unconditional model)"
+    )
 
     def __init__(self, image_shape=(128, 128, 3), latent_dim=128, generator_filters=64,
                  discriminator_filters=64, attention_resolution=32, num_classes=None,
@@ -289,44 +279,8 @@ class SAGAN(AdversarialModel):
             keras.optimizers.Adam(4e-4, beta_1=0.0, beta_2=0.9, name="d_adam"),
         )
 
-    # -- conditioning -----------------------------------------------------------------
-
-    def _labels_for_training(self, labels):
-        if labels is None:
-            raise ValueError(
-                f"SAGAN(num_classes={self.num_classes}) is conditional and trains on "
-                "(images, labels) batches; the data gives images only: load it with "
-                "labels=True (`ganzoo train sagan` trains the unconditional model)"
-            )
-        return self.class_labels(labels)
-
-    def generator_inputs(self, batch_size, labels=None):
-        latents = self.sample_latents(batch_size)
-        if not self.conditional:
-            return latents
-        return [latents, self._labels_for_training(labels)]
-
-    def discriminator_inputs(self, images, labels):
-        if not self.conditional:
-            return images
-        return [images, self._labels_for_training(labels)]
-
-    def sampling_inputs(self, n, seed=None, labels=None):
-        if not self.conditional:
-            return super().sampling_inputs(n, seed=seed, labels=labels)
-        return [_sampling.latents(n, self.latent_dim, seed),
-                _sampling.labels_for(n, self.num_classes, labels, seed)]
-
-    def sampling_batches(self, n, seed=None, labels=None, batch_size=256):
-        if not self.conditional:
-            if labels is not None:
-                raise ValueError(f"{self.family} is unconditional; it takes no labels")
-            yield from _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
-            return
-        label_rows = _sampling.label_batches(n, self.num_classes, labels, seed, batch_size)
-        latent_rows = _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
-        for latents, chunk_labels in zip(latent_rows, label_rows):
-            yield [latents, chunk_labels]
+    # Conditional models' training and sampling inputs (labels checked, seeded labels
+    # drawn): `ClassConditional`, which leaves unconditional ones to `AdversarialModel`.
 
     def get_config(self):
         config = super().get_config()

@@ -49,6 +49,10 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo import _imaging, _sampling, _tiling
+from ganzoo import data as data_lib
+from ganzoo.data import super_resolution
+from ganzoo.data.super_resolution import bicubic_downscale
+from ganzoo.data.tfds_source import network_reachable
 from ganzoo.layers import subpixel_upsampling
 from ganzoo.models.base import AdversarialModel, register_family
 
@@ -206,7 +210,6 @@ def _vgg_weights_source(vgg_weights):
     cached = vgg19_cache_path()
     if os.path.isfile(cached):
         return cached
-    from ganzoo.data.tfds_source import network_reachable
 
     if network_reachable():
         return "imagenet"
@@ -413,8 +416,6 @@ class SRGAN(AdversarialModel):
     def unpack_pair(self, data):
         """(low_res, high_res) float32 batches, checked; the low-resolution half is made
         from high-resolution images alone by bicubic downscaling."""
-        from ganzoo.data.super_resolution import bicubic_downscale
-
         if isinstance(data, (tuple, list)):
             if len(data) != 2:
                 raise ValueError(
@@ -512,8 +513,6 @@ class SRGAN(AdversarialModel):
     @classmethod
     def describe_training_data(cls, data, *, data_b=None, image_size=None, split="train"):
         """Crops per epoch of `load_super_resolution` at this patch size, and channels."""
-        from ganzoo import data as data_lib
-
         if data_b is not None:
             raise ValueError("srgan trains on one dataset; --data-b is for cyclegan")
         patch_size = image_size or cls.default_image_size
@@ -526,8 +525,6 @@ class SRGAN(AdversarialModel):
     def training_data(self, data, *, image_size, batch_size, seed=None, repeat=False,
                       data_b=None, split="train"):
         """`ganzoo.data.load_super_resolution(data, scale, patch_size=image_size, ...)`."""
-        from ganzoo import data as data_lib
-
         if data_b is not None:
             raise ValueError("srgan trains on one dataset; --data-b is for cyclegan")
         return data_lib.load_super_resolution(
@@ -547,7 +544,6 @@ class SRGAN(AdversarialModel):
             low, high = self.unpack_pair(tuple(tf.constant(np.asarray(x)[:n]) for x in batch))
         else:
             low, high = self.unpack_pair(tf.constant(np.asarray(batch)[:n]))
-        from ganzoo.data import super_resolution
 
         low_uint8 = _imaging.to_uint8(low.numpy())
         generated = keras.ops.convert_to_numpy(self.inference_generator()(low, training=False))

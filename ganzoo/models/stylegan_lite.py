@@ -375,10 +375,6 @@ class StyleGANLite(AdversarialModel):
     def num_styles(self):
         return num_styles(self.image_shape[0])
 
-    @property
-    def num_noise_inputs(self):
-        return len(noise_shapes(self.image_shape[0]))
-
     def build_generator(self):
         return build_stylegan_generator(
             self.image_shape, self.latent_dim, self.style_dim, self.mapping_layers,

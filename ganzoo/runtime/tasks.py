@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from ganzoo import _imaging, _sampling
+from ganzoo import _imaging, _sampling, _tiling
 from ganzoo.runtime.session import format_shape
 
 # The methods of each task, and the bundles they are for, for the wrong-task message.
@@ -248,8 +248,6 @@ class SuperResolver(_ImageToImage):
         one tile's activations and the result whatever the image size; an image no larger
         than a tile runs whole. Defaults: 128 and 32.
         """
-        from ganzoo import _tiling
-
         tile_size, overlap = _tiling.check_tiling(tile_size, overlap)
         spec = next(entry for entry in self._inputs if entry["role"] == "image")
         batch, single = _imaging.as_uint8_batch(image, "upscale")

@@ -25,8 +25,8 @@ import os
 import keras
 import numpy as np
 
-from ganzoo import _atomic, _finite
-from ganzoo.training.run import list_checkpoints
+from ganzoo import _atomic, _finite, presets
+from ganzoo.training._layout import checkpoint_paths, list_checkpoints
 
 
 class TrainingDiverged(RuntimeError):
@@ -45,11 +45,6 @@ def seed_generator_states(model):
     return states
 
 
-def _paths(folder, epoch):
-    stem = os.path.join(folder, f"epoch-{epoch:04d}")
-    return stem + ".weights.h5", stem + ".json"
-
-
 def restore_latest(model, folder, log=None):
     """Load the newest readable checkpoint of `folder` into `model`.
 
@@ -62,12 +57,10 @@ def restore_latest(model, folder, log=None):
     Raises:
         ValueError: checkpoints exist but none can be read, or they do not fit the model.
     """
-    from ganzoo import presets
-
     epochs = list_checkpoints(folder)
     problems = []
     for position, epoch in enumerate(epochs):
-        weights_path, state_path = _paths(folder, epoch)
+        weights_path, state_path = checkpoint_paths(folder, epoch)
         try:
             with open(state_path, encoding="utf-8") as handle:
                 state = json.load(handle)
@@ -131,10 +124,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.save(epoch + 1)
 
     def save(self, epochs_done):
-        from ganzoo import presets
-
         os.makedirs(self.folder, exist_ok=True)
-        weights_path, state_path = _paths(self.folder, epochs_done)
+        weights_path, state_path = checkpoint_paths(self.folder, epochs_done)
         state = {
             "epoch": epochs_done,
             "steps": epochs_done * self.steps_per_epoch,
@@ -162,7 +153,7 @@ class RunCheckpoint(keras.callbacks.Callback):
                 f"{reason} ({last})",
             ) from None
         for old in list_checkpoints(self.folder)[self.keep:]:
-            for path in _paths(self.folder, old):
+            for path in checkpoint_paths(self.folder, old):
                 if os.path.exists(path):
                     os.remove(path)
 

@@ -24,19 +24,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _imaging
+from ganzoo import _atomic, _imaging, presets
 from ganzoo.metrics._checks import positive_int
-from ganzoo.metrics.distances import (
-    frechet_distance_from_stats,
-    kernel_inception_distance,
-    precision_recall,
-)
-from ganzoo.metrics.evaluation import (
-    DATA_STREAM,
-    SOURCE_STREAM,
-    check_options,
-    open_source,
-)
+from ganzoo.metrics.distances import (frechet_distance_from_stats, kernel_inception_distance,
+                                      precision_recall)
+from ganzoo.metrics.evaluation import DATA_STREAM, SOURCE_STREAM, check_options, open_source
 from ganzoo.metrics.features import FeatureExtractor, get_extractor
 from ganzoo.metrics.streaming import FeatureStats
 
@@ -235,8 +227,6 @@ class EvaluateEvery(keras.callbacks.Callback):
                               else get_extractor(self.features, batch_size=self.batch_size))
         self._check_extractor()
         if self.best_dir is not None and self.write:
-            from ganzoo import _atomic, presets
-
             _atomic.check_replaceable(self.best_dir, presets.is_preset, presets.PRESET,
                                       owns=presets.owned_files)
             self._read_best()
@@ -393,8 +383,6 @@ class EvaluateEvery(keras.callbacks.Callback):
     def _read_best(self):
         """Take the figure of an existing best checkpoint as the best so far (a resumed
         run); a checkpoint chosen by another figure is replaced at the first measurement."""
-        from ganzoo import presets
-
         if self.best is not None or not presets.is_preset(self.best_dir):
             return
         try:

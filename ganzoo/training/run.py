@@ -46,9 +46,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ganzoo import _atomic, _sampling
+from ganzoo import _atomic, _imaging, _sampling
+from ganzoo import data as data_lib
+from ganzoo import presets, training
+from ganzoo.metrics.evaluation import parse_metrics
+from ganzoo.metrics.features import list_extractors
+from ganzoo.sources import RUN_FILE, is_run_folder, parse_data_spec
+from ganzoo.training import peers
+from ganzoo.training._layout import list_checkpoints
 
-RUN_FILE = "run.json"
 LOCK_FILE = ".ganzoo-run.lock"
 BACKUP_DIR = "backup"
 PRESET_DIR = "preset"
@@ -93,17 +99,6 @@ class RunResult:
 # -- the folder ---------------------------------------------------------------------------
 
 
-def is_run_folder(path):
-    """True when `path` is a folder written by a ganzoo run (it holds `run.json`)."""
-    run_file = Path(path) / RUN_FILE
-    if not run_file.is_file():
-        return False
-    try:
-        return "family" in json.loads(run_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-
-
 def read_settings(path):
     """The settings saved in a run folder's `run.json`."""
     run_file = Path(path) / RUN_FILE
@@ -116,17 +111,6 @@ def read_settings(path):
     if not isinstance(settings, dict) or "family" not in settings:
         raise ValueError(f"{run_file} is not a ganzoo run file (no 'family')")
     return settings
-
-
-_CHECKPOINT = re.compile(r"^epoch-(\d{4,})\.json$")
-
-
-def list_checkpoints(folder):
-    """Epoch numbers of the complete checkpoints in `folder`, newest first."""
-    if not os.path.isdir(folder):
-        return []
-    epochs = [int(m.group(1)) for m in map(_CHECKPOINT.match, os.listdir(folder)) if m]
-    return sorted(epochs, reverse=True)
 
 
 def _has_checkpoint(path):
@@ -152,8 +136,6 @@ def owned_run_files(path):
     `preset/` and `best/` (`ganzoo.presets.owned_files`). A run folder holding anything
     else (a picture saved into `samples/`, notes) is not replaced, even with `overwrite`.
     """
-    from ganzoo import presets
-
     path = Path(path)
     preset_files = {}
 
@@ -364,8 +346,6 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
 
 def _merge_preset(settings):
     """Take the preset's image size; refuse what would change its architecture."""
-    from ganzoo import presets
-
     config = presets.read_config(settings["preset"])
     if config["family"] != settings["family"]:
         raise ValueError(
@@ -403,8 +383,6 @@ def _same_source(a, b):
 
 def _check_monitoring(settings):
     """Augmentation and evaluation settings, checked without TensorFlow."""
-    from ganzoo.metrics.evaluation import parse_metrics
-
     augment = settings["augment"]
     if augment is not None and not isinstance(augment, str):
         raise ValueError(
@@ -426,8 +404,6 @@ def _check_monitoring(settings):
                              f"Received: {settings['eval_metrics']!r}")
         settings["eval_metrics"] = ",".join(metrics)
     if settings["features"] is not None:
-        from ganzoo.metrics.features import list_extractors
-
         if settings["features"] not in list_extractors():
             raise ValueError(f"Unknown --features {settings['features']!r}; expected one of "
                              f"{', '.join(list_extractors())}")
@@ -521,9 +497,6 @@ class TrainingRun:
         """
         import tensorflow as tf
 
-        from ganzoo import training
-        from ganzoo.training import peers
-
         task = peers.task_of() if self.distribute == "multiworker" else None
         is_chief = task is None or task[2]
         strategy = training.strategy(self.distribute)
@@ -543,6 +516,7 @@ class TrainingRun:
         """The compiled model and the training data, before any file is touched."""
         import keras
 
+        # Lazy: ganzoo.models imports TensorFlow; planning a run checks everything without it.
         from ganzoo import models
 
         settings = self.settings
@@ -648,7 +622,7 @@ class TrainingRun:
                         extra_callbacks, verbose, is_chief):
         import keras
 
-        from ganzoo import _imaging
+        # Lazy: callbacks and checkpoints import TensorFlow, which planning must not start.
         from ganzoo.training import callbacks as callbacks_lib
         from ganzoo.training import checkpoints
 
@@ -727,6 +701,7 @@ class TrainingRun:
         placed before the loggers so that history.csv and TensorBoard get their figures."""
         import numpy as np
 
+        # Lazy: the monitor imports TensorFlow, which planning must not start.
         from ganzoo.training import monitor
 
         settings = self.settings
@@ -805,9 +780,6 @@ def _explained(error, settings, folder):
 def _evaluation_data(settings):
     """(source, split) of the reference images of --eval-every: --eval-data (NAME:SPLIT
     picks a split), else the training data's "test" split where it has one."""
-    from ganzoo import data as data_lib
-    from ganzoo.sources import parse_data_spec
-
     if settings.get("eval_data"):
         return parse_data_spec(settings["eval_data"], "train")
     try:

@@ -379,7 +379,7 @@ def test_train_sample_export_and_bundle_sample_the_same_digit(tmp_path):
             grids[name, label] = np.asarray(Image.open(out)).astype(int)
         assert np.abs(grids["keras", label] - grids["onnx", label]).max() <= 1
     # Ten tiny steps leave the pictures nearly grey; the label's effect shows in the floats.
-    trained = presets.load_model(run)
+    trained = ganzoo.models.load(run)
     assert np.abs(trained.generate(16, seed=3, labels=3)
                   - trained.generate(16, seed=3, labels=5)).max() > 1e-4
 

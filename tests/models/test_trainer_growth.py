@@ -132,7 +132,7 @@ def _from_preset(family_cls, folder):
 
     presets.verify(folder)
     model = family_cls.from_config(presets.read_config(folder)["config"])
-    presets._load_weights(model, folder / presets.WEIGHTS_FILE)
+    presets.load_weights(model, folder / presets.WEIGHTS_FILE)
     return model
 
 

@@ -1,0 +1,73 @@
+"""What class-conditional families share besides layers: label checks and seeded sampling.
+
+`ClassConditional` is mixed into a family before `AdversarialModel`
+(`class ConditionalGAN(ClassConditional, AdversarialModel)`). It gives the networks
+`[latents, labels]` and `[images, labels]` in training, refusing data without labels in
+one line, and draws seeded `[latents, labels]` for sampling, labels from the seed's
+label stream unless given (`ganzoo._sampling`). A family whose conditioning is optional
+(SAGAN with `num_classes`) sets `self.conditional` per instance; while it is False the
+methods behave as `AdversarialModel`'s. The networks' conditioning layers are in
+`ganzoo.layers.conditioning`.
+"""
+
+from ganzoo import _sampling
+
+
+class ClassConditional:
+    """Training and sampling inputs of families conditioned on class labels.
+
+    Needs `self.conditional`, `self.num_classes` and `self.latent_dim`. Families set
+    `no_labels_message`, the one line that refuses data without labels; `{num_classes}`
+    in it is filled in.
+    """
+
+    no_labels_message = (
+        "{family} trains on (images, labels) batches; the data has no labels: load it with "
+        "ganzoo.data.load(..., labels=True)"
+    )
+
+    def _training_labels(self, labels):
+        """The batch's labels as checked int32 class indices (`class_labels`); data
+        without labels is one clear error."""
+        if labels is None:
+            raise ValueError(self.no_labels_message.format(
+                family=self.family, num_classes=self.num_classes))
+        return self.class_labels(labels)
+
+    def generator_inputs(self, batch_size, labels=None):
+        """[latents, labels]: fresh latents for the real batch's labels."""
+        if not self.conditional:
+            return super().generator_inputs(batch_size, labels)
+        return [self.sample_latents(batch_size), self._training_labels(labels)]
+
+    def discriminator_inputs(self, images, labels):
+        """[images, labels]."""
+        if not self.conditional:
+            return super().discriminator_inputs(images, labels)
+        return [images, self._training_labels(labels)]
+
+    def sampling_inputs(self, n, seed=None, labels=None):
+        """[latents, labels] for `n` seeded samples, as the runtime draws them.
+
+        `labels`: one int (every image of that class), `n` ints, or None (seeded uniform
+        classes, from the seed's label stream).
+        """
+        if not self.conditional:
+            return super().sampling_inputs(n, seed=seed, labels=labels)
+        n = _sampling.check_count(n)
+        return [
+            _sampling.latents(n, self.latent_dim, seed),
+            _sampling.labels_for(n, self.num_classes, labels, seed),
+        ]
+
+    def sampling_batches(self, n, seed=None, labels=None, batch_size=256):
+        """The inputs of `sampling_inputs(n, seed, labels)`, `batch_size` rows at a time."""
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(f"{self.family} is unconditional; it takes no labels")
+            yield from _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
+            return
+        latents = _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
+        classes = _sampling.label_batches(n, self.num_classes, labels, seed, batch_size)
+        for latent_rows, label_rows in zip(latents, classes):
+            yield [latent_rows, label_rows]
