@@ -351,6 +351,29 @@ def labels_for(n, num_classes, labels=None, seed=None):
 # --- every input of a generator, by role -------------------------------------------------
 
 _DRAWN_ROLES = ("latent", "label", "image", "noise", "truncation")
+# Prefixes of input names that give a role outright ("latent", "latent_z", "noise_8x8").
+_ROLE_PREFIXES = (
+    ("latent", "latent"),
+    ("label", "label"),
+    ("class", "label"),
+    ("noise", "noise"),
+    ("image", "image"),
+    ("truncation", "truncation"),
+)
+_ROLE_NAMES = {"z": "latent", "y": "label", "psi": "truncation"}
+
+
+def role_from_name(name):
+    """The role an input's name gives ("latent_z" -> "latent", "noise_8x8" -> "noise",
+    "psi" -> "truncation"), or None: the one rule export and the families follow.
+    """
+    lowered = name.lower()
+    if lowered in _ROLE_NAMES:
+        return _ROLE_NAMES[lowered]
+    for prefix, role in _ROLE_PREFIXES:
+        if lowered.startswith(prefix):
+            return role
+    return None
 
 
 def draw_inputs(inputs, n, seed=None, *, labels=None, truncation=None, num_classes=None,

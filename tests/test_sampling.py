@@ -335,3 +335,13 @@ def test_check_float_values_refuses_integers_and_bools_naming_the_input(dtype):
 def test_check_float_values_passes_floats_through():
     values = np.ones((2, 4), np.float64)
     assert _sampling.check_float_values(values) is values
+
+
+@pytest.mark.parametrize("name, role", [
+    ("latent", "latent"), ("latent_z", "latent"), ("z", "latent"), ("Z", "latent"),
+    ("label", "label"), ("class_id", "label"), ("y", "label"), ("noise_0", "noise"),
+    ("noise_8x8", "noise"), ("image", "image"), ("truncation", "truncation"),
+    ("psi", "truncation"), ("input_layer_3", None), ("styles", None),
+])
+def test_an_input_name_gives_its_role_by_one_rule(name, role):
+    assert _sampling.role_from_name(name) == role

@@ -24,16 +24,6 @@ import tensorflow as tf
 from ganzoo import _sampling
 from ganzoo._finite import check_finite
 
-# Prefixes of input names that give a role outright ("latent", "latent_z", "noise_8x8").
-_ROLE_PREFIXES = (
-    ("latent", "latent"),
-    ("label", "label"),
-    ("class", "label"),
-    ("noise", "noise"),
-    ("image", "image"),
-    ("truncation", "truncation"),
-)
-_ROLE_NAMES = {"z": "latent", "y": "label", "psi": "truncation"}
 # Roles a generator may take only once; any number of noise inputs is fine.
 _SINGLE_ROLES = ("latent", "label", "image", "truncation")
 # Smallest size used for dynamic spatial axes when parity inputs are drawn.
@@ -682,13 +672,7 @@ def _own_name(key):
 
 
 def _role_from_name(name):
-    lowered = _own_name(name).lower()
-    if lowered in _ROLE_NAMES:
-        return _ROLE_NAMES[lowered]
-    for prefix, role in _ROLE_PREFIXES:
-        if lowered.startswith(prefix):
-            return role
-    return None
+    return _sampling.role_from_name(_own_name(name))
 
 
 def _role_from_shape(shape, dtype):

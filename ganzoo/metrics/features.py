@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from ganzoo._keras_cache import keras_models_dir
 from ganzoo.metrics import _checks, digits
 from ganzoo.metrics.extractor import RANDOM_WEIGHTS, FeatureExtractor, check_uint8_batch
 
@@ -27,33 +28,13 @@ def _check_images(images):
     return images
 
 
-def keras_cache_dir():
-    """The folder where Keras keeps downloaded model weights (`~/.keras/models`).
-
-    Mirrors `keras.utils.get_file`: `$KERAS_HOME` if set, else `~/.keras` (`/tmp/.keras`
-    when the home folder is not writable), and `/tmp/.keras` again when that folder is not
-    writable (e.g. does not exist yet); then its `models` sub-folder.
-    """
-    if "KERAS_HOME" in os.environ:
-        base = os.environ["KERAS_HOME"]
-    else:
-        home = os.path.expanduser("~")
-        if not os.access(home, os.W_OK):
-            home = "/tmp"
-        base = os.path.join(home, ".keras")
-    base = os.path.expanduser(base)
-    if not os.access(base, os.W_OK):
-        base = os.path.join("/tmp", ".keras")
-    return os.path.join(base, "models")
-
-
 def _cached_weights(file_name):
-    path = os.path.join(keras_cache_dir(), file_name)
+    path = os.path.join(keras_models_dir(), file_name)
     return path if os.path.isfile(path) else None
 
 
 def _missing_inception_weights_message():
-    expected = os.path.join(keras_cache_dir(), INCEPTION_WEIGHTS_FILE)
+    expected = os.path.join(keras_models_dir(), INCEPTION_WEIGHTS_FILE)
     return (
         f"InceptionV3 ImageNet weights were not found in the Keras cache: {expected} "
         f"(or {INCEPTION_WEIGHTS_FILE_NO_TOP}, features only) is missing. Copy the file "

@@ -50,9 +50,9 @@ import tensorflow as tf
 
 from ganzoo import _imaging, _sampling, _tiling
 from ganzoo import data as data_lib
-from ganzoo.data import super_resolution
+from ganzoo._keras_cache import keras_models_dir
+from ganzoo.data import super_resolution, tfds_source
 from ganzoo.data.super_resolution import bicubic_downscale
-from ganzoo.data.tfds_source import network_reachable
 from ganzoo.layers import subpixel_upsampling
 from ganzoo.models.base import AdversarialModel, register_family
 
@@ -181,20 +181,9 @@ def build_srgan_discriminator(image_shape, disc_filters=64, name="discriminator"
 # -- the VGG content loss ---------------------------------------------------------------
 
 
-def _keras_cache_dir():
-    if os.environ.get("KERAS_HOME"):
-        return os.path.expanduser(os.environ["KERAS_HOME"])
-    try:
-        from keras.src.backend.config import keras_home
-
-        return os.path.expanduser(keras_home())
-    except ImportError:  # pragma: no cover - other Keras layouts
-        return os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras"))
-
-
 def vgg19_cache_path():
     """Where Keras keeps the VGG19 ImageNet weights once downloaded."""
-    return os.path.join(_keras_cache_dir(), "models", VGG19_WEIGHTS_FILE)
+    return os.path.join(keras_models_dir(), VGG19_WEIGHTS_FILE)
 
 
 def _vgg_weights_source(vgg_weights):
@@ -211,7 +200,7 @@ def _vgg_weights_source(vgg_weights):
     if os.path.isfile(cached):
         return cached
 
-    if network_reachable():
+    if tfds_source.network_reachable():
         return "imagenet"
     raise ValueError(
         "SRGAN's VGG content loss needs VGG19's ImageNet weights, which are not in the "

@@ -563,7 +563,7 @@ class StyleGANLite(AdversarialModel):
         entries = []
         for tensor in generator.inputs:
             name = tensor.name
-            role = "noise" if name.startswith("noise_") else name
+            role = _sampling.role_from_name(name)
             entries.append({"name": name, "shape": (None, *tensor.shape[1:]),
                             "dtype": "float32", "role": role})
         return entries

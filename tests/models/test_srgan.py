@@ -357,6 +357,7 @@ def test_vgg_content_loss_rescales_the_features_by_1_over_12_75_in_the_training_
 
 
 def test_vgg_loss_offline_without_weights_is_one_line_naming_both_ways(monkeypatch, tmp_path):
+    (tmp_path / "keras").mkdir()  # Keras falls back to /tmp/.keras for a missing one
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr("ganzoo.data.tfds_source.network_reachable", lambda *a, **k: False)
     model = tiny(content_loss="vgg")
