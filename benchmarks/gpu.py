@@ -69,21 +69,23 @@ def _rewritten_copies(bundles, scratch):
     """Copies of the fp32 bundles whose model.onnx holds the CPU-rewritten graph."""
     import onnx
 
-    from ganzoo import _bundle
+    from ganzoo import export
+    from ganzoo.export import bundle as bundle_lib
     from ganzoo.export import optimize
 
     copies = []
     for bundle in bundles:
-        metadata = _bundle.read_bundle(bundle)
+        metadata = export.read_bundle(bundle)
         if metadata["fp16"] or metadata["format"] != "onnx":
             continue
         name = os.path.basename(os.path.normpath(bundle)) + "-rewritten"
         copy = os.path.join(scratch, name)
         os.makedirs(copy)
-        rewritten, _ = optimize.optimize_for_cpu(onnx.load(_bundle.model_path(bundle, metadata)))
+        model_file = os.path.join(bundle, metadata.get("model") or "model.onnx")
+        rewritten, _ = optimize.optimize_for_cpu(onnx.load(model_file))
         onnx.save(rewritten, os.path.join(copy, "model.onnx"))
         metadata.pop("variants", None)
-        _bundle.write_metadata(copy, metadata)
+        bundle_lib.write_metadata(copy, metadata)
         copies.append(copy)
     return copies
 
@@ -113,7 +115,7 @@ def main(argv=None):
 def _measure(args, bundles, batches):
     import onnxruntime as ort
 
-    from ganzoo import _bundle, runtime
+    from ganzoo import export, runtime
     from ganzoo.export import bench
 
     print(f"GPU: {_gpu_name()}; onnxruntime {ort.__version__}, "
@@ -126,7 +128,7 @@ def _measure(args, bundles, batches):
             print(f"{full_name}: cannot be used here: {problem}")
             continue
         for bundle in bundles:
-            metadata = _bundle.read_bundle(bundle)
+            metadata = export.read_bundle(bundle)
             try:
                 generator = runtime.load(bundle, providers=provider)
             except RuntimeError as error:

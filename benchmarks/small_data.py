@@ -76,10 +76,10 @@ def curves(run_folder, eval_every):
     with open(run_folder / "history.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     settings = json.loads((run_folder / "run.json").read_text())
-    from ganzoo.training.run import _schedule
+    from ganzoo.training.run import schedule
     from ganzoo import data as data_lib
 
-    _, per_epoch = _schedule(settings, data_lib.describe(settings["data"]))
+    _, per_epoch = schedule(settings, data_lib.describe(settings["data"]))
     for row in rows:
         step = (int(row["epoch"]) + 1) * per_epoch
         ps.append((step, float(row["aug_p"])) if "aug_p" in row else (step, 0.0))
@@ -132,7 +132,7 @@ def fine_tune_faces(args):
     `--augment ada`: FIDs and grids side by side (`faces.json`, `faces.png`)."""
     import numpy as np
 
-    from ganzoo import _imaging, training
+    from ganzoo import images, training
 
     out = Path(args.out) / "faces"
     results = {}
@@ -156,10 +156,10 @@ def fine_tune_faces(args):
                          "final": {k: float(final[k]) for k in ("fid", "precision", "recall")},
                          "curve": {"steps": steps, "fid": fids, "recall": recalls, "p": ps}}
         model = ganzoo.models.DCGAN.from_preset(folder / "preset")
-        grids.append(_imaging.grid(model.sample(36, seed=0)))
+        grids.append(images.grid(model.sample(36, seed=0)))
         print(json.dumps({name: results[name]["final"]}), flush=True)
     gap = np.full((grids[0].shape[0], 8, grids[0].shape[2]), 255, np.uint8)
-    _imaging.save_png(np.concatenate([grids[0], gap, grids[1]], axis=1), out / "faces.png")
+    images.save_png(np.concatenate([grids[0], gap, grids[1]], axis=1), out / "faces.png")
     (out / "faces.json").write_text(json.dumps(results, indent=1))
     print("| fine-tune on 100 faces | final FID | precision | recall | minutes |")
     print("| --- | --- | --- | --- | --- |")

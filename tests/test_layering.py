@@ -175,3 +175,23 @@ def test_the_lazy_import_check_fails_on_what_it_is_meant_to_catch(fault, expecte
     else:
         assert _is_heavy(target)
         assert (LAZY_MARK in text or LAZY_MARK in above) == (expected is None)
+
+
+def test_recipes_and_benchmarks_use_only_the_public_api():
+    private = []
+    for path in sorted((ROOT / "pretrained" / "recipes").glob("*.py")) + sorted(
+            (ROOT / "benchmarks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ganzoo"):
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+                    node.value.id == "ganzoo"):
+                names = [f"ganzoo.{node.attr}"]
+            for name in names:
+                if name.startswith("ganzoo") and any(
+                        part.startswith("_") for part in name.split(".")[1:]):
+                    private.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert private == []

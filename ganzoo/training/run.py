@@ -566,7 +566,7 @@ class TrainingRun:
                 model.class_names = list(description["class_names"])
             model.compile(augment=settings.get("augment"))
             _scale_learning_rates(model, settings["lr_factor"])
-        epochs, steps_per_epoch = _schedule(settings, description)
+        epochs, steps_per_epoch = schedule(settings, description)
         dataset = model.training_data(
             settings["data"], image_size=settings["image_size"],
             batch_size=settings["batch_size"], seed=settings["seed"], repeat=True,
@@ -829,8 +829,12 @@ def _scale_learning_rates(model, factor):
         optimizer.learning_rate = float(keras.ops.convert_to_numpy(current)) * factor
 
 
-def _schedule(settings, description):
-    """(epochs, steps_per_epoch) for the settings and the data's size."""
+def schedule(settings, description):
+    """(epochs, steps_per_epoch) a run with `settings` trains for, given the data's size.
+
+    `description` is `ganzoo.data.describe(settings["data"])`; an epoch is at least
+    `MIN_EPOCH_IMAGES` images, small data repeated.
+    """
     num_examples = description["num_examples"]
     if num_examples is None:
         raise ValueError(

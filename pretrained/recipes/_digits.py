@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import ganzoo
-from ganzoo import _imaging
+from ganzoo import images
 
 # The digits `train` split: 1,437 images, measured against the 360 of `test`.
 TRAIN_IMAGES = 1437
@@ -95,7 +95,7 @@ def save(model, args, card, recipe, trained, batch_size, grid=None):
                                preset_name=Path(args.out).name, data="digits (train split)",
                                steps=trained["steps"], batch_size=batch_size, recipe=recipe)
     if grid is None:
-        grid = _imaging.grid(model.sample(64, seed=0))
-    _imaging.save_png(grid, Path(out) / "samples.png")
+        grid = images.grid(model.sample(64, seed=0))
+    images.save_png(grid, Path(out) / "samples.png")
     print(f"wrote {out} in {trained['minutes']:.1f} minutes of training", flush=True)
     return out

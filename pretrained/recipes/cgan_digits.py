@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 import _digits  # noqa: E402
 import ganzoo  # noqa: E402
-from ganzoo import _imaging  # noqa: E402
+from ganzoo import images  # noqa: E402
 
 STEPS = 1500
 BATCH_SIZE = 64
@@ -153,7 +153,7 @@ def main(argv=None):
                        **trained["losses"])
     # One row per digit, 0 at the top.
     labels = np.repeat(np.arange(NUM_CLASSES), 10)
-    grid = _imaging.grid(gan.sample(len(labels), seed=0, labels=labels), columns=10)
+    grid = images.grid(gan.sample(len(labels), seed=0, labels=labels), columns=10)
     _digits.save(gan, args, card, "pretrained/recipes/cgan_digits.py", trained, BATCH_SIZE,
                  grid=grid)
     return 0

@@ -31,7 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 import ganzoo  # noqa: E402
-from ganzoo import _imaging, presets  # noqa: E402
+from ganzoo import images, presets  # noqa: E402
 from ganzoo.data import bundled  # noqa: E402
 
 EPOCHS = 24
@@ -143,7 +143,7 @@ def before_after(gan, n=8):
     grass = random_crops("grass", n, seed=7)
     gravel = random_crops("gravel", n, seed=8)
     rows = [grass, gan.translate(grass, "a2b"), gravel, gan.translate(gravel, "b2a")]
-    return _imaging.grid(np.concatenate(rows), columns=n, pad_value=255)
+    return images.grid(np.concatenate(rows), columns=n, pad_value=255)
 
 
 def main(argv=None):
@@ -186,10 +186,10 @@ def main(argv=None):
                              recipe="pretrained/recipes/cyclegan_grass2gravel.py",
                              measured={k: round(v, 3) for k, v in numbers.items()})
     picture = before_after(gan)
-    _imaging.save_png(picture, Path(out) / PICTURE)
+    images.save_png(picture, Path(out) / PICTURE)
     presets.write_manifest(out, [presets.CONFIG_FILE, presets.WEIGHTS_FILE, PICTURE])
     if args.docs_image:
-        _imaging.save_png(picture, args.docs_image)
+        images.save_png(picture, args.docs_image)
     print(f"wrote {out} in {minutes:.1f} minutes of training")
     return 0
 

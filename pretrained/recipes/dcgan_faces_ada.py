@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import ganzoo  # noqa: E402
-from ganzoo import _imaging, training  # noqa: E402
+from ganzoo import images, training  # noqa: E402
 
 STEPS = 640
 BATCH_SIZE = 32
@@ -112,7 +112,7 @@ def main(argv=None):
                                steps=args.steps, batch_size=BATCH_SIZE, augment="ada",
                                started_from="dcgan-digits",
                                recipe="pretrained/recipes/dcgan_faces_ada.py")
-    _imaging.save_png(_imaging.grid(model.sample(64, seed=0)), Path(out) / "samples.png")
+    images.save_png(images.grid(model.sample(64, seed=0)), Path(out) / "samples.png")
     print(f"wrote {out} ({minutes:.1f} minutes of ADA fine-tuning)")
     return 0
 

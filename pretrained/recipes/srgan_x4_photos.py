@@ -26,7 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import ganzoo  # noqa: E402
-from ganzoo import _imaging  # noqa: E402
+from ganzoo import images  # noqa: E402
 from ganzoo.data import bundled  # noqa: E402
 from ganzoo.data.super_resolution import bicubic_downscale  # noqa: E402
 from ganzoo.data.super_resolution import bicubic_upscale  # noqa: E402
@@ -91,8 +91,8 @@ def held_out_pictures():
 
 
 def downscale_uint8(picture):
-    small = bicubic_downscale(_imaging.from_uint8(picture[None]), 4).numpy()
-    return _imaging.to_uint8(small)[0]
+    small = bicubic_downscale(images.from_uint8(picture[None]), 4).numpy()
+    return images.to_uint8(small)[0]
 
 
 def measure(model, preset_path):
@@ -134,7 +134,7 @@ def before_after(model, path):
         small = downscale_uint8(crop)
         rows.append(np.concatenate([bicubic_upscale(small, 4), model.upscale(small), crop],
                                    axis=1))
-    _imaging.save_png(_imaging.grid(np.stack(rows), columns=1, padding=4), path)
+    images.save_png(images.grid(np.stack(rows), columns=1, padding=4), path)
 
 
 def main(argv=None):

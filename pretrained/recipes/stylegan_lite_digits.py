@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import ganzoo  # noqa: E402
-from ganzoo import _imaging  # noqa: E402
+from ganzoo import images  # noqa: E402
 
 STEPS = 3000
 BATCH_SIZE = 32
@@ -91,11 +91,11 @@ def document_pictures(gan, folder):
     """docs/img pictures: a sample grid, a truncation sweep and a style-mixing grid."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    _imaging.save_png(_imaging.grid(gan.sample(64, seed=0)),
+    images.save_png(images.grid(gan.sample(64, seed=0)),
                       folder / "stylegan_lite-samples.png")
     # Truncation sweep: one row per psi (1, 0.8, ..., 0), the same 8 seeded latents.
     sweep = [gan.sample(8, seed=1, truncation=psi) for psi in (1.0, 0.8, 0.6, 0.4, 0.2, 0.0)]
-    _imaging.save_png(_imaging.grid(np.concatenate(sweep), columns=8),
+    images.save_png(images.grid(np.concatenate(sweep), columns=8),
                       folder / "stylegan_lite-truncation.png")
     # Style mixing: the top row shows the destination latents (seed 3), the left column
     # the source latents (seed 2); cell (i, j) takes the styles before layer k from source
@@ -104,11 +104,11 @@ def document_pictures(gan, folder):
     sources, destinations = 6, 6
     psi = np.ones((destinations, 1), "float32")
     zeros = [np.zeros_like(x) for x in gan.sampling_inputs(destinations, seed=4)[2:]]
-    source_latents = ganzoo._sampling.latents(sources, gan.latent_dim, 2)
-    destination_latents = ganzoo._sampling.latents(destinations, gan.latent_dim, 3)
+    source_latents = gan.sampling_inputs(sources, seed=2)[0]
+    destination_latents = gan.sampling_inputs(destinations, seed=3)[0]
 
     def mixed(a, b, crossover):
-        return _imaging.to_uint8(gan.mix_styles(a, b, crossover, psi, zeros))
+        return images.to_uint8(gan.mix_styles(a, b, crossover, psi, zeros))
 
     source_images = mixed(source_latents, source_latents, 0)
     cells = [np.zeros_like(source_images[:1]),
@@ -118,7 +118,7 @@ def document_pictures(gan, folder):
             cells.append(source_images[i:i + 1])
             cells.append(mixed(np.repeat(source_latents[i:i + 1], destinations, axis=0),
                                destination_latents, crossover))
-    _imaging.save_png(_imaging.grid(np.concatenate(cells), columns=destinations + 1),
+    images.save_png(images.grid(np.concatenate(cells), columns=destinations + 1),
                       folder / "stylegan_lite-mixing.png")
 
 
@@ -150,8 +150,8 @@ def main(argv=None):
                              preset_name=Path(args.out).name, data="digits (train split)",
                              steps=epochs * steps_per_epoch, batch_size=BATCH_SIZE,
                              recipe="pretrained/recipes/stylegan_lite_digits.py")
-    grid = _imaging.grid(gan.sample(64, seed=0))
-    _imaging.save_png(grid, Path(out) / "samples.png")
+    grid = images.grid(gan.sample(64, seed=0))
+    images.save_png(grid, Path(out) / "samples.png")
     document_pictures(gan, args.docs_img)
     print(f"wrote {out}")
     return 0

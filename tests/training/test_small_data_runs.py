@@ -170,11 +170,11 @@ def test_an_epoch_of_small_data_is_at_least_min_epoch_images(tmp_path):
 
 
 def test_schedule_repeats_small_data_but_keeps_one_pass_for_large_data():
-    small = run_lib._schedule({"steps": 150, "epochs": None, "batch_size": 64,
+    small = run_lib.schedule({"steps": 150, "epochs": None, "batch_size": 64,
                                "data": "folder"}, {"num_examples": 120})
     # 120 images are one step of 64; the 150 steps run in 5 epochs of 30, not 150 of 1.
     assert small == (5, 30)
-    large = run_lib._schedule({"steps": None, "epochs": 2, "batch_size": 64,
+    large = run_lib.schedule({"steps": None, "epochs": 2, "batch_size": 64,
                                "data": "big"}, {"num_examples": 64 * 1000})
     assert large == (2, 1000)
 
