@@ -1,4 +1,4 @@
-"""Preset folders: save, find, verify and load trained ganzoo models.
+"""Preset folders: save, find, verify and read trained ganzoo models.
 
 A preset is a folder holding
 
@@ -8,12 +8,15 @@ A preset is a folder holding
 - `card.md`: what it was trained on, how, and what it measured;
 - `sha256.txt`: `sha256sum`-style manifest of the files above.
 
-Weights are verified against the manifest before loading. Loading never unpickles: the
-model is rebuilt from the registered family class and its JSON arguments, and weights are
-read from HDF5 by Keras.
+Weights are verified against the manifest before loading. Loading (`ganzoo.models.load`,
+`Family.from_preset`, which build on this module) never unpickles: the model is rebuilt
+from the registered family class and its JSON arguments, and `load_weights` reads the
+weights from HDF5 through Keras.
 
 Presets are found by name in the folders of the `GANZOO_PRESETS` environment variable
-(separated by `os.pathsep`) and then among the presets shipped with ganzoo (`SHIPPED_DIR`).
+(separated by `os.pathsep`) and then among the presets shipped with ganzoo (`SHIPPED_DIR`);
+`ganzoo.sources` knows what a preset folder holds and where names are looked up, and this
+module exports the same names.
 """
 
 import datetime
