@@ -194,17 +194,17 @@ def test_onnx_flops_counts_convolutions_and_matmuls(tiny_bundle):
 
 def test_a_batch_that_may_not_fit_in_memory_is_refused_before_any_work(tiny_bundle,
                                                                        monkeypatch):
-    from ganzoo import _sampling
+    from ganzoo import _memory
 
     per_image = bench.activation_values(tiny_bundle / "model.onnx")
     # Every tensor: at least the latent (8), the dense output (256) and the image (256).
     assert per_image >= 8 + 256 + 256
     need_at_48 = 4 * per_image * 48
-    monkeypatch.setattr(_sampling, "available_memory", lambda: need_at_48)
+    monkeypatch.setattr(_memory, "available_memory", lambda: need_at_48)
     report = bench.run(tiny_bundle, batches=[1, 48], repeats=1, warmup=0, pause=0)
     assert [m.batch for m in report.results] == [1, 48]
 
-    monkeypatch.setattr(_sampling, "available_memory", lambda: need_at_48 - 1)
+    monkeypatch.setattr(_memory, "available_memory", lambda: need_at_48 - 1)
     measured = []
     monkeypatch.setattr(bench, "measure", lambda *args, **kwargs: measured.append(1))
     with pytest.raises(ValueError) as error:

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 from keras import layers
 
-from ganzoo import _bundle, _imaging, _sampling, export, runtime
+from ganzoo import _bundle, _imaging, _memory, _sampling, export, runtime
 
 from export_helpers import LATENT_DIM, StandIn, tiny_generator
 
@@ -383,7 +383,7 @@ def test_a_sample_that_cannot_fit_is_refused_before_any_work(dcgan, monkeypatch)
     )
     with pytest.raises(ValueError, match=expected):
         runner.sample(10**12, seed=0)
-    monkeypatch.setattr(_sampling, "available_memory", lambda: int(20.1 * 1024**3))
+    monkeypatch.setattr(_memory, "available_memory", lambda: int(20.1 * 1024**3))
     tracemalloc.start()
     try:
         with pytest.raises(ValueError) as info:

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from ganzoo import _imaging, _sampling
+from ganzoo import _imaging, _memory, _sampling, _validation
 
 # --- argument checks -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("seed", [None, 0, 7, 2**40, np.int64(3), np.uint8(5)])
 def test_check_seed_accepts_none_and_non_negative_integers(seed):
-    checked = _sampling.check_seed(seed)
+    checked = _validation.check_seed(seed)
     assert checked == seed and (checked is None or type(checked) is int)
 
 
@@ -32,23 +32,23 @@ def test_check_seed_accepts_none_and_non_negative_integers(seed):
 )
 def test_check_seed_refuses_anything_else_naming_the_argument(seed, shown):
     with pytest.raises(ValueError) as info:
-        _sampling.check_seed(seed)
+        _validation.check_seed(seed)
     assert str(info.value) == (
         f"seed must be a non-negative integer or None. Received: seed={shown}"
     )
     with pytest.raises(ValueError, match=r"^data_seed must be .*Received: data_seed="):
-        _sampling.check_seed(seed, name="data_seed")
+        _validation.check_seed(seed, name="data_seed")
 
 
 @pytest.mark.parametrize("n", [1, 64, np.int32(4), np.uint64(2)])
 def test_check_count_accepts_positive_integers(n):
-    assert _sampling.check_count(n) == n and type(_sampling.check_count(n)) is int
+    assert _validation.check_count(n) == n and type(_validation.check_count(n)) is int
 
 
 @pytest.mark.parametrize("n", [0, -3, 2.7, 3.0, True, "3", None, np.float32(2.0)])
 def test_check_count_refuses_what_would_be_truncated_or_empty(n):
     with pytest.raises(ValueError, match=r"^n must be a positive integer\. Received: n=") as info:
-        _sampling.check_count(n)
+        _validation.check_count(n)
     assert "\n" not in str(info.value)
 
 
@@ -248,36 +248,36 @@ def test_unseeded_batches_differ_from_call_to_call():
 
 
 def test_sizes_that_cannot_fit_are_refused_in_one_line(monkeypatch):
-    monkeypatch.setattr(_sampling, "available_memory", lambda: int(20.1 * 1024**3))
+    monkeypatch.setattr(_memory, "available_memory", lambda: int(20.1 * 1024**3))
     with pytest.raises(ValueError) as info:
-        _sampling.check_fits_in_memory(100_000_000, (32, 32, 1))
+        _memory.check_fits_in_memory(100_000_000, (32, 32, 1))
     assert str(info.value) == (
         "n=100000000 samples of 32x32x1 need 95.4 GiB; about 20.1 GiB is free: "
         "sample fewer (or in several calls)"
     )
     # Float images take four bytes a value.
     with pytest.raises(ValueError, match=r"n=6000000 images of 32x32x1 need 22\.9 GiB"):
-        _sampling.check_fits_in_memory(6_000_000, (32, 32, 1), "images", bytes_per_value=4)
-    assert _sampling.check_fits_in_memory(6_000_000, (32, 32, 1)) is None  # 5.7 GiB fits
-    monkeypatch.setattr(_sampling, "available_memory", lambda: 300 * 1024**2)
+        _memory.check_fits_in_memory(6_000_000, (32, 32, 1), "images", bytes_per_value=4)
+    assert _memory.check_fits_in_memory(6_000_000, (32, 32, 1)) is None  # 5.7 GiB fits
+    monkeypatch.setattr(_memory, "available_memory", lambda: 300 * 1024**2)
     with pytest.raises(ValueError, match=r"need 3\.0 GiB; about 300\.0 MiB is free"):
-        _sampling.check_fits_in_memory(1024, (1024, 1024, 3))
+        _memory.check_fits_in_memory(1024, (1024, 1024, 3))
     with pytest.raises(ValueError, match="Received: n=2.5"):
-        _sampling.check_fits_in_memory(2.5, (32, 32, 1))
+        _memory.check_fits_in_memory(2.5, (32, 32, 1))
 
 
 def test_free_memory_is_read_from_this_machine(monkeypatch):
-    free = _sampling.available_memory()
+    free = _memory.available_memory()
     assert free is None or free > 0
     expected = (
         r"^n=1000000000000 samples of 32x32x1 need 953674\.3 GiB; "
         r"about \d+\.\d (GiB|MiB) is free: sample fewer \(or in several calls\)$"
     )
     with pytest.raises(ValueError, match=expected):
-        _sampling.check_fits_in_memory(10**12, (32, 32, 1))
+        _memory.check_fits_in_memory(10**12, (32, 32, 1))
     # Without /proc/meminfo, the free pages that os.sysconf reports.
-    monkeypatch.setattr(_sampling, "_meminfo_available", lambda: None)
-    assert _sampling.available_memory() > 0
+    monkeypatch.setattr(_memory, "_meminfo_available", lambda: None)
+    assert _memory.available_memory() > 0
 
 
 # --- uint8 conversion ------------------------------------------------------------------
@@ -328,13 +328,13 @@ def test_to_uint8_refuses_an_empty_range():
 def test_check_float_values_refuses_integers_and_bools_naming_the_input(dtype):
     with pytest.raises(ValueError, match=rf"Input 'latent' takes floating-point values, "
                                          rf"not {np.dtype(dtype)}") as caught:
-        _sampling.check_float_values(np.zeros((2, 4), dtype), "latent", "latent")
+        _validation.check_float_values(np.zeros((2, 4), dtype), "latent", "latent")
     assert "\n" not in str(caught.value)
 
 
 def test_check_float_values_passes_floats_through():
     values = np.ones((2, 4), np.float64)
-    assert _sampling.check_float_values(values) is values
+    assert _validation.check_float_values(values) is values
 
 
 @pytest.mark.parametrize("name, role", [

@@ -7,7 +7,7 @@ import keras
 import tensorflow as tf
 
 from ganzoo.augment import ops
-from ganzoo import _sampling
+from ganzoo import _validation
 from ganzoo.augment.base import Augmentation, check_number
 
 # Op groups of the paper's pipeline: pixel blitting, general geometric, colour.
@@ -90,7 +90,7 @@ class ADA(Augmentation):
         self.ramp_images = check_number(ramp_images, "ramp_images", 0.0, low_open=True)
         if isinstance(ramp_images, int):
             self.ramp_images = ramp_images  # keep 20000, not 20000.0, in configs
-        self.interval = _sampling.check_count(interval, "interval")
+        self.interval = _validation.check_count(interval, "interval")
         self.initial_p = check_number(p, "p", 0.0, 1.0)
         if not isinstance(adjust, bool):
             raise ValueError(f"adjust must be True or False. Received: adjust={adjust!r}")

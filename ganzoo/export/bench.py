@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from ganzoo import _bundle, _sampling
+from ganzoo import _bundle, _memory, _sampling
 from ganzoo import export as export_lib
 from ganzoo import sources
 
@@ -345,7 +345,7 @@ def check_memory(runners, batch, spatial=DEFAULT_SPATIAL_SIZE):
         ValueError: "batch 200000 of dcgan bundle B may need up to 48.8 GiB (every tensor
             of its graph); about 20.1 GiB is free: use a smaller --batch".
     """
-    free = _sampling.available_memory()
+    free = _memory.available_memory()
     if free is None:
         return
     if runners.graph is not None:
@@ -360,8 +360,8 @@ def check_memory(runners, batch, spatial=DEFAULT_SPATIAL_SIZE):
     if needed > free:
         raise ValueError(
             f"batch {batch} of {runners.description} may need up to "
-            f"{_sampling.format_bytes(needed)} ({what}); about "
-            f"{_sampling.format_bytes(free)} is free: use a smaller --batch"
+            f"{_memory.format_bytes(needed)} ({what}); about "
+            f"{_memory.format_bytes(free)} is free: use a smaller --batch"
         )
 
 

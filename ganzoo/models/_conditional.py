@@ -10,7 +10,7 @@ methods behave as `AdversarialModel`'s. The networks' conditioning layers are in
 `ganzoo.layers.conditioning`.
 """
 
-from ganzoo import _sampling
+from ganzoo import _sampling, _validation
 
 
 class ClassConditional:
@@ -54,7 +54,7 @@ class ClassConditional:
         """
         if not self.conditional:
             return super().sampling_inputs(n, seed=seed, labels=labels)
-        n = _sampling.check_count(n)
+        n = _validation.check_count(n)
         return [
             _sampling.latents(n, self.latent_dim, seed),
             _sampling.labels_for(n, self.num_classes, labels, seed),

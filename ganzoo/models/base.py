@@ -32,7 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _imaging, _sampling, _validation
+from ganzoo import _imaging, _memory, _sampling, _validation
 from ganzoo import augment as augment_lib
 from ganzoo import data as data_lib
 from ganzoo import losses as losses_lib
@@ -243,7 +243,7 @@ class AdversarialModel(keras.Model):
         super().__init__(name=name or self.family, **kwargs)
         self.image_shape = _validation.check_image_shape(image_shape)
         if self.latent_input:
-            self.latent_dim = _sampling.check_count(latent_dim, "latent_dim")
+            self.latent_dim = _validation.check_count(latent_dim, "latent_dim")
         elif latent_dim is not None:
             raise ValueError(
                 f"{self.family} generators are fed images, not latents: leave latent_dim "
@@ -888,11 +888,11 @@ class AdversarialModel(keras.Model):
         is refused before any work. `options` are the family's sampling options
         (stylegan_lite: `truncation`, `style_mix`).
         """
-        n = _sampling.check_count(n)
-        seed = _sampling.check_seed(seed)
-        batch_size = _sampling.check_count(batch_size, "batch_size")
+        n = _validation.check_count(n)
+        seed = _validation.check_seed(seed)
+        batch_size = _validation.check_count(batch_size, "batch_size")
         options = self._sampling_options(options)
-        _sampling.check_fits_in_memory(n, self.image_shape, bytes_per_value=4)
+        _memory.check_fits_in_memory(n, self.image_shape, bytes_per_value=4)
         generator = self.inference_generator()
         images = np.empty((n, *self.image_shape), np.float32)
         start = 0

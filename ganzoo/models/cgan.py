@@ -41,7 +41,7 @@ and sampling come from `ganzoo.models._conditional.ClassConditional`.
 
 import keras
 
-from ganzoo import _sampling
+from ganzoo import _validation
 from ganzoo.layers.conditioning import conditional_batch_norm, label_input, projection_logit
 from ganzoo.models._conditional import ClassConditional
 from ganzoo.models.base import AdversarialModel, register_family
@@ -156,9 +156,9 @@ class ConditionalGAN(ClassConditional, AdversarialModel):
                 "ConditionalGAN needs num_classes, the number of classes of the data. "
                 "Received: num_classes=None"
             )
-        self.num_classes = _sampling.check_count(num_classes, "num_classes")
-        self.generator_filters = _sampling.check_count(generator_filters, "generator_filters")
-        self.discriminator_filters = _sampling.check_count(
+        self.num_classes = _validation.check_count(num_classes, "num_classes")
+        self.generator_filters = _validation.check_count(generator_filters, "generator_filters")
+        self.discriminator_filters = _validation.check_count(
             discriminator_filters, "discriminator_filters"
         )
 

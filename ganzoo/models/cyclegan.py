@@ -46,7 +46,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _imaging, _sampling
+from ganzoo import _imaging, _validation
 from ganzoo import data as data_lib
 from ganzoo.layers import InstanceNormalization, ReflectionPadding2D
 from ganzoo.models.base import AdversarialModel, register_family
@@ -514,7 +514,7 @@ class CycleGAN(AdversarialModel):
             uint8 images shaped like the input, with the model's channels.
         """
         generator = self.inference_generator(_check_direction(direction))
-        batch_size = _sampling.check_count(batch_size, "batch_size")
+        batch_size = _validation.check_count(batch_size, "batch_size")
         batch, single = _imaging.as_uint8_batch(images, "translate")
         batch = _imaging.convert_channels(batch, self.image_shape[2])
         outputs = []

@@ -15,7 +15,7 @@ import math
 
 import keras
 
-from ganzoo import _sampling
+from ganzoo import _validation
 from ganzoo.models.base import AdversarialModel, register_family
 
 
@@ -124,8 +124,8 @@ class DCGAN(AdversarialModel):
                 "DCGAN images must be square with a power-of-two size from 16 up. "
                 f"Received: image_shape={self.image_shape}"
             )
-        self.generator_filters = _sampling.check_count(generator_filters, "generator_filters")
-        self.discriminator_filters = _sampling.check_count(
+        self.generator_filters = _validation.check_count(generator_filters, "generator_filters")
+        self.discriminator_filters = _validation.check_count(
             discriminator_filters, "discriminator_filters"
         )
 

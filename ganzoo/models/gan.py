@@ -12,7 +12,7 @@ import math
 
 import keras
 
-from ganzoo import _sampling
+from ganzoo import _validation
 from ganzoo.layers import Maxout
 from ganzoo.models.base import AdversarialModel, register_family
 
@@ -24,7 +24,7 @@ def _validate_units(name, units):
         units = ()
     if not units:
         raise ValueError(f"{name} must be a non-empty list of positive sizes. Received: {name}={units}")
-    return tuple(_sampling.check_count(size, f"{name}[{index}]") for index, size in enumerate(units))
+    return tuple(_validation.check_count(size, f"{name}[{index}]") for index, size in enumerate(units))
 
 
 def build_mlp_generator(image_shape, latent_dim, units, name="generator"):

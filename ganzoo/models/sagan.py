@@ -35,7 +35,7 @@ step on one device.
 
 import keras
 
-from ganzoo import _sampling
+from ganzoo import _validation
 from ganzoo.layers import SelfAttention, SpectralNormalization
 from ganzoo.layers.conditioning import conditional_batch_norm, label_input, projection_logit
 from ganzoo.layers.pooling import GlobalSumPooling2D
@@ -236,8 +236,8 @@ class SAGAN(ClassConditional, AdversarialModel):
                 "SAGAN images must be square with a power-of-two size from 16 up. "
                 f"Received: image_shape={self.image_shape}"
             )
-        self.generator_filters = _sampling.check_count(generator_filters, "generator_filters")
-        self.discriminator_filters = _sampling.check_count(
+        self.generator_filters = _validation.check_count(generator_filters, "generator_filters")
+        self.discriminator_filters = _validation.check_count(
             discriminator_filters, "discriminator_filters"
         )
         if (isinstance(attention_resolution, bool) or not isinstance(attention_resolution, int)
@@ -249,7 +249,7 @@ class SAGAN(ClassConditional, AdversarialModel):
             )
         self.attention_resolution = attention_resolution
         if num_classes is not None:
-            num_classes = _sampling.check_count(num_classes, "num_classes")
+            num_classes = _validation.check_count(num_classes, "num_classes")
         self.num_classes = num_classes
         self.conditional = num_classes is not None
         if isinstance(attention_gamma_init, bool) or not isinstance(

@@ -48,7 +48,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _imaging, _sampling, _tiling
+from ganzoo import _imaging, _tiling, _validation
 from ganzoo import data as data_lib
 from ganzoo._keras_cache import keras_models_dir
 from ganzoo.data import super_resolution, tfds_source
@@ -333,11 +333,11 @@ class SRGAN(AdversarialModel):
                 f"(the discriminator halves them four times). Received: "
                 f"image_shape={self.image_shape}"
             )
-        self.filters = _sampling.check_count(filters, "filters")
+        self.filters = _validation.check_count(filters, "filters")
         if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 0:
             raise ValueError(f"blocks must be an int >= 0. Received: blocks={blocks!r}")
         self.blocks = blocks
-        self.disc_filters = _sampling.check_count(disc_filters, "disc_filters")
+        self.disc_filters = _validation.check_count(disc_filters, "disc_filters")
         if content_loss not in CONTENT_LOSSES:
             raise ValueError(
                 f"content_loss must be 'mse' or 'vgg'. Received: content_loss={content_loss!r}"

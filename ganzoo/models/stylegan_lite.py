@@ -51,7 +51,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _sampling
+from ganzoo import _sampling, _validation
 from ganzoo import losses as losses_lib
 from ganzoo.layers.style import (
     AdaptiveInstanceNormalization,
@@ -334,17 +334,17 @@ class StyleGANLite(AdversarialModel):
                 "StyleGANLite images must be square with a power-of-two size from 16 to 128. "
                 f"Received: image_shape={self.image_shape}"
             )
-        self.style_dim = _sampling.check_count(style_dim, "style_dim")
-        self.mapping_layers = _sampling.check_count(mapping_layers, "mapping_layers")
+        self.style_dim = _validation.check_count(style_dim, "style_dim")
+        self.mapping_layers = _validation.check_count(mapping_layers, "mapping_layers")
         if self.mapping_layers > 8:
             raise ValueError(f"mapping_layers must be 1 to 8. Received: "
                              f"mapping_layers={mapping_layers!r}")
-        self.channel_base = _sampling.check_count(channel_base, "channel_base")
-        self.channel_max = _sampling.check_count(channel_max, "channel_max")
+        self.channel_base = _validation.check_count(channel_base, "channel_base")
+        self.channel_max = _validation.check_count(channel_max, "channel_max")
         if style not in STYLES:
             raise ValueError(f"style must be one of {STYLES}. Received: style={style!r}")
         self.style = style
-        self.mbstd_group_size = _sampling.check_count(mbstd_group_size, "mbstd_group_size")
+        self.mbstd_group_size = _validation.check_count(mbstd_group_size, "mbstd_group_size")
         if ema_half_life_images is not None:
             if not _is_number(ema_half_life_images) or ema_half_life_images <= 0:
                 raise ValueError(
@@ -577,7 +577,7 @@ class StyleGANLite(AdversarialModel):
             raise ValueError(
                 "style_mix must be (seed_b, crossover_layer). Received: "
                 f"style_mix={style_mix!r}") from None
-        seed_b = _sampling.check_seed(seed_b, "style_mix seed")
+        seed_b = _validation.check_seed(seed_b, "style_mix seed")
         if seed_b is None:
             raise ValueError("style_mix needs a seed for its second latents. Received: "
                              f"style_mix={style_mix!r}")
@@ -623,7 +623,7 @@ class StyleGANLite(AdversarialModel):
             raise ValueError("style_mix needs seed= for the first latents. Received: seed=None")
         seed_b, layer = style_mix
         inputs = self.sampling_inputs(n, seed=seed, truncation=truncation)
-        other = _sampling.latents(_sampling.check_count(n), self.latent_dim, seed_b)
+        other = _sampling.latents(_validation.check_count(n), self.latent_dim, seed_b)
         return self.mix_styles(inputs[0], other, layer, inputs[1], inputs[2:])
 
     def mix_styles(self, latents_a, latents_b, crossover_layer, truncation, noise):

@@ -32,7 +32,7 @@ so a step on N replicas equals a step on one device. A batch that does not split
 import keras
 import tensorflow as tf
 
-from ganzoo import _sampling
+from ganzoo import _validation
 from ganzoo import losses as losses_lib
 from ganzoo.models.base import AdversarialModel, register_family
 from ganzoo.models.dcgan import build_dcgan_generator
@@ -134,11 +134,11 @@ class WGANGP(AdversarialModel):
                 "WGANGP images must be square with a power-of-two size from 16 up. "
                 f"Received: image_shape={self.image_shape}"
             )
-        self.generator_filters = _sampling.check_count(generator_filters, "generator_filters")
-        self.discriminator_filters = _sampling.check_count(
+        self.generator_filters = _validation.check_count(generator_filters, "generator_filters")
+        self.discriminator_filters = _validation.check_count(
             discriminator_filters, "discriminator_filters"
         )
-        self.n_critic = _sampling.check_count(n_critic, "n_critic")
+        self.n_critic = _validation.check_count(n_critic, "n_critic")
         if not isinstance(layer_norm, bool):
             raise ValueError(
                 f"layer_norm must be True or False. Received: layer_norm={layer_norm!r}"

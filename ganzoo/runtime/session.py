@@ -10,7 +10,7 @@ and upscaling on it.
 import numpy as np
 import onnxruntime as ort
 
-from ganzoo import _imaging, _sampling
+from ganzoo import _imaging, _validation
 from ganzoo.runtime import providers as providers_lib
 
 
@@ -177,7 +177,7 @@ def _float_from_integers(entry, array, described):
 
     0-255 fed as floats to a generator expecting [-1, 1] gives garbage without a word, so
     a uint8 image becomes `from_uint8(array, range)` (0 -> low, 255 -> high) and any
-    other integer or bool array is refused (`ganzoo._sampling.check_float_values`).
+    other integer or bool array is refused (`ganzoo._validation.check_float_values`).
     """
     if entry.get("role") == "image" and array.dtype == np.uint8:
         value_range = entry.get("range")
@@ -187,7 +187,7 @@ def _float_from_integers(entry, array, described):
                 f"range to scale uint8 pixels to; pass float32 images. {described}"
             )
         return _imaging.from_uint8(array, tuple(value_range))
-    _sampling.check_float_values(array, entry["name"], entry.get("role"))
+    _validation.check_float_values(array, entry["name"], entry.get("role"))
     return array
 
 

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from ganzoo import _imaging, _sampling, _tiling
+from ganzoo import _imaging, _memory, _sampling, _tiling, _validation
 from ganzoo.runtime.session import format_shape
 
 # The methods of each task, and the bundles they are for, for the wrong-task message.
@@ -122,14 +122,14 @@ class Generator:
         the first batch when `image_shape` (H, W, C) is known, else after it.
         """
         if image_shape is not None:
-            _sampling.check_fits_in_memory(n, image_shape)
+            _memory.check_fits_in_memory(n, image_shape)
         value_range = tuple(self._outputs[0].get("range", (-1.0, 1.0)))
         images, start = None, 0
         for feeds in batches:
             batch = _imaging.to_uint8(self.session.run(feeds)[0], value_range)
             if images is None:
                 if image_shape is None:
-                    _sampling.check_fits_in_memory(n, batch.shape[1:])
+                    _memory.check_fits_in_memory(n, batch.shape[1:])
                 images = np.empty((n,) + batch.shape[1:], dtype=np.uint8)
             images[start : start + len(batch)] = batch
             start += len(batch)
@@ -168,7 +168,7 @@ class Sampler(Generator):
 
     def inputs_for(self, n, seed=None, labels=None, truncation=None):
         """The checked feeds `sample(n, seed, labels, truncation)` runs, as `{name: array}`."""
-        n = _sampling.check_count(n)
+        n = _validation.check_count(n)
         return next(self._feed_batches(n, seed, labels, truncation, batch_size=n))
 
     def _feed_batches(self, n, seed, labels, truncation, batch_size):

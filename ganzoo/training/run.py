@@ -46,7 +46,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ganzoo import _atomic, _imaging, _sampling
+from ganzoo import _atomic, _imaging, _validation
 from ganzoo import data as data_lib
 from ganzoo import presets, training
 from ganzoo.metrics.evaluation import parse_metrics
@@ -284,7 +284,7 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
     _check_positive(settings, ("epochs", "steps", "batch_size", "image_size", "latent_dim",
                                "samples", "eval_every", "eval_n"))
     _check_monitoring(settings)
-    _sampling.check_seed(settings["seed"])
+    _validation.check_seed(settings["seed"])
     _check_lr_factor(lr_factor)
     if epochs and steps:
         raise ValueError("Give either epochs (--epochs) or steps (--steps), not both")
@@ -418,7 +418,7 @@ def _check_monitoring(settings):
 def _check_positive(settings, keys):
     for key in keys:
         if settings[key] is not None:
-            _sampling.check_count(settings[key], key)
+            _validation.check_count(settings[key], key)
 
 
 def _check_lr_factor(factor):
