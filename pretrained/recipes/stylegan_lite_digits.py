@@ -92,11 +92,11 @@ def document_pictures(gan, folder):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     images.save_png(images.grid(gan.sample(64, seed=0)),
-                      folder / "stylegan_lite-samples.png")
+                    folder / "stylegan_lite-samples.png")
     # Truncation sweep: one row per psi (1, 0.8, ..., 0), the same 8 seeded latents.
     sweep = [gan.sample(8, seed=1, truncation=psi) for psi in (1.0, 0.8, 0.6, 0.4, 0.2, 0.0)]
     images.save_png(images.grid(np.concatenate(sweep), columns=8),
-                      folder / "stylegan_lite-truncation.png")
+                    folder / "stylegan_lite-truncation.png")
     # Style mixing: the top row shows the destination latents (seed 3), the left column
     # the source latents (seed 2); cell (i, j) takes the styles before layer k from source
     # i and the others from destination j: k = 2 (coarse) in the first 6 rows, k = 4
@@ -119,7 +119,7 @@ def document_pictures(gan, folder):
             cells.append(mixed(np.repeat(source_latents[i:i + 1], destinations, axis=0),
                                destination_latents, crossover))
     images.save_png(images.grid(np.concatenate(cells), columns=destinations + 1),
-                      folder / "stylegan_lite-mixing.png")
+                    folder / "stylegan_lite-mixing.png")
 
 
 def main(argv=None):
