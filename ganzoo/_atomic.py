@@ -80,14 +80,9 @@ def check_replaceable(path, is_ours, what, *, overwrite=True, owns=None):
     elif not os.listdir(path):
         return path
     elif is_ours(path):
-        foreign = first_foreign(path, owns(path)) if owns else None
-        if foreign is None:
-            return path
-        raise NotReplaceableError(
-            f"{os.path.join(path, foreign)} was not written by ganzoo: refusing to replace "
-            f"the {what} {path} even with overwrite=True; move that file out of it first "
-            "or choose another folder"
-        )
+        if owns:
+            check_owned(path, owns(path), what)
+        return path
     else:
         kind = "a folder with other files"
     raise NotReplaceableError(
@@ -99,6 +94,30 @@ def check_replaceable(path, is_ours, what, *, overwrite=True, owns=None):
 def is_temporary(name):
     """True for the name of a temporary file or folder this module writes (`_TEMPORARY`)."""
     return bool(_TEMPORARY.match(name))
+
+
+def check_owned(path, owns, what, *, option="overwrite=True",
+                instead="choose another folder"):
+    """Refuse, in one line naming the file, to replace a `what` holding a file not ganzoo's.
+
+    Args:
+        path: str or path-like. The ganzoo folder about to be replaced.
+        owns: callable taking a "/"-separated relative path: True for ganzoo's files.
+        what: str. What the folder is called in the message ("ganzoo preset").
+        option: str. How the user asked to replace it, for the message.
+        instead: str. What else the user can do, for the message.
+
+    Raises:
+        NotReplaceableError: "PATH/notes.txt was not written by ganzoo: refusing to
+            replace the ganzoo preset PATH even with overwrite=True; ...".
+    """
+    foreign = first_foreign(path, owns)
+    if foreign is not None:
+        raise NotReplaceableError(
+            f"{os.path.join(os.fspath(path), foreign)} was not written by ganzoo: refusing "
+            f"to replace the {what} {os.fspath(path)} even with {option}; move that file "
+            f"out of it first or {instead}"
+        )
 
 
 def first_foreign(folder, owns):

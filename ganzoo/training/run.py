@@ -158,13 +158,8 @@ def owned_run_files(path):
 
 def _check_run_files(path):
     """Refuse, in one line, to replace run folder `path` if it holds files of the user's."""
-    foreign = _atomic.first_foreign(path, owned_run_files(path))
-    if foreign is not None:
-        raise _atomic.NotReplaceableError(
-            f"{Path(path) / foreign} was not written by ganzoo: refusing to replace the run "
-            f"folder {path} even with --overwrite; move that file out of it first or "
-            "choose another --out"
-        )
+    _atomic.check_owned(path, owned_run_files(path), "run folder", option="--overwrite",
+                        instead="choose another --out")
 
 
 def _never_trained(path):
