@@ -18,7 +18,8 @@ Anything else is one `ValueError`: "Unknown preset 'x': not a preset name, prese
 run folder or export bundle (known presets: ...)". A run folder whose preset is not
 written yet says that the run has not finished and how to continue it.
 
-Standard library only, at the bottom of ganzoo's layers: `ganzoo.presets` and
+No TensorFlow (the standard library and NumPy, through `ganzoo.data`'s light top),
+near the bottom of ganzoo's layers: `ganzoo.presets` and
 `ganzoo.models` build on it, so `ganzoo.runtime` users and the command line can resolve a
 SOURCE before anything heavy starts (`load_runtime` imports onnxruntime when called).
 """
