@@ -10,30 +10,25 @@ TensorFlow and tf2onnx on first use.
 """
 
 from ganzoo._bundle import FORMAT_VERSION, is_bundle, read_bundle
+from ganzoo.export import options as options_lib
 from ganzoo.export import triton
+from ganzoo.export.options import ExportOptions, TritonOptions
 
 __all__ = [
-    "to_onnx", "to_saved_model", "to_triton", "read_bundle", "is_bundle", "FORMAT_VERSION",
+    "to_onnx", "to_saved_model", "to_triton", "ExportOptions", "TritonOptions",
+    "read_bundle", "is_bundle", "FORMAT_VERSION",
 ]
 
+# The option keywords each exporter takes: SavedModel has no opset, fp16 or CPU graph; a
+# Triton version is the portable graph alone.
+_ONNX_ONLY = ("opset", "fp16", "optimize")
+ONNX_KEYWORDS = options_lib.EXPORT_FIELDS
+SAVED_MODEL_KEYWORDS = tuple(name for name in ONNX_KEYWORDS if name not in _ONNX_ONLY)
+TRITON_KEYWORDS = options_lib.TRITON_FIELDS + tuple(
+    name for name in ONNX_KEYWORDS if name != "optimize")
 
-def to_onnx(
-    model,
-    out_dir,
-    *,
-    opset=None,
-    fp16=False,
-    overwrite=False,
-    input_signature=None,
-    parity_samples=8,
-    seed=0,
-    optimize=True,
-    output_range=None,
-    input_range=None,
-    generator=None,
-    parity_size=None,
-    force_output_range=False,
-):
+
+def to_onnx(model, out_dir, *, options=None, overwrite=False, **option_values):
     """Export a generator to an ONNX bundle and check it against Keras.
 
     The graph takes the generator's inputs under their role names (`latent`, `label`,
@@ -52,15 +47,20 @@ def to_onnx(
     if it cannot be written, the export fails like any other write. fp16 bundles have
     none.
 
+    The options below are keywords, made into one `ExportOptions` and checked before any
+    work; or pass a ready `options=ExportOptions(...)` (not both in one call).
+
     Args:
         model: a ganzoo model (its `inference_generator(generator)` is exported: the
             EMA generator where the family keeps one) or any Keras generator.
         out_dir: str or path-like. The bundle folder to create.
+        options: `ExportOptions`. All the options below at once. Defaults to None (the
+            keywords, or their defaults).
+        overwrite: bool. Replace an existing bundle (or empty folder) at `out_dir`; any
+            other folder or file is refused. Defaults to False.
         opset: int. ONNX opset, 17 or newer. Defaults to 17.
         fp16: bool. Store weights and arithmetic in float16, inputs and outputs staying
             float32; needs the `onnxconverter-common` package. Defaults to False.
-        overwrite: bool. Replace an existing bundle (or empty folder) at `out_dir`; any
-            other folder or file is refused. Defaults to False.
         input_signature: list of `tf.TensorSpec`. The generator's inputs, for models
             without `.inputs` (subclassed models), in the order of `call`'s arguments
             (`call(self, z, y)` is called positionally), or a dict `{key: TensorSpec}`
@@ -96,7 +96,8 @@ def to_onnx(
     Raises:
         FileExistsError: `out_dir` exists and `overwrite` is False, or it is not a ganzoo
             bundle (`ganzoo._atomic.NotReplaceableError`, also a ValueError).
-        ValueError: bad arguments, NaN or Inf generator weights (a diverged model), a
+        ValueError: bad arguments (an unknown keyword, options given both ways, a bad
+            value: one line naming it), NaN or Inf generator weights (a diverged model), a
             declared output range refused as above, a generator that does not convert,
             or parity failed.
         OSError: a write failed (one line naming the file and the reason). Nothing is
@@ -110,38 +111,14 @@ def to_onnx(
     images = ganzoo.runtime.load("run/onnx").sample(16, seed=0)
     ```
     """
+    options, _ = options_lib.resolve("to_onnx", ONNX_KEYWORDS, option_values, options)
     # Lazy: the converter imports TensorFlow and tf2onnx; a Triton copy of a bundle does not.
     from ganzoo.export import onnx_export
 
-    return onnx_export.to_onnx(
-        model,
-        out_dir,
-        opset=opset,
-        fp16=fp16,
-        overwrite=overwrite,
-        input_signature=input_signature,
-        parity_samples=parity_samples,
-        seed=seed,
-        optimize=optimize,
-        **_graph_options(output_range, input_range, generator, parity_size,
-                         force_output_range),
-    )
+    return onnx_export.to_onnx(model, out_dir, options, overwrite=overwrite)
 
 
-def to_saved_model(
-    model,
-    out_dir,
-    *,
-    overwrite=False,
-    input_signature=None,
-    parity_samples=8,
-    seed=0,
-    output_range=None,
-    input_range=None,
-    generator=None,
-    parity_size=None,
-    force_output_range=False,
-):
+def to_saved_model(model, out_dir, *, options=None, overwrite=False, **option_values):
     """Export a generator to a SavedModel bundle and check it against Keras.
 
     Writes `out_dir/saved_model/` with a `serving_default` signature that takes the
@@ -149,17 +126,25 @@ def to_saved_model(
     The reloaded signature must reproduce Keras within 1e-4 on `parity_samples` seeded
     inputs, or the export raises and writes nothing.
 
+    The options are keywords, or one `options=ExportOptions(...)`, as for `to_onnx`;
+    `opset` and `fp16` do not apply to a SavedModel (refused when set in `options`),
+    nor `optimize` (ignored there).
+
     Args:
         model: a ganzoo model (its `inference_generator(generator)` is exported) or
             any Keras generator.
         out_dir: str or path-like. The bundle folder to create.
+        options: `ExportOptions`. All the options below at once. Defaults to None.
         overwrite: bool. Replace an existing bundle (or empty folder) at `out_dir`.
             Defaults to False.
         input_signature: list of `tf.TensorSpec`. As for `to_onnx`.
         parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
         seed: int. Seed of the parity inputs. Defaults to 0.
-        output_range, input_range, generator, parity_size, force_output_range: as
-            for `to_onnx`.
+        output_range: (low, high). As for `to_onnx`.
+        input_range: (low, high). As for `to_onnx`.
+        generator: str. As for `to_onnx`.
+        parity_size: int. As for `to_onnx`.
+        force_output_range: bool. As for `to_onnx`.
 
     Returns:
         The bundle's metadata (the content of `ganzoo.json`) as a dict.
@@ -172,44 +157,24 @@ def to_saved_model(
     images = serve(latent=tf.random.normal((4, 64)))["images"]
     ```
     """
+    options, _ = options_lib.resolve("to_saved_model", SAVED_MODEL_KEYWORDS, option_values,
+                                     options)
+    onnx_only = {name: getattr(options, name) for name in ("opset", "fp16")
+                 if getattr(options, name) not in (None, False)}
+    if onnx_only:
+        raise ValueError(
+            f"{' and '.join(onnx_only)} apply to ONNX exports (to_onnx, to_triton), not to "
+            "a SavedModel. Received: "
+            + ", ".join(f"options.{name}={value!r}" for name, value in onnx_only.items())
+        )
     # Lazy: writing a SavedModel imports TensorFlow, which importing ganzoo.export must not.
     from ganzoo.export import saved_model
 
-    return saved_model.to_saved_model(
-        model,
-        out_dir,
-        overwrite=overwrite,
-        input_signature=input_signature,
-        parity_samples=parity_samples,
-        seed=seed,
-        **_graph_options(output_range, input_range, generator, parity_size,
-                         force_output_range),
-    )
+    return saved_model.to_saved_model(model, out_dir, options, overwrite=overwrite)
 
 
-def to_triton(
-    model,
-    out_dir,
-    *,
-    model_name=None,
-    version=None,
-    instance_kind="auto",
-    instances=1,
-    warmup=False,
-    max_batch_size=64,
-    max_queue_delay_us=100,
-    fp16=False,
-    opset=None,
-    overwrite=False,
-    input_signature=None,
-    parity_samples=8,
-    seed=0,
-    output_range=None,
-    input_range=None,
-    generator=None,
-    parity_size=None,
-    force_output_range=False,
-):
+def to_triton(model, out_dir, *, options=None, triton_options=None, overwrite=False,
+              **option_values):
     """Add a generator to a Triton Inference Server model repository.
 
     Writes `out_dir/<model_name>/<version>/model.onnx` (the graph `to_onnx` writes,
@@ -222,11 +187,19 @@ def to_triton(
     "triton"), so `ganzoo.runtime.load(out_dir)` runs that one and
     `ganzoo.runtime.load(out_dir/<model_name>/<version>)` any other.
 
+    The serving options are keywords made into one `TritonOptions`, the conversion options
+    keywords made into one `ExportOptions` (`optimize` does not apply: a version holds the
+    portable graph only); or pass ready values as `triton_options=` and `options=` (each
+    one way or the other, not both).
+
     Args:
         model: a ganzoo model (its `inference_generator(generator)` is exported), any
             Keras generator, or the path of an ONNX bundle (or of a Triton repository or
             version ganzoo wrote), whose verified graph is copied without TensorFlow.
         out_dir: str or path-like. The model repository folder, new or existing.
+        options: `ExportOptions`. The conversion options below at once. Defaults to None.
+        triton_options: `TritonOptions`. The serving options `model_name` ...
+            `max_queue_delay_us` at once. Defaults to None.
         model_name: str. Name Triton serves the model under. Defaults to the family
             name, or "generator".
         version: int. The model version to write. Defaults to the next free one (1 in a
@@ -241,14 +214,18 @@ def to_triton(
         max_queue_delay_us: int. How long dynamic batching waits to fill a batch, in
             microseconds. Defaults to 100.
         fp16: bool. float16 weights and arithmetic, float32 inputs and outputs.
+            Defaults to False.
         opset: int. ONNX opset. Defaults to 17.
         overwrite: bool. Replace the same model version if it exists; nothing else is
-            ever replaced.
+            ever replaced. Defaults to False.
         input_signature: list of `tf.TensorSpec`. As for `to_onnx`.
         parity_samples: int. Seeded inputs in the parity check. Defaults to 8.
         seed: int. Seed of the parity inputs. Defaults to 0.
-        output_range, input_range, generator, parity_size, force_output_range: as
-            for `to_onnx`.
+        output_range: (low, high). As for `to_onnx`.
+        input_range: (low, high). As for `to_onnx`.
+        generator: str. As for `to_onnx`.
+        parity_size: int. As for `to_onnx`.
+        force_output_range: bool. As for `to_onnx`.
 
     Returns:
         The repository's metadata (the content of `ganzoo.json`) as a dict.
@@ -261,32 +238,6 @@ def to_triton(
     # tritonserver --model-repository=$PWD/models
     ```
     """
-    return triton.to_triton(
-        model,
-        out_dir,
-        model_name=model_name,
-        version=version,
-        instance_kind=instance_kind,
-        instances=instances,
-        warmup=warmup,
-        max_batch_size=max_batch_size,
-        max_queue_delay_us=max_queue_delay_us,
-        fp16=fp16,
-        opset=opset,
-        overwrite=overwrite,
-        input_signature=input_signature,
-        parity_samples=parity_samples,
-        seed=seed,
-        **_graph_options(output_range, input_range, generator, parity_size,
-                         force_output_range),
-    )
-
-
-def _graph_options(output_range, input_range, generator, parity_size, force_output_range):
-    return {
-        "output_range": output_range,
-        "input_range": input_range,
-        "generator": generator,
-        "parity_size": parity_size,
-        "force_output_range": force_output_range,
-    }
+    options, serving = options_lib.resolve("to_triton", TRITON_KEYWORDS, option_values,
+                                           options, triton_options)
+    return triton.to_triton(model, out_dir, options, serving, overwrite=overwrite)

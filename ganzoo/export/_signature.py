@@ -15,7 +15,6 @@ width, the sizes the parity check uses.
 
 import dataclasses
 import inspect
-import math
 import re
 
 import numpy as np
@@ -87,11 +86,10 @@ def resolve_generator(model, name=None):
 
     A ganzoo family exports `model.inference_generator(name)` (its EMA generator when it
     keeps one); a family without it, its `.generator`; anything else is the generator.
-    Returns `(generator, info)`, `info` holding family, preset, latent_dim, num_classes,
-    image_shape (None where the model does not say) and generator (the exported name).
+    `name` is a str or None (`ExportOptions.generator`, checked). Returns `(generator,
+    info)`, `info` holding family, preset, latent_dim, num_classes, image_shape (None
+    where the model does not say) and generator (the exported name).
     """
-    if name is not None and not isinstance(name, str):
-        raise ValueError(f"generator must be a name (str) or None. Received: generator={name!r}")
     source = model
     if callable(getattr(model, "inference_generator", None)):
         names = tuple(model.generator_names()) if hasattr(model, "generator_names") else ()
@@ -159,8 +157,8 @@ def input_specs(generator, input_signature=None, input_range=None):
 
     Inputs whose own name gives no role are renamed after their role (`latent`, `label`,
     `image`, `truncation`, `noise_<k>`); `key` keeps the generator's name for a dict input.
-    Image inputs take `input_range` ((low, high); None leaves it to `prepare`, which gives
-    them the output range).
+    Image inputs take `input_range` (a checked (low, high), `ExportOptions.input_range`;
+    None leaves it to `prepare`, which gives them the output range).
     """
     if input_signature is not None:
         raw = _from_signature(input_signature)
@@ -168,7 +166,7 @@ def input_specs(generator, input_signature=None, input_range=None):
         raw = _from_keras_inputs(generator)
     roles = _assign_roles(raw)
     names = _stable_names(raw, roles)
-    image_range = check_range(input_range, "input_range") if input_range is not None else None
+    image_range = tuple(input_range) if input_range is not None else None
     if image_range is not None and "image" not in roles:
         raise ValueError(
             "input_range applies to generators with an image input; this one takes "
@@ -205,22 +203,6 @@ def _stable_names(raw, roles):
             taken.add(name)
         result.append(name)
     return result
-
-
-def check_range(value_range, what):
-    """`value_range` as a `(low, high)` pair of floats with low < high; one line otherwise."""
-    try:
-        low, high = (float(bound) for bound in value_range)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{what} must be a pair (low, high) of numbers, e.g. {what}=(0, 1). "
-            f"Received: {what}={value_range!r}"
-        ) from None
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(
-            f"{what} must be (low, high) with finite low < high. Received: {what}={value_range!r}"
-        )
-    return (low, high)
 
 
 def calling_convention(generator, specs):
@@ -291,29 +273,28 @@ def _dict_key(spec):
     return _own_name(spec.key or spec.name)
 
 
-def prepare(model, *, input_signature, parity_samples, seed, output_range=None,
-            input_range=None, generator=None, parity_size=None, force_output_range=False):
+def prepare(model, options):
     """What every export format needs before converting: a `Prepared` generator.
 
-    Resolves the generator (`generator=` names one of a family's), its inputs with their
-    stable names and ranges, the serving function, the outputs with their range, the
-    parity sizes for dynamic height/width, and the seeded inputs with Keras' outputs at
-    each size. A declared `output_range` that contradicts the final activation
-    (`output_specs`) or that Keras' outputs leave (`check_outputs_in_range`) is refused
-    unless `force_output_range`.
+    `options` is a checked `ExportOptions`. Resolves the generator (`options.generator`
+    names one of a family's), its inputs with their stable names and ranges, the serving
+    function, the outputs with their range, the parity sizes for dynamic height/width,
+    and the seeded inputs with Keras' outputs at each size. A declared `output_range`
+    that contradicts the final activation (`output_specs`) or that Keras' outputs leave
+    (`check_outputs_in_range`) is refused unless `force_output_range`.
     """
-    check_force_output_range(force_output_range, output_range)
-    network, info = resolve_generator(model, generator)
+    network, info = resolve_generator(model, options.generator)
     check_finite(network)
-    specs = input_specs(network, input_signature, input_range)
+    specs = input_specs(network, options.input_signature, options.input_range)
     function = serving_function(network, specs)
-    outputs = output_specs(function, output_range, info["family"], force_output_range)
+    outputs = output_specs(function, options.output_range, info["family"],
+                           options.force_output_range)
     specs = [
         dataclasses.replace(spec, range=spec.range or tuple(outputs[0]["range"]))
         if spec.role == "image" else spec
         for spec in specs
     ]
-    sizes, accepted = parity_sizes(network, specs, info["num_classes"], parity_size)
+    sizes, accepted = parity_sizes(network, specs, info["num_classes"], options.parity_size)
     if accepted is not None:
         specs = [
             dataclasses.replace(spec, **accepted)
@@ -323,26 +304,12 @@ def prepare(model, *, input_signature, parity_samples, seed, output_range=None,
     checks = []
     for size in sizes:
         feeds = seeded_inputs(
-            specs, parity_samples, seed, info["num_classes"], spatial=size
+            specs, options.parity_samples, options.seed, info["num_classes"], spatial=size
         )
         checks.append((size, feeds, keras_outputs(network, feeds, specs)))
-    if output_range is not None and not force_output_range:
+    if options.output_range is not None and not options.force_output_range:
         check_outputs_in_range(outputs, [reference for _, _, reference in checks])
-    return Prepared(network, info, specs, function, outputs, checks)
-
-
-def check_force_output_range(force_output_range, output_range):
-    """Refuse a `force_output_range` that is not a bool, or given without `output_range`."""
-    if not isinstance(force_output_range, bool):
-        raise ValueError(
-            "force_output_range must be True or False. "
-            f"Received: force_output_range={force_output_range!r}"
-        )
-    if force_output_range and output_range is None:
-        raise ValueError(
-            "force_output_range keeps a declared output_range; pass output_range=(low, high) "
-            "(--output-range LO,HI) with it. Received: output_range=None"
-        )
+    return Prepared(network, info, specs, function, outputs, checks, options)
 
 
 def check_outputs_in_range(outputs, references):
@@ -390,13 +357,14 @@ class Prepared:
     function: object
     outputs: list
     checks: list  # (size or None, feeds, Keras outputs) per parity size
+    options: object  # the `ExportOptions` it was prepared with
 
-    def parity_entry(self, diffs, samples, seed, tolerance, backend):
+    def parity_entry(self, diffs, tolerance, backend):
         """The `parity` field of `ganzoo.json`."""
         entry = {
             "max_abs_diff": max(diffs.values()) if isinstance(diffs, dict) else diffs,
-            "samples": samples,
-            "seed": seed,
+            "samples": self.options.parity_samples,
+            "seed": self.options.seed,
             "tolerance": tolerance,
             "backend": backend,
         }
@@ -441,16 +409,17 @@ def serving_function(generator, specs):
 def output_specs(function, output_range=None, family=None, force_output_range=False):
     """`[{name, shape, dtype, range, layout}]` of a serving function's outputs.
 
-    The range is `output_range` when given, a ganzoo family's documented range, or the
-    one the graph's final activation implies (tanh (-1, 1), sigmoid (0, 1)); anything
-    else is refused in one line asking for `output_range`. A declared `output_range`
-    other than the final activation's is refused too, unless `force_output_range`.
+    The range is `output_range` when given (a pair `ExportOptions` checked), a ganzoo
+    family's documented range, or the one the graph's final activation implies (tanh
+    (-1, 1), sigmoid (0, 1)); anything else is refused in one line asking for
+    `output_range`. A declared `output_range` other than the final activation's is
+    refused too, unless `force_output_range`.
 
     Raises:
         ValueError: one line, as above.
     """
     concrete = function.get_concrete_function()
-    declared = check_range(output_range, "output_range") if output_range is not None else None
+    declared = tuple(output_range) if output_range is not None else None
     entries = []
     for name, tensor in concrete.structured_outputs.items():
         value_range = declared or (FAMILY_RANGE if family else None)
@@ -502,8 +471,9 @@ def parity_sizes(generator, specs, num_classes=None, parity_size=None):
 
     Returns `(sizes, accepted)`: `[None]` and None when no input has dynamic spatial
     axes. Otherwise `accepted` is `probe_sizes(...)`, `{"size_multiple": m, "min_size":
-    p}`, and the check runs at max(p, 16) and twice that; with `parity_size` at the
-    user's size and twice it (`accepted` is then None: unknown).
+    p}`, and the check runs at max(p, 16) and twice that; with `parity_size` (a
+    positive int, `ExportOptions.parity_size`) at the user's size and twice it
+    (`accepted` is then None: unknown).
     """
     dynamic = any(
         dim is None for spec in specs for dim in spec.shape[1:]
@@ -516,10 +486,6 @@ def parity_sizes(generator, specs, num_classes=None, parity_size=None):
             )
         return [None], None
     if parity_size is not None:
-        if isinstance(parity_size, bool) or not isinstance(parity_size, int) or parity_size < 1:
-            raise ValueError(
-                f"parity_size must be a positive integer. Received: parity_size={parity_size!r}"
-            )
         return [parity_size, 2 * parity_size], None
     accepted = probe_sizes(generator, specs, num_classes)
     size = max(accepted["min_size"], _PARITY_SPATIAL_SIZE)

@@ -113,17 +113,6 @@ def check_named_files(folder):
             )
 
 
-def check_parity_args(parity_samples, seed):
-    """Validate the parity-check arguments shared by every export format."""
-    if not _is_int(parity_samples) or parity_samples < 1:
-        raise ValueError(
-            "parity_samples must be a positive integer. "
-            f"Received: parity_samples={parity_samples!r}"
-        )
-    if not _is_int(seed) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
-
-
 def max_abs_diff(reference, exported):
     """Largest absolute difference over lists of output arrays."""
     worst = 0.0
@@ -209,6 +198,3 @@ def build_metadata(*, fmt, info, specs, outputs, fp16, opset, parity, extra=None
     metadata.update(extra or {})
     return metadata
 
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -17,62 +17,42 @@ from ganzoo import _atomic, _bundle
 from ganzoo.export import _signature
 from ganzoo.export import bundle as bundle_lib
 from ganzoo.export import optimize as optimize_lib
+from ganzoo.export import options as options_lib
 
-DEFAULT_OPSET = 17
 # onnxruntime-optimised graph for the CPU provider, beside the portable model.onnx.
 CPU_MODEL_FILE = "model.cpu.onnx"
-MIN_OPSET = 17
 
 
-def to_onnx(
-    model,
-    out_dir,
-    *,
-    opset=None,
-    fp16=False,
-    overwrite=False,
-    input_signature=None,
-    parity_samples=8,
-    seed=0,
-    optimize=True,
-    output_range=None,
-    input_range=None,
-    generator=None,
-    parity_size=None,
-    force_output_range=False,
-):
-    """Export a generator to an ONNX bundle; see `ganzoo.export.to_onnx`."""
-    check_arguments(opset, fp16, parity_samples, seed)
+def to_onnx(model, out_dir, options, overwrite=False):
+    """Export a generator to an ONNX bundle; see `ganzoo.export.to_onnx`.
+
+    `options` is a checked `ExportOptions`.
+    """
     bundle_lib.check_target(out_dir, overwrite)
-    exported = convert_checked(
-        model, opset=opset, fp16=fp16, input_signature=input_signature,
-        parity_samples=parity_samples, seed=seed, output_range=output_range,
-        input_range=input_range, generator=generator, parity_size=parity_size,
-        force_output_range=force_output_range,
-    )
+    exported = convert_checked(model, options)
     with bundle_lib.staged_folder(out_dir, overwrite) as staging:
-        metadata = exported.write(staging, _bundle.MODEL_FILES["onnx"], optimize=optimize)
+        metadata = exported.write(staging, _bundle.MODEL_FILES["onnx"],
+                                  optimize=options.optimize)
         metadata = bundle_lib.build_metadata(fmt="onnx", **metadata)
         bundle_lib.write_metadata(staging, metadata)
     return metadata
 
 
-def convert_checked(model, *, opset, fp16, input_signature, parity_samples, seed,
-                    output_range=None, input_range=None, generator=None, parity_size=None,
-                    force_output_range=False):
-    """Convert a generator to ONNX; returns an `ExportedGraph` ready to write and check."""
-    opset, float16 = check_arguments(opset, fp16, parity_samples, seed)
-    prepared = _signature.prepare(
-        model, input_signature=input_signature, parity_samples=parity_samples, seed=seed,
-        output_range=output_range, input_range=input_range, generator=generator,
-        parity_size=parity_size, force_output_range=force_output_range,
-    )
+def convert_checked(model, options):
+    """Convert a generator to ONNX; returns an `ExportedGraph` ready to write and check.
+
+    `options` is a checked `ExportOptions`; what depends on the installed converters
+    (the newest opset tf2onnx writes, onnxconverter-common for fp16) is checked first.
+    """
+    opset = check_opset_supported(options.onnx_opset)
+    float16 = _float16_converter() if options.fp16 else None
+    prepared = _signature.prepare(model, options)
     _, feeds, reference = prepared.checks[0]
     onnx_model = _convert_with_retries(prepared.function, prepared.specs, opset, feeds,
                                        reference)
     if float16 is not None:
         onnx_model = to_float16(float16, onnx_model)
-    return ExportedGraph(onnx_model, prepared, opset, bool(fp16), parity_samples, seed)
+    return ExportedGraph(onnx_model, prepared)
 
 
 def to_float16(float16, onnx_model):
@@ -138,30 +118,21 @@ def index_path_nodes(onnx_model):
     return blocked
 
 
-def check_arguments(opset, fp16, parity_samples, seed):
-    """Validate export arguments before any work; returns `(opset, float16 module or None)`."""
-    opset = _check_opset(opset)
-    bundle_lib.check_parity_args(parity_samples, seed)
-    float16 = _float16_converter() if fp16 else None
-    return opset, float16
-
-
 class ExportedGraph:
     """A converted generator with the Keras outputs it must reproduce."""
 
-    def __init__(self, onnx_model, prepared, opset, fp16, parity_samples, seed):
+    def __init__(self, onnx_model, prepared):
         self.onnx_model = onnx_model
         self.prepared = prepared
+        self.options = prepared.options
         self.info = prepared.info
         self.specs = prepared.specs
         self.outputs = prepared.outputs
         self.checks = prepared.checks
         _, self.feeds, self.reference = prepared.checks[0]
-        self.opset = opset
-        self.fp16 = fp16
-        self.parity_samples = parity_samples
-        self.seed = seed
-        self.tolerance = bundle_lib.TOLERANCE_FP16 if fp16 else bundle_lib.TOLERANCE_FP32
+        self.opset = self.options.onnx_opset
+        self.fp16 = bool(self.options.fp16)
+        self.tolerance = bundle_lib.TOLERANCE_FP16 if self.fp16 else bundle_lib.TOLERANCE_FP32
 
     def write(self, folder, model_file, *, optimize=True):
         """Write the graph (and its CPU variant) under `folder` and check both.
@@ -193,9 +164,7 @@ class ExportedGraph:
             "outputs": self.outputs,
             "fp16": self.fp16,
             "opset": self.opset,
-            "parity": self.prepared.parity_entry(
-                diffs, self.parity_samples, self.seed, self.tolerance, "onnxruntime-cpu"
-            ),
+            "parity": self.prepared.parity_entry(diffs, self.tolerance, "onnxruntime-cpu"),
             "extra": extra,
         }
 
@@ -402,16 +371,14 @@ def _name_batch_axes(onnx_model):
             dims[0].dim_param = "batch"
 
 
-def _check_opset(opset):
-    opset = DEFAULT_OPSET if opset is None else opset
-    if isinstance(opset, bool) or not isinstance(opset, int):
-        raise ValueError(f"opset must be an integer. Received: opset={opset!r}")
+def check_opset_supported(opset):
+    """`opset` if the installed tf2onnx writes it; `ExportOptions` checked the rest."""
     from tf2onnx import constants
 
     newest = max(constants.OPSET_TO_IR_VERSION)
-    if not MIN_OPSET <= opset <= newest:
+    if not options_lib.MIN_OPSET <= opset <= newest:
         raise ValueError(
-            f"opset must lie in [{MIN_OPSET}, {newest}] (tf2onnx {_tf2onnx().__version__}). "
+            f"opset must lie in [{options_lib.MIN_OPSET}, {newest}] (tf2onnx {_tf2onnx().__version__}). "
             f"Received: opset={opset}"
         )
     return opset

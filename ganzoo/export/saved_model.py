@@ -17,29 +17,14 @@ from ganzoo.export import bundle as bundle_lib
 SIGNATURE_KEY = "serving_default"
 
 
-def to_saved_model(
-    model,
-    out_dir,
-    *,
-    overwrite=False,
-    input_signature=None,
-    parity_samples=8,
-    seed=0,
-    output_range=None,
-    input_range=None,
-    generator=None,
-    parity_size=None,
-    force_output_range=False,
-):
-    """Export a generator to a SavedModel bundle; see `ganzoo.export.to_saved_model`."""
-    bundle_lib.check_parity_args(parity_samples, seed)
-    bundle_lib.check_target(out_dir, overwrite)
+def to_saved_model(model, out_dir, options, overwrite=False):
+    """Export a generator to a SavedModel bundle; see `ganzoo.export.to_saved_model`.
 
-    prepared = _signature.prepare(
-        model, input_signature=input_signature, parity_samples=parity_samples, seed=seed,
-        output_range=output_range, input_range=input_range, generator=generator,
-        parity_size=parity_size, force_output_range=force_output_range,
-    )
+    `options` is a checked `ExportOptions` (its `opset`, `fp16` and `optimize` are for
+    ONNX and not read here).
+    """
+    bundle_lib.check_target(out_dir, overwrite)
+    prepared = _signature.prepare(model, options)
     specs = prepared.specs
     tolerance = bundle_lib.TOLERANCE_FP32
 
@@ -59,9 +44,7 @@ def to_saved_model(
             outputs=prepared.outputs,
             fp16=False,
             opset=None,
-            parity=prepared.parity_entry(
-                diff, parity_samples, seed, tolerance, "tensorflow-savedmodel"
-            ),
+            parity=prepared.parity_entry(diff, tolerance, "tensorflow-savedmodel"),
             extra={"signature": SIGNATURE_KEY},
         )
         bundle_lib.write_metadata(staging, metadata)

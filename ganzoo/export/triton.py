@@ -26,20 +26,18 @@ It is not among the checksummed files: operators tune it by hand.
 """
 
 import os
-import re
 import shutil
 
 from ganzoo import _atomic, _bundle
 from ganzoo.export import bundle as bundle_lib
+from ganzoo.export.options import INSTANCE_KINDS, TritonOptions, check_model_name
 
 CONFIG_FILE = bundle_lib.TRITON_CONFIG_FILE
 MODEL_FILE = "model.onnx"
-DEFAULT_MAX_BATCH_SIZE = 64
-DEFAULT_QUEUE_DELAY_US = 100
-# Triton's instance kinds: KIND_AUTO places instances on the server's GPUs when it has
-# any and on its CPU otherwise, so one repository serves on both.
-INSTANCE_KINDS = {"auto": "KIND_AUTO", "gpu": "KIND_GPU", "cpu": "KIND_CPU"}
-DEFAULT_INSTANCE_KIND = "auto"
+# The `ExportOptions` that decide how a Keras model is converted: a bundle's graph is
+# copied as it is, so none of them may be set when the source is a bundle.
+CONVERSION_OPTIONS = ("fp16", "opset", "input_signature", "output_range", "input_range",
+                      "generator", "parity_size", "force_output_range")
 
 _TRITON_TYPES = {
     "bool": "TYPE_BOOL",
@@ -55,45 +53,21 @@ _TRITON_TYPES = {
     "float32": "TYPE_FP32",
     "float64": "TYPE_FP64",
 }
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 # What messages call the folder `out_dir` names.
 REPOSITORY = "Triton model repository"
 
 
-def to_triton(
-    model,
-    out_dir,
-    *,
-    model_name=None,
-    version=None,
-    instance_kind=DEFAULT_INSTANCE_KIND,
-    instances=1,
-    warmup=False,
-    max_batch_size=DEFAULT_MAX_BATCH_SIZE,
-    max_queue_delay_us=DEFAULT_QUEUE_DELAY_US,
-    fp16=False,
-    opset=None,
-    overwrite=False,
-    input_signature=None,
-    parity_samples=8,
-    seed=0,
-    output_range=None,
-    input_range=None,
-    generator=None,
-    parity_size=None,
-    force_output_range=False,
-):
-    """Add a generator to a Triton model repository; see `ganzoo.export.to_triton`."""
-    options = _check_triton_arguments(model_name, version, instance_kind, instances, warmup,
-                                      max_batch_size, max_queue_delay_us)
+def to_triton(model, out_dir, options, serving, overwrite=False):
+    """Add a generator to a Triton model repository; see `ganzoo.export.to_triton`.
+
+    `options` is a checked `ExportOptions` (how a Keras model is converted), `serving` a
+    checked `TritonOptions`.
+    """
     repo = _check_repository(out_dir)
     source = _bundle_source(model)
     if source is not None:
-        graph_options = {"fp16": fp16, "opset": opset, "input_signature": input_signature,
-                         "output_range": output_range, "input_range": input_range,
-                         "generator": generator, "parity_size": parity_size,
-                         "force_output_range": force_output_range}
-        given = [key for key, value in graph_options.items() if value not in (None, False)]
+        given = [name for name in CONVERSION_OPTIONS
+                 if getattr(options, name) not in (None, False)]
         if given:
             raise ValueError(
                 f"{source} is already an exported bundle: {', '.join(given)} apply when "
@@ -104,18 +78,12 @@ def to_triton(
         # Lazy: converting a Keras model imports TensorFlow; copying a bundle does not.
         from ganzoo.export import onnx_export
 
-        onnx_export.check_arguments(opset, fp16, parity_samples, seed)
-        graph = _KerasGraph(onnx_export.convert_checked(
-            model, opset=opset, fp16=fp16, input_signature=input_signature,
-            parity_samples=parity_samples, seed=seed, output_range=output_range,
-            input_range=input_range, generator=generator, parity_size=parity_size,
-            force_output_range=force_output_range,
-        ))
-    name = options["model_name"] or graph.family or "generator"
-    _check_model_name(name, "model name")
+        graph = _KerasGraph(onnx_export.convert_checked(model, options))
+    name = serving.model_name or graph.family or "generator"
+    check_model_name(name, "model name")
     model_dir = os.path.join(repo, name)
     existing = _check_model_folder(model_dir, name, graph.inputs, graph.outputs)
-    version = options["version"] or (max(existing, default=0) + 1)
+    version = serving.version or (max(existing, default=0) + 1)
     version_dir = os.path.join(model_dir, str(version))
     if os.path.lexists(version_dir) and not overwrite:
         raise FileExistsError(
@@ -126,16 +94,12 @@ def to_triton(
     triton = {
         "model_name": name,
         "version": version,
-        "max_batch_size": options["max_batch_size"],
-        "instance_group": {"count": options["instances"],
-                           "kind": INSTANCE_KINDS[options["instance_kind"]]},
-        "warmup": options["warmup"],
+        "max_batch_size": serving.max_batch_size,
+        "instance_group": {"count": serving.instances,
+                           "kind": INSTANCE_KINDS[serving.instance_kind]},
+        "warmup": serving.warmup,
     }
-    config = model_config(
-        name, graph.inputs, graph.outputs, max_batch_size=options["max_batch_size"],
-        instance_count=options["instances"], instance_kind=options["instance_kind"],
-        max_queue_delay_us=options["max_queue_delay_us"], warmup=options["warmup"],
-    )
+    config = model_config(name, graph.inputs, graph.outputs, serving)
 
     def write_version(folder):
         metadata = graph.write(folder, triton)
@@ -253,24 +217,24 @@ def _onnx_metadata(model_path):
     return {entry.key: entry.value for entry in model.metadata_props}
 
 
-def model_config(name, inputs, outputs, *, max_batch_size=DEFAULT_MAX_BATCH_SIZE,
-                 instance_count=1, instance_kind=DEFAULT_INSTANCE_KIND,
-                 max_queue_delay_us=DEFAULT_QUEUE_DELAY_US, warmup=False):
+def model_config(name, inputs, outputs, serving=None):
     """The text of `config.pbtxt` for ONNX inputs and outputs described as in ganzoo.json.
 
-    Dims leave out the batch axis (Triton adds it up to `max_batch_size`); dynamic axes
-    are -1. An input with no axis besides the batch (a label per image) is declared
-    `dims: [ 1 ]` with `reshape: { shape: [ ] }`, as Triton expects for it. With `warmup`
-    (True or a batch size) Triton runs one batch of zeros through each instance before
-    it reports the model ready; zeros are valid for every role (label 0, truncation 0).
-    Images of dynamic size warm up at the smallest size the export checked (the input's
+    `serving` is a `TritonOptions` (defaults to `TritonOptions()`). Dims leave out the
+    batch axis (Triton adds it up to `max_batch_size`); dynamic axes are -1. An input
+    with no axis besides the batch (a label per image) is declared `dims: [ 1 ]` with
+    `reshape: { shape: [ ] }`, as Triton expects for it. With `warmup` (True or a batch
+    size) Triton runs one batch of zeros through each instance before it reports the
+    model ready; zeros are valid for every role (label 0, truncation 0). Images of
+    dynamic size warm up at the smallest size the export checked (the input's
     `size_multiple`, at least 16).
     """
+    serving = TritonOptions() if serving is None else serving
     lines = [
         f'name: "{name}"',
         'platform: "onnxruntime_onnx"',
         'backend: "onnxruntime"',
-        f"max_batch_size: {int(max_batch_size)}",
+        f"max_batch_size: {serving.max_batch_size}",
         "version_policy: { all { } }",
         "input [",
         ",\n".join(_tensor_config(entry) for entry in inputs),
@@ -279,17 +243,17 @@ def model_config(name, inputs, outputs, *, max_batch_size=DEFAULT_MAX_BATCH_SIZE
         ",\n".join(_tensor_config(entry) for entry in outputs),
         "]",
         "dynamic_batching {",
-        f"  max_queue_delay_microseconds: {int(max_queue_delay_us)}",
+        f"  max_queue_delay_microseconds: {serving.max_queue_delay_us}",
         "}",
         "instance_group [",
         "  {",
-        f"    count: {int(instance_count)}",
-        f"    kind: {INSTANCE_KINDS[instance_kind]}",
+        f"    count: {serving.instances}",
+        f"    kind: {INSTANCE_KINDS[serving.instance_kind]}",
         "  }",
         "]",
     ]
-    if warmup:
-        lines += _warmup_config(inputs, 1 if warmup is True else int(warmup))
+    if serving.warmup:
+        lines += _warmup_config(inputs, 1 if serving.warmup is True else serving.warmup)
     return "\n".join(lines) + "\n"
 
 
@@ -475,44 +439,3 @@ def _bundle_source(model):
             )
         return path
     return None
-
-
-def _check_model_name(name, label="model_name"):
-    if not isinstance(name, str) or not _MODEL_NAME.match(name):
-        raise ValueError(
-            f"{label} must be letters, digits, '_', '-' or '.' (a folder name Triton "
-            f"serves). Received: {label}={name!r}"
-        )
-
-
-def _check_triton_arguments(model_name, version, instance_kind, instances, warmup,
-                            max_batch_size, max_queue_delay_us):
-    if model_name is not None:
-        _check_model_name(model_name)
-    if instance_kind not in INSTANCE_KINDS:
-        raise ValueError(
-            f"instance_kind must be one of {', '.join(INSTANCE_KINDS)}. "
-            f"Received: instance_kind={instance_kind!r}"
-        )
-    checks = [
-        ("max_batch_size", max_batch_size, 1),
-        ("instances", instances, 1),
-        ("max_queue_delay_us", max_queue_delay_us, 0),
-    ]
-    if version is not None:
-        checks.append(("version", version, 1))
-    if warmup is not True and warmup is not False:
-        checks.append(("warmup", warmup, 1))
-    for label, value, low in checks:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{label} must be an integer >= {low}. Received: {label}={value!r}")
-    if not isinstance(warmup, bool) and warmup > max_batch_size:
-        raise ValueError(
-            f"warmup batch size must be at most max_batch_size ({max_batch_size}). "
-            f"Received: warmup={warmup!r}"
-        )
-    return {
-        "model_name": model_name, "version": version, "instance_kind": instance_kind,
-        "instances": instances, "warmup": warmup, "max_batch_size": max_batch_size,
-        "max_queue_delay_us": max_queue_delay_us,
-    }

@@ -286,7 +286,7 @@ def test_a_full_disk_while_writing_a_saved_model_is_one_line(generator, tmp_path
 def test_a_really_full_disk_fails_the_onnx_export(generator, tmp_path):
     """model.onnx fits, model.cpu.onnx does not: the export fails, nothing is left."""
     size = len(onnx_export.convert_checked(
-        generator, opset=None, fp16=False, input_signature=None, parity_samples=1, seed=0,
+        generator, export.ExportOptions(parity_samples=1),
     ).onnx_model.SerializeToString())
     with small_disk(tmp_path / "disk", free_bytes=size + 8192) as disk:
         with pytest.raises(OSError) as info:

@@ -251,8 +251,9 @@ def test_instance_kinds_counts_warmup_and_dynamic_sizes_parse_back():
     ]
     outputs = [{"name": "images", "shape": [None, None, None, 3], "dtype": "float32"}]
     for kind, name in (("auto", "KIND_AUTO"), ("gpu", "KIND_GPU"), ("cpu", "KIND_CPU")):
-        text = triton_lib.model_config("sr", inputs, outputs, instance_kind=kind,
-                                       instance_count=3, warmup=4, max_batch_size=8)
+        serving = export.TritonOptions(instance_kind=kind, instances=3, warmup=4,
+                                       max_batch_size=8)
+        text = triton_lib.model_config("sr", inputs, outputs, serving)
         config = text_format.Parse(text, model_config_pb2.ModelConfig())
         assert [(g.kind, g.count) for g in config.instance_group] == [(_kind(name), 3)]
         assert list(config.input[0].dims) == [-1, -1, 3]
@@ -266,7 +267,7 @@ def test_instance_kinds_counts_warmup_and_dynamic_sizes_parse_back():
         }
     del inputs[0]["size_multiple"]
     with pytest.raises(ValueError, match="warmup needs a fixed size for every input; 'image'"):
-        triton_lib.model_config("sr", inputs, outputs, warmup=True)
+        triton_lib.model_config("sr", inputs, outputs, export.TritonOptions(warmup=True))
 
 
 def test_warmup_from_to_triton_is_in_the_config(bundles, tmp_path):
