@@ -9,17 +9,13 @@ precision/recall, class accuracy overall and per class), writes the preset (weig
 config, card, manifest) and its sample grid, one row per class.
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import _digits  # noqa: E402
-import ganzoo  # noqa: E402
-from ganzoo import images  # noqa: E402
+import _recipe  # first: it quiets TensorFlow's C++ logging before Keras loads
+import ganzoo
+import keras
+import numpy as np
+from ganzoo import images
 
 STEPS = 1500
 BATCH_SIZE = 64
@@ -104,58 +100,51 @@ class ClassAccuracyProgress(keras.callbacks.Callback):
 
 def measure(gan):
     """The card's tables: the generator against the held-out digits, digits features."""
-    command = ("ganzoo evaluate pretrained/cgan-digits --data digits --split test "
-               "--features digits -n 1437 --metrics fid,kid,is,pr,acc")
-    results, floor = _digits.evaluate(gan, metrics=("fid", "kid", "is", "pr", "acc"))
+    metrics = ("fid", "kid", "is", "pr", "acc")
+    results, floor = _recipe.evaluate_digits(gan, metrics=metrics)
     rows = [
-        "| | FID | KID | IS | precision | recall | class accuracy |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
         f"| this preset | {results['fid']:.2f} | {results['kid']:.3f} | {results['is']:.2f} | "
         f"{results['precision']:.3f} | {results['recall']:.3f} | "
         f"{results['class_accuracy']:.3f} |",
         "| dcgan-digits (unconditional, for comparison) | 7.02 | 0.053 | 6.88 | 0.589 | "
         "0.817 | |",
-        _digits.row("real train vs test (the floor)", floor) + " |",
+        _recipe.digits_row(_recipe.FLOOR, floor) + " |",
     ]
     per_class = per_class_accuracy(gan)
-    class_rows = [
-        "| digit | " + " | ".join(str(d) for d in range(NUM_CLASSES)) + " |",
-        "| --- |" + " --- |" * NUM_CLASSES,
-        "| accuracy | " + " | ".join(f"{per_class[d]:.3f}" for d in range(NUM_CLASSES)) + " |",
-    ]
+    class_rows = [["accuracy", *(f"{per_class[d]:.3f}" for d in range(NUM_CLASSES))]]
     text = (
         "1,437 samples (seed 0; the labels cycle through the ten digits) against the 360\n"
         "images of the held-out `test` split, with the `digits` features (docs/metrics.md\n"
         "explains each number). Class accuracy: the share of samples that the digits\n"
         "classifier assigns to the digit they were asked for.\n\n"
-        + "\n".join(rows)
-        + f"\n\nReproduce: `{command}`.\n\n"
+        + _recipe.table([*_recipe.DIGITS_HEADER, "class accuracy"], rows)
+        + f"\n\nReproduce: `{_recipe.digits_command('cgan-digits', metrics)}`.\n\n"
         f"Class accuracy per digit: {PER_CLASS} samples of each digit (seed = the digit),\n"
         "classified by the digits classifier (the recipe's `per_class_accuracy`):\n\n"
-        + "\n".join(class_rows) + "\n"
+        + _recipe.table(["digit", *map(str, range(NUM_CLASSES))], class_rows) + "\n"
     )
     return text, results, per_class
 
 
-def main(argv=None):
-    args = _digits.parse_args(__doc__.splitlines()[0], "cgan-digits", STEPS, argv)
-    keras.utils.set_random_seed(0)
-    data = _digits.data(BATCH_SIZE, labels=True)
+def build():
     gan = ganzoo.models.ConditionalGAN(**SETTINGS)
     gan.class_names = [str(digit) for digit in range(NUM_CLASSES)]
-    gan.compile()
-    trained = _digits.fit(gan, data, args.steps, BATCH_SIZE,
-                          callbacks=[ClassAccuracyProgress(every=20)])
+    return gan
+
+
+def main(argv=None):
+    args = _recipe.parse_args(__doc__, "cgan-digits", STEPS, argv)
+    gan, trained = _recipe.train_digits(
+        build, args.steps, BATCH_SIZE, labels=True,
+        callbacks=lambda epochs: [ClassAccuracyProgress(every=20)])
     measured, results, per_class = measure(gan)
     print(results, per_class, flush=True)
-    card = CARD.format(steps=trained["steps"], batch_size=BATCH_SIZE,
-                       minutes=trained["minutes"], cores=trained["cores"], measured=measured,
-                       **trained["losses"])
+    card = _recipe.card(CARD, trained, batch_size=BATCH_SIZE, measured=measured)
     # One row per digit, 0 at the top.
     labels = np.repeat(np.arange(NUM_CLASSES), 10)
     grid = images.grid(gan.sample(len(labels), seed=0, labels=labels), columns=10)
-    _digits.save(gan, args, card, "pretrained/recipes/cgan_digits.py", trained, BATCH_SIZE,
-                 grid=grid)
+    _recipe.save_digits(gan, args, card, "pretrained/recipes/cgan_digits.py", trained,
+                        BATCH_SIZE, grid=grid)
     return 0
 
 

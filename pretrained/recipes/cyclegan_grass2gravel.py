@@ -17,22 +17,19 @@ the same 2 cores. Then the recipe measures the translation (see `measure`), writ
 preset (weights, config, card, before/after picture, manifest) and, with `--docs-image`,
 the picture of docs/cyclegan.md.
 
-`--measure FOLDER` only measures a preset folder and prints the card's table.
+`--measure FOLDER` only measures a preset folder and prints the card's table. `--steps N`
+trains N steps instead of 2,400 (epochs of 100, the learning rate decaying over the second
+half of them). `_recipe.py` is the harness (arguments, `fit`, `evaluate`, `save`) every recipe
+shares.
 """
 
-import argparse
-import os
 import sys
-import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import numpy as np  # noqa: E402
-
-import ganzoo  # noqa: E402
-from ganzoo import images, presets  # noqa: E402
-from ganzoo.data import bundled  # noqa: E402
+import _recipe  # first: it quiets TensorFlow's C++ logging before Keras loads
+import ganzoo
+import numpy as np
+from ganzoo import images, presets
+from ganzoo.data import bundled
 
 EPOCHS = 24
 STEPS_PER_EPOCH = 100
@@ -97,9 +94,8 @@ def random_crops(name, n, seed, size=SIZE):
 
 def fid(images, real):
     """FID and KID of uint8 `images` against uint8 `real`, on the `digits` features."""
-    results = ganzoo.metrics.evaluate(images, real, metrics="fid,kid", features="digits",
-                                      n=len(images), n_data=len(real), seed=0,
-                                      progress=False)
+    results = _recipe.evaluate(images, real, metrics="fid,kid", features="digits",
+                               n=len(images), n_data=len(real), seed=0)
     return results["fid"], results["kid"]
 
 
@@ -146,16 +142,15 @@ def before_after(gan, n=8):
     return images.grid(np.concatenate(rows), columns=n, pad_value=255)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="pretrained/cyclegan-grass2gravel")
-    parser.add_argument("--overwrite", action="store_true")
+def arguments(parser):
     parser.add_argument("--docs-image", default=None,
                         help="also write the before/after picture here")
     parser.add_argument("--measure", default=None, metavar="PRESET",
                         help="only measure this preset and print the table")
-    args = parser.parse_args(argv)
 
+
+def main(argv=None):
+    args = _recipe.parse_args(__doc__, "cyclegan-grass2gravel", STEPS, argv, extra=arguments)
     if args.measure:
         text, _ = measure(ganzoo.models.CycleGAN.from_preset(args.measure))
         print(text)
@@ -168,29 +163,24 @@ def main(argv=None):
                                      batch_size=BATCH_SIZE, seed=0, repeat=True)
     gan = ganzoo.models.CycleGAN(**SETTINGS)
     gan.compile()
-    start = time.time()
-    history = gan.fit(data, epochs=EPOCHS, steps_per_epoch=STEPS_PER_EPOCH, verbose=2,
-                      callbacks=ganzoo.models.CycleGAN.default_callbacks(EPOCHS))
-    minutes = (time.time() - start) / 60
-    losses = {name: values[-1] for name, values in history.history.items()}
-
+    trained = _recipe.fit(gan, data, args.steps, STEPS_PER_EPOCH,
+                          callbacks=ganzoo.models.CycleGAN.default_callbacks)
     measured, numbers = measure(gan)
     print(measured, flush=True)
-    card = CARD.format(steps=STEPS, batch_size=BATCH_SIZE, epochs=EPOCHS,
-                       steps_per_epoch=STEPS_PER_EPOCH, half=EPOCHS - EPOCHS // 2,
-                       minutes=minutes, cores=os.cpu_count(), measured=measured, **losses)
-    out = gan.save_to_preset(args.out, overwrite=args.overwrite, card=card,
-                             preset_name=Path(args.out).name,
-                             data="textures/grass -> textures/gravel (random 64x64 crops)",
-                             steps=STEPS, batch_size=BATCH_SIZE, minutes=round(minutes, 1),
-                             recipe="pretrained/recipes/cyclegan_grass2gravel.py",
-                             measured={k: round(v, 3) for k, v in numbers.items()})
+    epochs = trained["epochs"]
+    card = _recipe.card(CARD, trained, batch_size=BATCH_SIZE, epochs=epochs,
+                        steps_per_epoch=trained["steps_per_epoch"], half=epochs - epochs // 2,
+                        measured=measured)
     picture = before_after(gan)
-    images.save_png(picture, Path(out) / PICTURE)
-    presets.write_manifest(out, [presets.CONFIG_FILE, presets.WEIGHTS_FILE, PICTURE])
+    _recipe.save(gan, args, card, trained, pictures={PICTURE: picture},
+                 manifest=[presets.CONFIG_FILE, presets.WEIGHTS_FILE, PICTURE],
+                 data="textures/grass -> textures/gravel (random 64x64 crops)",
+                 steps=trained["steps"], batch_size=BATCH_SIZE,
+                 minutes=round(trained["minutes"], 1),
+                 recipe="pretrained/recipes/cyclegan_grass2gravel.py",
+                 measured={k: round(v, 3) for k, v in numbers.items()})
     if args.docs_image:
         images.save_png(picture, args.docs_image)
-    print(f"wrote {out} in {minutes:.1f} minutes of training")
     return 0
 
 

@@ -7,15 +7,10 @@ for 1,500 steps of batch 64, then writes the preset (weights, config, card, mani
 its sample grid. About 7 minutes on 2 CPU cores.
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-
-import _digits  # noqa: E402
-import ganzoo  # noqa: E402
+import _recipe  # first: it quiets TensorFlow's C++ logging before Keras loads
+import ganzoo
 
 STEPS = 1500
 BATCH_SIZE = 64
@@ -52,17 +47,13 @@ detail beyond that.
 
 
 def main(argv=None):
-    args = _digits.parse_args(__doc__.splitlines()[0], "dcgan-digits", STEPS, argv)
-    keras.utils.set_random_seed(0)
-    data = _digits.data(BATCH_SIZE)
-    gan = ganzoo.models.DCGAN(**SETTINGS)
-    gan.compile()
-    trained = _digits.fit(gan, data, args.steps, BATCH_SIZE)
-    measured, _ = _digits.measure(gan, "dcgan-digits")
-    card = CARD.format(steps=trained["steps"], batch_size=BATCH_SIZE,
-                       minutes=trained["minutes"], cores=trained["cores"], measured=measured,
-                       **trained["losses"])
-    _digits.save(gan, args, card, "pretrained/recipes/dcgan_digits.py", trained, BATCH_SIZE)
+    args = _recipe.parse_args(__doc__, "dcgan-digits", STEPS, argv)
+    gan, trained = _recipe.train_digits(lambda: ganzoo.models.DCGAN(**SETTINGS),
+                                        args.steps, BATCH_SIZE)
+    measured, _ = _recipe.measure_digits(gan, "dcgan-digits")
+    card = _recipe.card(CARD, trained, batch_size=BATCH_SIZE, measured=measured)
+    _recipe.save_digits(gan, args, card, "pretrained/recipes/dcgan_digits.py", trained,
+                        BATCH_SIZE)
     return 0
 
 

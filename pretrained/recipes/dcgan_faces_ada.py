@@ -10,21 +10,20 @@ and the starting preset with `ganzoo.metrics.evaluate` (what `ganzoo evaluate` r
 writes the preset. About 3 minutes on 2 CPU cores.
 """
 
-import argparse
-import os
+import csv
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import ganzoo  # noqa: E402
-from ganzoo import images, training  # noqa: E402
+import _recipe  # first: it quiets TensorFlow's C++ logging before Keras loads
+import ganzoo
+from ganzoo import presets, training
 
 STEPS = 640
 BATCH_SIZE = 32
 FACES = 100
+# What the card's numbers are measured with: FACES samples (seed 0) against the faces.
+MEASURE = dict(features="digits", n=FACES, seed=0, metrics=("fid", "kid", "pr"))
 
 CARD = """# dcgan-faces-ada
 
@@ -55,7 +54,7 @@ faces' in that space, not how realistic a face looks. Look at the samples too.
 | --- | --- | --- | --- | --- |
 {rows}
 
-Reproduce: `ganzoo evaluate pretrained/dcgan-faces-ada --data faces --features digits -n {n} --metrics fid,kid,pr`.
+Reproduce: `{command}`.
 
 ## Limits
 
@@ -67,53 +66,41 @@ smoother. See docs/small-data.md for the side-by-side measurements.
 
 
 def fine_tune(folder, augment, steps):
+    """`ganzoo train dcgan --preset dcgan-digits --data faces ...` in `folder`; returns
+    (its result, `_recipe.timed`'s facts)."""
     run = training.plan_run("dcgan", "faces", folder, steps=steps, batch_size=BATCH_SIZE,
                             preset="dcgan-digits", seed=0, augment=augment,
                             log=lambda line: print(f"[{augment}] {line}", flush=True))
-    start = time.time()
-    result = run.train(verbose=0)
-    return result, (time.time() - start) / 60
+    return _recipe.timed(lambda: run.train(verbose=0), steps)
 
 
-def measure(source):
-    results = ganzoo.metrics.evaluate(source, "faces", features="digits", n=FACES, seed=0,
-                                      metrics=("fid", "kid", "pr"), progress=False)
-    return results
-
-
-def row(name, r):
+def row(name, source):
+    r = _recipe.evaluate(source, "faces", **MEASURE)
     return (f"| {name} | {r['fid']:.2f} | {r['kid']:.3f} | {r['precision']:.2f} | "
             f"{r['recall']:.2f} |")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="pretrained/dcgan-faces-ada")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--steps", type=int, default=STEPS, help="fewer to try it quickly")
-    args = parser.parse_args(argv)
-    import csv
-
+    args = _recipe.parse_args(__doc__, "dcgan-faces-ada", STEPS, argv)
     with tempfile.TemporaryDirectory(prefix="dcgan-faces-") as scratch:
-        result, minutes = fine_tune(Path(scratch) / "ada", "ada", args.steps)
+        result, trained = fine_tune(Path(scratch) / "ada", "ada", args.steps)
         with open(result.path / "history.csv", newline="") as handle:
             last = list(csv.DictReader(handle))[-1]
         plain, _ = fine_tune(Path(scratch) / "none", None, args.steps)
         model = ganzoo.models.DCGAN.from_preset(result.preset)
-        rows = [row("this preset (ADA)", measure(model)),
+        rows = [row("this preset (ADA)", model),
                 row("the same fine-tune without augmentation",
-                    measure(ganzoo.models.DCGAN.from_preset(plain.preset))),
-                row("`dcgan-digits`, before fine-tuning", measure("dcgan-digits"))]
-    card = CARD.format(steps=args.steps, batch_size=BATCH_SIZE, p=float(last["aug_p"]),
-                       r_t=float(last["r_t"]), minutes=minutes, cores=os.cpu_count(), n=FACES,
-                       rows="\n".join(rows))
-    out = model.save_to_preset(args.out, overwrite=args.overwrite, card=card,
-                               preset_name=Path(args.out).name, data="faces (100 images)",
-                               steps=args.steps, batch_size=BATCH_SIZE, augment="ada",
-                               started_from="dcgan-digits",
-                               recipe="pretrained/recipes/dcgan_faces_ada.py")
-    images.save_png(images.grid(model.sample(64, seed=0)), Path(out) / "samples.png")
-    print(f"wrote {out} ({minutes:.1f} minutes of ADA fine-tuning)")
+                    ganzoo.models.DCGAN.from_preset(plain.preset)),
+                row("`dcgan-digits`, before fine-tuning", "dcgan-digits")]
+    card = _recipe.card(
+        CARD, trained, batch_size=BATCH_SIZE, p=float(last["aug_p"]), r_t=float(last["r_t"]),
+        n=FACES, rows="\n".join(rows),
+        command=_recipe.evaluate_command("pretrained/dcgan-faces-ada", "faces", **MEASURE))
+    _recipe.save(model, args, card, trained,
+                 pictures={presets.SAMPLES_FILE: _recipe.samples(model)},
+                 data="faces (100 images)", steps=args.steps, batch_size=BATCH_SIZE,
+                 augment="ada", started_from="dcgan-digits",
+                 recipe="pretrained/recipes/dcgan_faces_ada.py")
     return 0
 
 

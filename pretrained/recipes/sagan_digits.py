@@ -10,15 +10,11 @@ preset (weights, config, card, manifest) and its sample grid. About 20 to 30 min
 busy CPU cores.
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-
-import _digits  # noqa: E402
-import ganzoo  # noqa: E402
+import _recipe  # first: it quiets TensorFlow's C++ logging before Keras loads
+import ganzoo
+import keras
 
 STEPS = 2000
 BATCH_SIZE = 32
@@ -63,18 +59,15 @@ def attention_gamma(network):
 
 
 def main(argv=None):
-    args = _digits.parse_args(__doc__.splitlines()[0], "sagan-digits", STEPS, argv)
-    keras.utils.set_random_seed(0)
-    data = _digits.data(BATCH_SIZE)
-    gan = ganzoo.models.SAGAN(**SETTINGS)
-    gan.compile()
-    trained = _digits.fit(gan, data, args.steps, BATCH_SIZE)
-    measured, _ = _digits.measure(gan, "sagan-digits")
-    card = CARD.format(steps=trained["steps"], batch_size=BATCH_SIZE,
-                       minutes=trained["minutes"], cores=trained["cores"], measured=measured,
-                       g_gamma=attention_gamma(gan.generator),
-                       d_gamma=attention_gamma(gan.discriminator), **trained["losses"])
-    _digits.save(gan, args, card, "pretrained/recipes/sagan_digits.py", trained, BATCH_SIZE)
+    args = _recipe.parse_args(__doc__, "sagan-digits", STEPS, argv)
+    gan, trained = _recipe.train_digits(lambda: ganzoo.models.SAGAN(**SETTINGS),
+                                        args.steps, BATCH_SIZE)
+    measured, _ = _recipe.measure_digits(gan, "sagan-digits")
+    card = _recipe.card(CARD, trained, batch_size=BATCH_SIZE, measured=measured,
+                        g_gamma=attention_gamma(gan.generator),
+                        d_gamma=attention_gamma(gan.discriminator))
+    _recipe.save_digits(gan, args, card, "pretrained/recipes/sagan_digits.py", trained,
+                        BATCH_SIZE)
     return 0
 
 

@@ -11,30 +11,29 @@ bilinear global skip (`upsampled_skip=True`), the discriminator the paper's with
 disc_filters=16. Then it measures PSNR and SSIM against bicubic upscaling on the held-out
 pictures (`ganzoo.metrics.evaluate`, what `ganzoo evaluate --metrics psnr,ssim` runs),
 writes the preset, its card and a before/after picture. About 20 to 25 minutes on 2 busy
-CPU cores.
+CPU cores. `--steps N` trains N steps instead of 1,500, the first `--pretrain-steps` of them
+(by default 4 in 5) on the MSE alone. `_recipe.py` is the harness (arguments, `fit`,
+`evaluate`, `save`) every recipe shares.
 """
 
-import argparse
-import os
 import sys
-import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import ganzoo  # noqa: E402
-from ganzoo import images  # noqa: E402
-from ganzoo.data import bundled  # noqa: E402
-from ganzoo.data.super_resolution import bicubic_downscale  # noqa: E402
-from ganzoo.data.super_resolution import bicubic_upscale  # noqa: E402
+import _recipe  # first: it quiets TensorFlow's C++ logging before Keras loads
+import ganzoo
+import keras
+import numpy as np
+from ganzoo import images
+from ganzoo.data import bundled
+from ganzoo.data.super_resolution import bicubic_downscale, bicubic_upscale
 
 PATCH = 48
 BATCH_SIZE = 16
 PRETRAIN_STEPS = 1200
 ADVERSARIAL_STEPS = 300
+STEPS = PRETRAIN_STEPS + ADVERSARIAL_STEPS
+STEPS_PER_EPOCH = 50
+# What the card's first row is measured with: the held-out 96x96 tiles.
+MEASURE = dict(split="test", metrics=("psnr", "ssim"), image_size=96)
 G_LEARNING_RATE = 5e-4
 D_LEARNING_RATE = 1e-4
 SETTINGS = dict(image_shape=(PATCH, PATCH, 3), scale=4, filters=32, blocks=4,
@@ -98,10 +97,8 @@ def downscale_uint8(picture):
 def measure(model, preset_path):
     """PSNR/SSIM against bicubic: the held-out 96x96 tiles (`ganzoo evaluate`) and the two
     whole held-out pictures."""
-    command = (f"ganzoo evaluate {preset_path} --data photos --split test "
-               "--metrics psnr,ssim --image-size 96")
-    tiles = ganzoo.metrics.evaluate(model, "photos", split="test", metrics=("psnr", "ssim"),
-                                    image_size=96, progress=False)
+    command = _recipe.evaluate_command(preset_path, "photos", **MEASURE)
+    tiles = _recipe.evaluate(model, "photos", **MEASURE)
     rows = ["| images | PSNR srgan | PSNR bicubic | gain | SSIM srgan | SSIM bicubic |",
             "| --- | --- | --- | --- | --- | --- |",
             f"| 36 held-out 96x96 tiles of chelsea and coffee (`ganzoo evaluate`) | "
@@ -126,24 +123,28 @@ def measure(model, preset_path):
     return text, tiles
 
 
-def before_after(model, path):
-    """Bicubic | srgan | original crops of the held-out pictures, 4x their size."""
+def before_after(model):
+    """The picture: bicubic | srgan | original crops of the held-out pictures, 4x their
+    size."""
     rows = []
     for picture, (top, left) in zip(held_out_pictures(), ((60, 150), (120, 200))):
         crop = picture[top:top + 128, left:left + 128]
         small = downscale_uint8(crop)
         rows.append(np.concatenate([bicubic_upscale(small, 4), model.upscale(small), crop],
                                    axis=1))
-    images.save_png(images.grid(np.stack(rows), columns=1, padding=4), path)
+    return images.grid(np.stack(rows), columns=1, padding=4)
+
+
+def arguments(parser):
+    parser.add_argument("--pretrain-steps", type=int, default=None,
+                        help="of --steps, how many train the generator alone (default: "
+                             f"{PRETRAIN_STEPS} of {STEPS}, in that proportion)")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="pretrained/srgan-x4-photos")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--pretrain-steps", type=int, default=PRETRAIN_STEPS)
-    parser.add_argument("--adversarial-steps", type=int, default=ADVERSARIAL_STEPS)
-    args = parser.parse_args(argv)
+    args = _recipe.parse_args(__doc__, "srgan-x4-photos", STEPS, argv, extra=arguments)
+    if args.pretrain_steps is None:
+        args.pretrain_steps = round(args.steps * PRETRAIN_STEPS / STEPS)
 
     keras.utils.set_random_seed(0)
     data = ganzoo.data.load_super_resolution("photos", scale=4, patch_size=PATCH,
@@ -151,30 +152,19 @@ def main(argv=None):
     model = ganzoo.models.SRGAN(**{**SETTINGS, "pretrain_steps": args.pretrain_steps})
     model.compile(g_optimizer=keras.optimizers.Adam(G_LEARNING_RATE, beta_1=0.9),
                   d_optimizer=keras.optimizers.Adam(D_LEARNING_RATE, beta_1=0.9))
-    total = args.pretrain_steps + args.adversarial_steps
-    steps_per_epoch = min(50, total)
-    epochs = -(-total // steps_per_epoch)
-    start = time.time()
-    history = model.fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=2)
-    minutes = (time.time() - start) / 60
-    losses = {name: values[-1] for name, values in history.history.items()}
+    trained = _recipe.fit(model, data, args.steps, STEPS_PER_EPOCH)
 
     measured, tiles = measure(model, args.out)
-    card = CARD.format(patch=PATCH, pretrain_steps=args.pretrain_steps,
-                       adversarial_steps=epochs * steps_per_epoch - args.pretrain_steps,
-                       batch_size=BATCH_SIZE, g_lr=G_LEARNING_RATE, d_lr=D_LEARNING_RATE,
-                       minutes=minutes, cores=os.cpu_count(), measured=measured, **losses)
-    out = model.save_to_preset(args.out, overwrite=args.overwrite, card=card,
-                               preset_name=Path(args.out).name,
-                               data="photos (train split: chelsea and coffee held out)",
-                               steps=epochs * steps_per_epoch, batch_size=BATCH_SIZE,
-                               recipe="pretrained/recipes/srgan_x4_photos.py")
-    before_after(model, Path(out) / "before_after.png")
-    files = sorted(path.name for path in Path(out).iterdir()
-                   if path.is_file() and path.name != ganzoo.presets.MANIFEST_FILE)
-    ganzoo.presets.write_manifest(out, files)
-    print(f"wrote {out}: PSNR {tiles['psnr']:.2f} dB vs bicubic {tiles['psnr_bicubic']:.2f} dB "
-          f"in {minutes:.1f} min")
+    card = _recipe.card(CARD, trained, patch=PATCH, pretrain_steps=args.pretrain_steps,
+                        adversarial_steps=trained["steps"] - args.pretrain_steps,
+                        batch_size=BATCH_SIZE, g_lr=G_LEARNING_RATE, d_lr=D_LEARNING_RATE,
+                        measured=measured)
+    _recipe.save(model, args, card, trained, pictures={"before_after.png": before_after(model)},
+                 manifest="all",
+                 data="photos (train split: chelsea and coffee held out)",
+                 steps=trained["steps"], batch_size=BATCH_SIZE,
+                 recipe="pretrained/recipes/srgan_x4_photos.py")
+    print(f"PSNR {tiles['psnr']:.2f} dB vs bicubic {tiles['psnr_bicubic']:.2f} dB")
     return 0
 
 

@@ -11,19 +11,13 @@ generator EMA with a half-life of 10,000 images) and R1 gamma 1, then writes the
 18 minutes on 2 CPU cores shared with test runs.
 """
 
-import argparse
-import os
 import sys
-import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import ganzoo  # noqa: E402
-from ganzoo import images  # noqa: E402
+import _recipe  # first: it quiets TensorFlow's C++ logging before Keras loads
+import ganzoo
+import numpy as np
+from ganzoo import images
 
 STEPS = 3000
 BATCH_SIZE = 32
@@ -63,28 +57,11 @@ do not expect detail beyond that. Unconditional: `ganzoo sample` cannot choose t
 """
 
 
-def measure(gan):
-    """The card's table: the generator against the held-out digits, digits features."""
-    command = ("ganzoo evaluate pretrained/stylegan_lite-digits --data digits --split test "
-               "--features digits -n 1437")
-    results = ganzoo.metrics.evaluate(gan, "digits", split="test", features="digits",
-                                      n=1437, seed=0, progress=False)
-    floor = ganzoo.metrics.evaluate("digits:train", "digits", split="test", features="digits",
-                                    n=1437, seed=0, image_size=32, progress=False)
-    rows = [
-        "| | FID | KID | IS | precision | recall |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for name, r in (("this preset", results), ("real train vs test (the floor)", floor)):
-        rows.append(
-            f"| {name} | {r['fid']:.2f} | {r['kid']:.3f} | {r['is']:.2f} | "
-            f"{r['precision']:.3f} | {r['recall']:.3f} |"
-        )
-    return (
-        "1,437 samples (seed 0, no truncation) against the 360 images of the held-out\n"
-        "`test` split, with the `digits` features (docs/metrics.md explains each number):\n\n"
-        + "\n".join(rows) + f"\n\nReproduce: `{command}`.\n"
-    )
+# The text above the card's table.
+MEASURED = (
+    "1,437 samples (seed 0, no truncation) against the 360 images of the held-out\n"
+    "`test` split, with the `digits` features (docs/metrics.md explains each number):\n\n"
+)
 
 
 def document_pictures(gan, folder):
@@ -123,37 +100,17 @@ def document_pictures(gan, folder):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="pretrained/stylegan_lite-digits")
-    parser.add_argument("--docs-img", default="docs/img")
-    parser.add_argument("--steps", type=int, default=STEPS)
-    parser.add_argument("--overwrite", action="store_true")
-    args = parser.parse_args(argv)
-
-    keras.utils.set_random_seed(0)
-    steps_per_epoch = 1437 // BATCH_SIZE
-    epochs = -(-args.steps // steps_per_epoch)
-    if args.steps < steps_per_epoch:
-        steps_per_epoch, epochs = args.steps, 1
-    data = ganzoo.data.load("digits", image_size=32, batch_size=BATCH_SIZE, seed=0, repeat=True)
-    gan = ganzoo.models.StyleGANLite(**SETTINGS)
-    gan.compile(r1_gamma=R1_GAMMA)
-    start = time.time()
-    history = gan.fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=2)
-    minutes = (time.time() - start) / 60
-    losses = {name: values[-1] for name, values in history.history.items()}
-
-    measured = measure(gan)
-    card = CARD.format(steps=epochs * steps_per_epoch, batch_size=BATCH_SIZE, minutes=minutes,
-                       cores=os.cpu_count(), measured=measured, r1_gamma=R1_GAMMA, **losses)
-    out = gan.save_to_preset(args.out, overwrite=args.overwrite, card=card,
-                             preset_name=Path(args.out).name, data="digits (train split)",
-                             steps=epochs * steps_per_epoch, batch_size=BATCH_SIZE,
-                             recipe="pretrained/recipes/stylegan_lite_digits.py")
-    grid = images.grid(gan.sample(64, seed=0))
-    images.save_png(grid, Path(out) / "samples.png")
+    args = _recipe.parse_args(
+        __doc__, "stylegan_lite-digits", STEPS, argv,
+        extra=lambda parser: parser.add_argument("--docs-img", default="docs/img"))
+    gan, trained = _recipe.train_digits(lambda: ganzoo.models.StyleGANLite(**SETTINGS),
+                                        args.steps, BATCH_SIZE, r1_gamma=R1_GAMMA)
+    measured, _ = _recipe.measure_digits(gan, "stylegan_lite-digits", intro=MEASURED)
+    card = _recipe.card(CARD, trained, batch_size=BATCH_SIZE, measured=measured,
+                        r1_gamma=R1_GAMMA)
+    _recipe.save_digits(gan, args, card, "pretrained/recipes/stylegan_lite_digits.py",
+                        trained, BATCH_SIZE)
     document_pictures(gan, args.docs_img)
-    print(f"wrote {out}")
     return 0
 
 

@@ -11,15 +11,10 @@ manifest) and its sample grid. 25 minutes of training on 2 CPU cores shared with
 trainings (load average about 8 to 12), then about a minute of measuring.
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-
-import _digits  # noqa: E402
-import ganzoo  # noqa: E402
+import _recipe  # first: it quiets TensorFlow's C++ logging before Keras loads
+import ganzoo
 
 STEPS = 2000
 N_CRITIC = 5
@@ -59,19 +54,15 @@ detail beyond that.
 
 
 def main(argv=None):
-    args = _digits.parse_args(__doc__.splitlines()[0], "wgan_gp-digits", STEPS, argv)
-    keras.utils.set_random_seed(0)
-    data = _digits.data(BATCH_SIZE)
-    gan = ganzoo.models.WGANGP(**SETTINGS)
-    gan.compile()
-    trained = _digits.fit(gan, data, args.steps, BATCH_SIZE)
-    measured, _ = _digits.measure(gan, "wgan_gp-digits")
-    steps = trained["steps"]
-    card = CARD.format(steps=steps, batch_size=BATCH_SIZE, n_critic=N_CRITIC,
-                       chunk=BATCH_SIZE // N_CRITIC, critic_steps=steps * N_CRITIC,
-                       minutes=trained["minutes"], cores=trained["cores"], measured=measured,
-                       **trained["losses"])
-    _digits.save(gan, args, card, "pretrained/recipes/wgan_gp_digits.py", trained, BATCH_SIZE)
+    args = _recipe.parse_args(__doc__, "wgan_gp-digits", STEPS, argv)
+    gan, trained = _recipe.train_digits(lambda: ganzoo.models.WGANGP(**SETTINGS),
+                                        args.steps, BATCH_SIZE)
+    measured, _ = _recipe.measure_digits(gan, "wgan_gp-digits")
+    card = _recipe.card(CARD, trained, batch_size=BATCH_SIZE, n_critic=N_CRITIC,
+                        chunk=BATCH_SIZE // N_CRITIC, critic_steps=trained["steps"] * N_CRITIC,
+                        measured=measured)
+    _recipe.save_digits(gan, args, card, "pretrained/recipes/wgan_gp_digits.py", trained,
+                        BATCH_SIZE)
     return 0
 
 
