@@ -1,7 +1,7 @@
 """Training data for ganzoo: one `load` for bundled datasets, TensorFlow Datasets, image
 folders and NumPy arrays, all yielding float32 NHWC images in [-1, 1].
 
-Sources:
+Kinds of data:
 
 - bundled datasets that work offline (see `ganzoo.data.bundled`): `"digits"`,
   `"faces"`, `"textures/grass"`, `"textures/gravel"`, `"textures/brick"`, `"photos"`;

@@ -1,4 +1,4 @@
-"""Shared pieces of the data sources: the in-memory image container and error helpers."""
+"""Shared pieces of the data loaders: the in-memory image container and error helpers."""
 
 import dataclasses
 from typing import Optional
@@ -8,23 +8,23 @@ import numpy as np
 VALID_CHANNELS = (1, 3)
 
 
-def source_error(source, expected):
-    """A one-line `ValueError` naming the data source and what was expected."""
-    message = f"Data source {describe_source(source)}: {expected}"
+def data_error(data, expected):
+    """A one-line `ValueError` naming the data and what was expected."""
+    message = f"Data source {describe_data(data)}: {expected}"
     return ValueError(" ".join(message.split()))
 
 
-def describe_source(source):
-    """A short printable name for a source (NumPy arrays are shown by shape and dtype)."""
-    if isinstance(source, tuple) and source and isinstance(source[0], np.ndarray):
-        images, labels = source[0], source[1] if len(source) > 1 else None
+def describe_data(data):
+    """A short printable name for the data (NumPy arrays are shown by shape and dtype)."""
+    if isinstance(data, tuple) and data and isinstance(data[0], np.ndarray):
+        images, labels = data[0], data[1] if len(data) > 1 else None
         text = f"NumPy arrays (images shape={images.shape} dtype={images.dtype}"
         if labels is not None:
             text += f", labels shape={np.shape(labels)}"
         return text + ")"
-    if isinstance(source, np.ndarray):
-        return f"NumPy array (shape={source.shape} dtype={source.dtype})"
-    return repr(source if isinstance(source, str) else str(source))
+    if isinstance(data, np.ndarray):
+        return f"NumPy array (shape={data.shape} dtype={data.dtype})"
+    return repr(data if isinstance(data, str) else str(data))
 
 
 @dataclasses.dataclass
@@ -34,7 +34,7 @@ class ImageArrays:
     Attributes:
         images: uint8 array in [0, 255] or float32 array in [-1, 1], shape (N, H, W, C)
             with C in (1, 3).
-        labels: int array of shape (N,), or None when the source has no labels.
+        labels: int array of shape (N,), or None when the data has no labels.
         class_names: list of str (index = label), or None.
     """
 

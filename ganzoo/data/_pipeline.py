@@ -1,40 +1,40 @@
-"""The `tf.data` pipeline every source goes through: scale, convert, resize, cache,
+"""The `tf.data` pipeline all data goes through: scale, convert, resize, cache,
 shuffle, repeat, batch, prefetch."""
 
 import tensorflow as tf
 
-from ganzoo.data._common import VALID_CHANNELS, source_error
+from ganzoo.data._common import VALID_CHANNELS, data_error
 
 # Datasets whose preprocessed images fit in this many bytes are cached in memory.
 CACHE_LIMIT_BYTES = 2 * 1024**3
-# Shuffle buffer for streamed (TensorFlow Datasets) sources; in-memory sources shuffle
+# Shuffle buffer for streamed (TensorFlow Datasets) data; in-memory data is shuffled
 # over every example.
 STREAM_SHUFFLE_BUFFER = 10_000
 
 
-def from_arrays(source, arrays, labels, **options):
+def from_arrays(data, arrays, labels, **options):
     """Build the training dataset of an in-memory `ImageArrays`.
 
     Args:
-        source: the user's source, for error messages.
+        data: what the user passed as `data`, for error messages.
         arrays: an `ImageArrays`.
         labels: bool. Whether to yield `(images, labels)` pairs.
         **options: the `finish` options (image_size, channels, batch_size, shuffle, seed,
             cache, repeat).
     """
     if labels and arrays.labels is None:
-        raise source_error(source, "has no labels; load it with labels=False")
+        raise data_error(data, "has no labels; load it with labels=False")
     if labels:
         elements = tf.data.Dataset.from_tensor_slices((arrays.images, arrays.labels))
     else:
         elements = tf.data.Dataset.from_tensor_slices((arrays.images,))
     return finish(
-        source, elements, num_examples=len(arrays.images), in_memory=True, **options
+        data, elements, num_examples=len(arrays.images), in_memory=True, **options
     )
 
 
 def finish(
-    source,
+    data,
     elements,
     *,
     num_examples,
@@ -50,11 +50,11 @@ def finish(
     """Turn a dataset of `(image,)` or `(image, label)` tuples into training batches.
 
     Args:
-        source: the user's source, for error messages.
+        data: what the user passed as `data`, for error messages.
         elements: `tf.data.Dataset` of 1-tuples `(image,)` or pairs `(image, label)`; images
             HWC uint8 in [0, 255] or float in [-1, 1].
         num_examples: int or None (unknown).
-        in_memory: bool. Whether the source is held in memory (shuffled over all of it).
+        in_memory: bool. Whether the data is held in memory (shuffled over all of it).
         image_size: (height, width) or None.
         channels: 1, 3 or None.
         batch_size: int.
@@ -68,14 +68,14 @@ def finish(
         `(images, int32 labels)` pairs).
     """
     if num_examples is not None and num_examples < batch_size:
-        raise source_error(
-            source,
+        raise data_error(
+            data,
             f"has {num_examples} examples, fewer than batch_size={batch_size} (the last "
             f"incomplete batch is dropped, so nothing would be yielded); use a smaller "
             f"batch_size",
         )
     image_spec = elements.element_spec[0]
-    out_shape = _output_shape(source, image_spec.shape, image_size, channels)
+    out_shape = _output_shape(data, image_spec.shape, image_size, channels)
     preprocess = _make_preprocess(image_spec.shape[-1], out_shape)
     dataset = elements.map(
         lambda image, *label: _pack(preprocess(image), label),
@@ -92,16 +92,16 @@ def finish(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _output_shape(source, shape, image_size, channels):
+def _output_shape(data, shape, image_size, channels):
     """Static (H, W, C) of the preprocessed images; checks what cannot work."""
     in_channels = shape[-1]
     if in_channels not in VALID_CHANNELS:
-        raise source_error(
-            source, f"has images with {in_channels} channels; expected 1 (grayscale) or 3 (RGB)"
+        raise data_error(
+            data, f"has images with {in_channels} channels; expected 1 (grayscale) or 3 (RGB)"
         )
     if image_size is None and (shape[0] is None or shape[1] is None):
-        raise source_error(
-            source, "has images of varying sizes; pass image_size to resize them to one size"
+        raise data_error(
+            data, "has images of varying sizes; pass image_size to resize them to one size"
         )
     height, width = image_size or (shape[0], shape[1])
     return (height, width, channels or in_channels)

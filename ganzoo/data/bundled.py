@@ -23,7 +23,7 @@ import functools
 
 import numpy as np
 
-from ganzoo.data._common import ImageArrays, source_error, tile
+from ganzoo.data._common import ImageArrays, data_error, tile
 
 TEXTURES = ("grass", "gravel", "brick")
 BUNDLED_NAMES = ("digits", "faces") + tuple(f"textures/{name}" for name in TEXTURES) + (
@@ -52,9 +52,9 @@ PHOTO_TEST_NAMES = ("chelsea", "coffee")
 DIGITS_CLASS_NAMES = [str(digit) for digit in range(10)]
 
 
-def is_bundled(source):
-    """Whether `source` names a bundled dataset."""
-    return isinstance(source, str) and source in BUNDLED_NAMES
+def is_bundled(data):
+    """Whether `data` names a bundled dataset."""
+    return isinstance(data, str) and data in BUNDLED_NAMES
 
 
 def splits_of(name):
@@ -92,7 +92,7 @@ def load_arrays(name, split="train", image_size=None):
         patch = patch or PHOTO_PATCH
         patches = np.concatenate([tile(photo, patch) for photo in photo_pictures(split)])
     if len(patches) == 0:
-        raise source_error(
+        raise data_error(
             name, f"image_size={patch} is larger than its pictures; use a smaller image_size"
         )
     return ImageArrays(patches)
@@ -132,7 +132,7 @@ def digits_arrays(split="train"):
 
 def _check_split(name, split):
     if split not in splits_of(name):
-        raise source_error(
+        raise data_error(
             name, f"unknown split {split!r}; expected one of {list(splits_of(name))}"
         )
 
@@ -199,7 +199,7 @@ def texture_picture(name):
     """
     name = name.split("/", 1)[1] if name.startswith("textures/") else name
     if name not in TEXTURES:
-        raise source_error(f"textures/{name}", f"unknown texture; expected one of {list(TEXTURES)}")
+        raise data_error(f"textures/{name}", f"unknown texture; expected one of {list(TEXTURES)}")
     return _texture(name)
 
 

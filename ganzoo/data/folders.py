@@ -1,4 +1,4 @@
-"""Folders of image files as a data source.
+"""Folders of image files as training data.
 
 A folder is either flat (image files directly inside it: no labels) or holds one
 sub-folder per class (sorted sub-folder names give labels 0..K-1; images are looked for one
@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from ganzoo._imaging import load_image
-from ganzoo.data._common import ImageArrays, source_error
+from ganzoo.data._common import ImageArrays, data_error
 from ganzoo.data.bundled import BUNDLED_NAMES
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
@@ -35,7 +35,7 @@ def scan(folder):
     classes = [(name, _images_in(os.path.join(folder, name))) for name in sub_folders]
     classes = [(name, paths) for name, paths in classes if paths]
     if classes and top_images:
-        raise source_error(
+        raise data_error(
             folder,
             f"mixes image files ({os.path.basename(top_images[0])}, ...) with class "
             f"sub-folders ({classes[0][0]}, ...); expected either a flat folder of images "
@@ -48,7 +48,7 @@ def scan(folder):
         ).astype(np.int64)
         return paths, labels, [name for name, _ in classes]
     if not top_images:
-        raise source_error(
+        raise data_error(
             folder,
             f"contains no images ({_EXTENSIONS_TEXT}) directly or in class sub-folders",
         )
@@ -56,7 +56,7 @@ def scan(folder):
 
 
 def describe(folder):
-    """Metadata of a folder source from the file headers (see `ganzoo.data.describe`)."""
+    """Metadata of a folder of images from the file headers (see `ganzoo.data.describe`)."""
     paths, _, class_names = scan(folder)
     headers = [_read_header(folder, path) for path in paths]
     sizes = {size for size, _ in headers}
@@ -87,7 +87,7 @@ def load_arrays(folder, image_size=None, channels=None):
     sizes = [size for size, _ in headers]
     if image_size is None and len(set(sizes)) > 1:
         odd = next(index for index, size in enumerate(sizes) if size != sizes[0])
-        raise source_error(
+        raise data_error(
             folder,
             f"images differ in size ({_relative(folder, paths[0])} is {_hw(sizes[0])}, "
             f"{_relative(folder, paths[odd])} is {_hw(sizes[odd])}); pass image_size to "
@@ -101,13 +101,13 @@ def load_arrays(folder, image_size=None, channels=None):
 
 def _list_entries(folder):
     if not os.path.exists(folder):
-        raise source_error(
+        raise data_error(
             folder,
             f"no such folder; expected a folder of images, a bundled dataset "
             f"({', '.join(BUNDLED_NAMES)}) or a TensorFlow Datasets name",
         )
     if not os.path.isdir(folder):
-        raise source_error(folder, "is a file; expected a folder of images")
+        raise data_error(folder, "is a file; expected a folder of images")
     names = sorted(name for name in os.listdir(folder) if not name.startswith("."))
     images = [
         os.path.join(folder, name)
@@ -154,7 +154,7 @@ def _decode(folder, path, channels):
 
 def _unreadable(folder, path, error):
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return source_error(folder, f"cannot read image file {_relative(folder, path)} ({reason})")
+    return data_error(folder, f"cannot read image file {_relative(folder, path)} ({reason})")
 
 
 def _relative(folder, path):

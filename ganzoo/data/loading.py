@@ -1,4 +1,4 @@
-"""`load` and `describe`: one entry point for every kind of image source.
+"""`load` and `describe`: one entry point for every kind of image data.
 
 The package `ganzoo.data` exports them; `unpaired` and `super_resolution` build on them.
 """
@@ -11,10 +11,10 @@ from ganzoo.data import arrays as _arrays
 from ganzoo.data import bundled as _bundled
 from ganzoo.data import folders as _folders
 from ganzoo.data import tfds_source as _tfds
-from ganzoo.data._common import VALID_CHANNELS, normalize_image_size, source_error
+from ganzoo.data._common import VALID_CHANNELS, data_error, normalize_image_size
 from ganzoo.data.bundled import BUNDLED_NAMES
 
-# Kinds of source `load` accepts, for help texts.
+# Kinds of data `load` accepts, for help texts.
 SOURCES = {
     "bundled": BUNDLED_NAMES,
     "tfds": "a TensorFlow Datasets name, e.g. 'mnist' or 'cycle_gan/horse2zebra'",
@@ -26,7 +26,7 @@ _WHOLE_SPLITS = ("train", "all")
 
 
 def load(
-    source,
+    data,
     image_size=None,
     batch_size=64,
     split="train",
@@ -51,7 +51,7 @@ def load(
     `value_range` names any other range, rescaled linearly to [-1, 1].
 
     Args:
-        source: str, path or NumPy array(s). A bundled name (`BUNDLED_NAMES`), a
+        data: str, path or NumPy array(s). A bundled name (`BUNDLED_NAMES`), a
             TensorFlow Datasets name, a folder of images, an image array, or an
             `(images, labels)` tuple of arrays.
         image_size: int, (height, width) or None. Size of the yielded images; None keeps
@@ -80,7 +80,7 @@ def load(
         A `tf.data.Dataset` of float32 NHWC image batches, or `(images, labels)` pairs.
 
     Raises:
-        ValueError: with one line naming the source, for an unknown name, a TFDS
+        ValueError: with one line naming the data, for an unknown name, a TFDS
             dataset that is not prepared while offline, a missing or empty folder, an
             unreadable image, a wrong channel count (not 1 or 3), array values outside
             the expected range, an unknown split, missing labels, or fewer examples than
@@ -97,7 +97,7 @@ def load(
     from ganzoo.data import _pipeline
 
     image_size = normalize_image_size(image_size)
-    _check_options(source, batch_size, channels)
+    _check_options(data, batch_size, channels)
     value_range = _arrays.check_value_range(value_range)
     options = dict(
         image_size=image_size,
@@ -108,36 +108,36 @@ def load(
         cache=cache,
         repeat=repeat,
     )
-    kind = _kind_of(source)
+    kind = _kind_of(data)
     if value_range is not None and kind != "numpy":
-        raise source_error(
-            source,
+        raise data_error(
+            data,
             f"value_range applies to NumPy arrays only (image files and datasets are "
             f"scaled from [0, 255]); received value_range={value_range!r}",
         )
     if kind == "tfds":
         elements, num_examples = _tfds.load_elements(
-            source, split, labels, shuffle, seed, _unknown_message()
+            data, split, labels, shuffle, seed, _unknown_message()
         )
         return _pipeline.finish(
-            source, elements, num_examples=num_examples, in_memory=False, **options
+            data, elements, num_examples=num_examples, in_memory=False, **options
         )
     if kind == "bundled":
-        arrays = _bundled.load_arrays(source, split, image_size)
+        arrays = _bundled.load_arrays(data, split, image_size)
     elif kind == "numpy":
-        _check_whole_split(source, split)
-        arrays = _arrays.load_arrays(source, value_range)
+        _check_whole_split(data, split)
+        arrays = _arrays.load_arrays(data, value_range)
     else:
-        _check_whole_split(source, split)
-        arrays = _folders.load_arrays(source, image_size, channels)
-    return _pipeline.from_arrays(source, arrays, labels, **options)
+        _check_whole_split(data, split)
+        arrays = _folders.load_arrays(data, image_size, channels)
+    return _pipeline.from_arrays(data, arrays, labels, **options)
 
 
-def describe(source, split="train"):
-    """Cheap metadata about a source, without building a dataset.
+def describe(data, split="train"):
+    """Cheap metadata about `data`, without building a dataset.
 
     Args:
-        source: any source `load` accepts.
+        data: anything `load` accepts.
         split: str. As in `load`. Defaults to `"train"`.
 
     Returns:
@@ -149,32 +149,32 @@ def describe(source, split="train"):
     A TFDS dataset that is not prepared yet is downloaded and prepared first; offline it
     raises the `ValueError` of `ganzoo.data.tfds_source.not_available_offline_error`.
     """
-    kind = _kind_of(source)
+    kind = _kind_of(data)
     if kind == "tfds":
-        return _tfds.describe(source, split, _unknown_message())
+        return _tfds.describe(data, split, _unknown_message())
     if kind == "bundled":
-        return _bundled.describe(source, split)
-    _check_whole_split(source, split)
+        return _bundled.describe(data, split)
+    _check_whole_split(data, split)
     if kind == "numpy":
-        return _arrays.describe(source)
-    return _folders.describe(source)
+        return _arrays.describe(data)
+    return _folders.describe(data)
 
 
-def _kind_of(source):
-    """Which kind of source this is: bundled, numpy, folder or tfds."""
-    if _bundled.is_bundled(source):
+def _kind_of(data):
+    """Which kind of data this is: bundled, numpy, folder or tfds."""
+    if _bundled.is_bundled(data):
         return "bundled"
-    if _arrays.is_array_source(source):
+    if _arrays.is_array_data(data):
         return "numpy"
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.exists(source)):
+    if isinstance(data, os.PathLike) or (isinstance(data, str) and os.path.exists(data)):
         return "folder"
-    if _tfds.looks_like_tfds_name(source):
+    if _tfds.looks_like_tfds_name(data):
         return "tfds"
-    if isinstance(source, str):
+    if isinstance(data, str):
         # Not a name and not an existing path: the folder loader says so clearly.
         return "folder"
     raise ValueError(
-        f"Data source of type {type(source).__name__}: expected a bundled dataset name "
+        f"Data source of type {type(data).__name__}: expected a bundled dataset name "
         f"({', '.join(BUNDLED_NAMES)}), a TensorFlow Datasets name, a folder path, an "
         f"image array or an (images, labels) tuple of arrays"
     )
@@ -187,25 +187,25 @@ def _unknown_message():
     )
 
 
-def _check_options(source, batch_size, channels):
+def _check_options(data, batch_size, channels):
     if channels is not None and channels not in VALID_CHANNELS:
-        raise source_error(
-            source, f"channels must be 1 (grayscale), 3 (RGB) or None; received {channels!r}"
+        raise data_error(
+            data, f"channels must be 1 (grayscale), 3 (RGB) or None; received {channels!r}"
         )
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, (int, np.integer))
         or batch_size < 1
     ):
-        raise source_error(
-            source, f"batch_size must be a positive int; received {batch_size!r}"
+        raise data_error(
+            data, f"batch_size must be a positive int; received {batch_size!r}"
         )
 
 
-def _check_whole_split(source, split):
+def _check_whole_split(data, split):
     if split not in _WHOLE_SPLITS:
-        raise source_error(
-            source,
+        raise data_error(
+            data,
             f"unknown split {split!r}; folders and arrays have no held-out part, expected "
             f"one of {list(_WHOLE_SPLITS)}",
         )

@@ -1,13 +1,13 @@
 """Paired super-resolution data: batches `(low_res, high_res)` of random crops.
 
-`load_super_resolution(source, scale, patch_size, ...)` is what SRGAN trains on: each batch
+`load_super_resolution(data, scale, patch_size, ...)` is what SRGAN trains on: each batch
 holds `batch_size` high-resolution crops of `patch_size` x `patch_size` pixels and the same
 crops at `1 / scale` of the size. As in Ledig et al. 2017 the low-resolution images are
 made by bicubic downscaling with antialiasing (`bicubic_downscale`:
 `tf.image.resize(..., "bicubic", antialias=True)`), rounded to 8-bit levels so the model
 trains on what it will be given: 8-bit pictures.
 
-Sources:
+Data:
 
 - `"photos"`: the bundled colour photographs (`ganzoo.data.bundled.photo_pictures`);
   `split="train"` holds five of them, `"test"` the two held out (`chelsea`, `coffee`);
@@ -47,7 +47,7 @@ from ganzoo.data import bundled as _bundled
 from ganzoo.data import folders as _folders
 from ganzoo.data import loading
 from ganzoo.data import tfds_source as _tfds
-from ganzoo.data._common import source_error
+from ganzoo.data._common import data_error
 
 _DIV2K_SCALE = re.compile(r"_x(\d+)$")
 
@@ -88,13 +88,13 @@ def bicubic_upscale(images, scale):
     return result[0] if single else result
 
 
-def load_super_resolution(source, scale=4, patch_size=96, *, batch_size=16, seed=None,
+def load_super_resolution(data, scale=4, patch_size=96, *, batch_size=16, seed=None,
                           repeat=False, split="train", channels=None, shuffle=True,
                           augment=True):
     """Batches `(low_res, high_res)` of random crops, scaled to [-1, 1].
 
     Args:
-        source: str, path or array. `"photos"`, a folder of images, NumPy images, a
+        data: str, path or array. `"photos"`, a folder of images, NumPy images, a
             `div2k/*` or another TensorFlow Datasets name (see the module docstring).
         scale: int. How much smaller the low-resolution crops are, at least 2.
             Defaults to 4.
@@ -118,27 +118,27 @@ def load_super_resolution(source, scale=4, patch_size=96, *, batch_size=16, seed
         (B, patch_size, patch_size, C).
 
     Raises:
-        ValueError: one line naming the source, for the errors of `ganzoo.data.load`, a
+        ValueError: one line naming the data, for the errors of `ganzoo.data.load`, a
             bad scale or patch size, a `div2k` name of another factor, pictures smaller
             than a crop, or fewer crops per epoch than `batch_size`.
     """
     import tensorflow as tf
 
-    scale, patch_size = _check_sizes(source, scale, patch_size)
+    scale, patch_size = _check_sizes(data, scale, patch_size)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
-        raise source_error(source, f"batch_size must be a positive int; received {batch_size!r}")
+        raise data_error(data, f"batch_size must be a positive int; received {batch_size!r}")
     if channels not in (None, 1, 3):
-        raise source_error(source, f"channels must be 1, 3 or None; received {channels!r}")
-    if _is_tfds(source):
-        crops, count = _tfds_crops(tf, source, split, scale, patch_size, channels, seed,
+        raise data_error(data, f"channels must be 1, 3 or None; received {channels!r}")
+    if _is_tfds(data):
+        crops, count = _tfds_crops(tf, data, split, scale, patch_size, channels, seed,
                                    shuffle, augment)
     else:
-        crops, count = _picture_crops(tf, source, split, scale, patch_size, channels, seed,
+        crops, count = _picture_crops(tf, data, split, scale, patch_size, channels, seed,
                                       shuffle, augment)
     if count is not None and count < batch_size:
-        raise source_error(
-            source,
+        raise data_error(
+            data,
             f"gives {count} crops of {patch_size}x{patch_size} per epoch, fewer than "
             f"batch_size={batch_size} (incomplete batches are dropped); use a smaller "
             f"batch_size or patch_size",
@@ -150,68 +150,68 @@ def load_super_resolution(source, scale=4, patch_size=96, *, batch_size=16, seed
         .prefetch(tf.data.AUTOTUNE)
 
 
-def describe_super_resolution(source, scale=4, patch_size=96, split="train"):
-    """Crops per epoch and channels of `load_super_resolution(source, ...)`, cheaply.
+def describe_super_resolution(data, scale=4, patch_size=96, split="train"):
+    """Crops per epoch and channels of `load_super_resolution(data, ...)`, cheaply.
 
     Returns:
         A dict: `num_examples` (crops per epoch, None when unknown) and `channels`.
     """
-    scale, patch_size = _check_sizes(source, scale, patch_size)
-    if _is_tfds(source):
-        description = loading.describe(source, split)
+    scale, patch_size = _check_sizes(data, scale, patch_size)
+    if _is_tfds(data):
+        description = loading.describe(data, split)
         return {"num_examples": description["num_examples"],
                 "channels": description["channels"] or 3}
-    pictures = _croppable(source, _pictures(source, split, None), patch_size)
+    pictures = _croppable(data, _pictures(data, split, None), patch_size)
     return {"num_examples": int(sum(_tiles(p, patch_size) for p in pictures)),
             "channels": 3 if any(p.shape[-1] == 3 for p in pictures) else 1}
 
 
-# -- sources ----------------------------------------------------------------------------
+# -- data -------------------------------------------------------------------------------
 
 
-def _check_sizes(source, scale, patch_size):
+def _check_sizes(data, scale, patch_size):
     for name, value in (("scale", scale), ("patch_size", patch_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise source_error(source, f"{name} must be an int; received {name}={value!r}")
+            raise data_error(data, f"{name} must be an int; received {name}={value!r}")
     if scale < 2:
-        raise source_error(source, f"scale must be at least 2; received scale={scale}")
+        raise data_error(data, f"scale must be at least 2; received scale={scale}")
     if patch_size < scale or patch_size % scale:
-        raise source_error(
-            source,
+        raise data_error(
+            data,
             f"patch_size must be a multiple of scale={scale}; received patch_size={patch_size}",
         )
     return int(scale), int(patch_size)
 
 
-def _is_tfds(source):
-    if not isinstance(source, str) or _bundled.is_bundled(source) or os.path.exists(source):
+def _is_tfds(data):
+    if not isinstance(data, str) or _bundled.is_bundled(data) or os.path.exists(data):
         return False
-    return _tfds.looks_like_tfds_name(source)
+    return _tfds.looks_like_tfds_name(data)
 
 
-def _pictures(source, split, channels):
-    """uint8 (H, W, C) pictures of a bundled, folder or array source."""
-    if _bundled.is_bundled(source):
-        if source != "photos":
-            raise source_error(
-                source,
+def _pictures(data, split, channels):
+    """uint8 (H, W, C) pictures of bundled photos, a folder or NumPy images."""
+    if _bundled.is_bundled(data):
+        if data != "photos":
+            raise data_error(
+                data,
                 "is not a dataset of photographs; super-resolution trains on `photos`, a "
                 "folder of images, NumPy images or a TensorFlow Datasets name such as "
                 "div2k/bicubic_x4",
             )
         pictures = list(_bundled.photo_pictures(split))
-    elif _arrays.is_array_source(source):
+    elif _arrays.is_array_data(data):
         if split not in ("train", "all"):
-            raise source_error(source, f"unknown split {split!r}; expected 'train' or 'all'")
-        images = _arrays.load_arrays(source).images
+            raise data_error(data, f"unknown split {split!r}; expected 'train' or 'all'")
+        images = _arrays.load_arrays(data).images
         if images.dtype != np.uint8:
             images = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
         pictures = list(images)
     else:
         if split not in ("train", "all"):
-            raise source_error(source, f"unknown split {split!r}; expected 'train' or 'all'")
-        paths, _, _ = _folders.scan(source)
-        pictures = [_folders._decode(source, path, channels) for path in paths]
+            raise data_error(data, f"unknown split {split!r}; expected 'train' or 'all'")
+        paths, _, _ = _folders.scan(data)
+        pictures = [_folders._decode(data, path, channels) for path in paths]
     converted = []
     for picture in pictures:
         picture = np.asarray(picture)
@@ -224,12 +224,12 @@ def _pictures(source, split, channels):
     return [_imaging.convert_channels(p[None], channels)[0] for p in converted]
 
 
-def _croppable(source, pictures, patch_size):
+def _croppable(data, pictures, patch_size):
     """The pictures at least `patch_size` on each side; one line when there is none."""
     pictures = [p for p in pictures if min(p.shape[:2]) >= patch_size]
     if not pictures:
-        raise source_error(
-            source,
+        raise data_error(
+            data,
             f"has no picture of at least {patch_size}x{patch_size} pixels to crop; use a "
             "smaller patch_size (--image-size on the command line)",
         )
@@ -240,9 +240,9 @@ def _tiles(picture, patch_size):
     return (picture.shape[0] // patch_size) * (picture.shape[1] // patch_size)
 
 
-def _picture_crops(tf, source, split, scale, patch_size, channels, seed, shuffle, augment):
+def _picture_crops(tf, data, split, scale, patch_size, channels, seed, shuffle, augment):
     """Unbatched uint8 high-res crops of in-memory pictures, and how many per epoch."""
-    pictures = _croppable(source, _pictures(source, split, channels), patch_size)
+    pictures = _croppable(data, _pictures(data, split, channels), patch_size)
     tiles = np.array([_tiles(p, patch_size) for p in pictures])
     height = max(p.shape[0] for p in pictures)
     width = max(p.shape[1] for p in pictures)
@@ -270,19 +270,19 @@ def _picture_crops(tf, source, split, scale, patch_size, channels, seed, shuffle
     return _with_seeds(tf, order, seed).map(crop, num_parallel_calls=tf.data.AUTOTUNE), count
 
 
-def _tfds_crops(tf, source, split, scale, patch_size, channels, seed, shuffle, augment):
+def _tfds_crops(tf, data, split, scale, patch_size, channels, seed, shuffle, augment):
     """Unbatched crops of a TFDS dataset: high-res uint8 crops, or (low, high) pairs for
     datasets with their own low-res images (DIV2K)."""
     import tensorflow_datasets as tfds
 
-    builder = _tfds.prepared_builder(source, loading._unknown_message())
+    builder = _tfds.prepared_builder(data, loading._unknown_message())
     features = builder.info.features
     paired = "lr" in features and "hr" in features
     if paired:
-        match = _DIV2K_SCALE.search(source.split(":")[0])
+        match = _DIV2K_SCALE.search(data.split(":")[0])
         if match and int(match.group(1)) != scale:
-            raise source_error(
-                source,
+            raise data_error(
+                data,
                 f"holds low-resolution images downscaled x{match.group(1)}; train with "
                 f"scale={match.group(1)} or use div2k/bicubic_x{scale}",
             )
@@ -290,8 +290,8 @@ def _tfds_crops(tf, source, split, scale, patch_size, channels, seed, shuffle, a
         dataset = builder.as_dataset(split=split, shuffle_files=shuffle,
                                      read_config=tfds.ReadConfig(shuffle_seed=seed))
     except Exception as error:  # a bad split, damaged files: one clear line
-        raise source_error(source, f"TensorFlow Datasets could not read split {split!r} "
-                                   f"({str(error).splitlines()[0]})") from None
+        raise data_error(data, f"TensorFlow Datasets could not read split {split!r} "
+                               f"({str(error).splitlines()[0]})") from None
     cardinality = int(dataset.cardinality())
     count = cardinality if cardinality >= 0 else None
     if shuffle and count:
@@ -325,7 +325,7 @@ def _tfds_crops(tf, source, split, scale, patch_size, channels, seed, shuffle, a
             return tf.logical_and(tf.reduce_all(tf.shape(example["lr"])[:2] >= low_size),
                                   tf.reduce_all(tf.shape(example["hr"])[:2] >= patch_size))
     else:
-        image_key = _tfds._image_feature(source, dataset.element_spec)
+        image_key = _tfds._image_feature(data, dataset.element_spec)
 
         def crop(example, crop_seed):
             image = fix_channels(example[image_key])

@@ -1,7 +1,7 @@
-"""TensorFlow Datasets as a data source (`mnist`, `cifar10`, `celeb_a`,
+"""TensorFlow Datasets as training data (`mnist`, `cifar10`, `celeb_a`,
 `cycle_gan/horse2zebra`, `div2k/bicubic_x4`, ...).
 
-`tensorflow_datasets` is imported only when such a source is used: it is slow to import.
+`tensorflow_datasets` is imported only when such data is used: it is slow to import.
 Data is downloaded and prepared on first use (this needs internet access) into
 `~/tensorflow_datasets`, or the folder named by the `TFDS_DATA_DIR` environment variable
 (read at each call). Before downloading, ganzoo checks within a few seconds that the
@@ -20,7 +20,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from ganzoo.data._common import source_error
+from ganzoo.data._common import data_error
 
 # A TFDS name: `name`, `name/config`, optionally `:version`.
 _TFDS_NAME = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_.\-]+)?(:[0-9.*]+)?$")
@@ -32,9 +32,9 @@ NETWORK_PROBE_URL = "https://storage.googleapis.com/"
 NETWORK_PROBE_TIMEOUT = 5.0
 
 
-def looks_like_tfds_name(source):
+def looks_like_tfds_name(data):
     """Whether a string has the shape of a TFDS name (it may still not exist)."""
-    return isinstance(source, str) and bool(_TFDS_NAME.match(source))
+    return isinstance(data, str) and bool(_TFDS_NAME.match(data))
 
 
 def load_elements(name, split, labels, shuffle, seed, unknown_message):
@@ -63,7 +63,7 @@ def load_elements(name, split, labels, shuffle, seed, unknown_message):
             read_config=tfds.ReadConfig(shuffle_seed=seed),
         )
     except Exception as error:  # damaged files, bad split: one clear line
-        raise source_error(
+        raise data_error(
             name,
             f"TensorFlow Datasets could not read split {split!r} from "
             f"{_data_dir_of(builder)} ({_first_line(error)})",
@@ -71,7 +71,7 @@ def load_elements(name, split, labels, shuffle, seed, unknown_message):
     features = dataset.element_spec
     image_key = _image_feature(name, features)
     if labels and LABEL_FEATURE not in features:
-        raise source_error(
+        raise data_error(
             name,
             f"has no {LABEL_FEATURE!r} feature (features: {sorted(features)}); load it "
             f"with labels=False",
@@ -119,7 +119,7 @@ def not_available_offline_error(name, data_dir=None):
         A `ValueError` naming the dataset, the folder and how to prepare it.
     """
     data_dir = data_dir or default_data_dir()
-    return source_error(
+    return data_error(
         name,
         f"not available offline: TensorFlow Datasets has not prepared it in {data_dir} and "
         f"the internet cannot be reached to download it; prepare it on a machine with "
@@ -151,7 +151,7 @@ def prepared_builder(name, unknown_message):
     try:
         builder.download_and_prepare()
     except Exception as error:
-        raise source_error(
+        raise data_error(
             name,
             f"TensorFlow Datasets could not download and prepare it in "
             f"{_data_dir_of(builder)} ({_first_line(error)}); set TFDS_DATA_DIR to a "
@@ -204,8 +204,8 @@ def _builder(name, unknown_message):
         return tfds.builder(name, data_dir=data_dir)
     except Exception as error:
         if type(error).__name__ == "DatasetNotFoundError":
-            raise source_error(name, unknown_message) from None
-        raise source_error(
+            raise data_error(name, unknown_message) from None
+        raise data_error(
             name, f"TensorFlow Datasets cannot open it ({_first_line(error)})"
         ) from None
 
@@ -218,7 +218,7 @@ def _check_split(name, split, builder):
     used = {part.split("[")[0].strip() for part in split.split("+")}
     unknown = sorted(used - set(known))
     if unknown:
-        raise source_error(
+        raise data_error(
             name, f"unknown split {unknown[0]!r}; expected one of {sorted(known)}"
         )
 
@@ -227,7 +227,7 @@ def _image_feature(name, features):
     for key in IMAGE_FEATURES:
         if key in features:
             return key
-    raise source_error(
+    raise data_error(
         name, f"has no image feature ({' or '.join(IMAGE_FEATURES)}); features: {sorted(features)}"
     )
 

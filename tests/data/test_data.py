@@ -33,10 +33,10 @@ def write_png(path, value, size=(6, 5), mode="L"):
     Image.fromarray(pixels).convert(mode).save(path)
 
 
-def assert_one_line_naming(error, source_text, *fragments):
+def assert_one_line_naming(error, data_text, *fragments):
     message = str(error.value)
     assert "\n" not in message
-    assert source_text in message
+    assert data_text in message
     for fragment in fragments:
         assert fragment in message, message
 
@@ -400,21 +400,21 @@ def test_float_array_outside_minus_one_one_names_both_ranges():
     ],
 )
 def test_value_range_rescales_linearly_to_minus_one_one(value_range, low, high, dtype):
-    source = ramp_images(low, high, dtype)
-    images = all_images(data.load(source, batch_size=4, shuffle=False, value_range=value_range))
-    expected = (source.astype(np.float64) - low) / (high - low) * 2.0 - 1.0
+    arrays = ramp_images(low, high, dtype)
+    images = all_images(data.load(arrays, batch_size=4, shuffle=False, value_range=value_range))
+    expected = (arrays.astype(np.float64) - low) / (high - low) * 2.0 - 1.0
     np.testing.assert_allclose(images[..., 0], expected, atol=1e-6)
     assert images.min() == -1.0 and images.max() == 1.0
 
 
 def test_value_range_minus_one_one_accepts_zero_one_looking_floats():
-    source = ramp_images(0.0, 0.5, np.float32)
-    images = all_images(data.load(source, batch_size=4, shuffle=False, value_range=(-1, 1)))
-    np.testing.assert_array_equal(images[..., 0], source)
+    arrays = ramp_images(0.0, 0.5, np.float32)
+    images = all_images(data.load(arrays, batch_size=4, shuffle=False, value_range=(-1, 1)))
+    np.testing.assert_array_equal(images[..., 0], arrays)
 
 
 @pytest.mark.parametrize(
-    "source, value_range, expected",
+    "arrays, value_range, expected",
     [
         (ramp_images(0, 2, np.float32), (0, 1), "[0, 2], outside value_range=(0, 1)"),
         (ramp_images(0, 300, np.uint16), (0, 255), "[0, 300], outside value_range=(0, 255)"),
@@ -424,9 +424,9 @@ def test_value_range_minus_one_one_accepts_zero_one_looking_floats():
         (ramp_images(0, 1000, np.int32), None, "value_range=(low, high)"),
     ],
 )
-def test_bad_array_values_are_refused_in_one_line(source, value_range, expected):
+def test_bad_array_values_are_refused_in_one_line(arrays, value_range, expected):
     with pytest.raises(ValueError) as error:
-        data.load(source, batch_size=2, value_range=value_range)
+        data.load(arrays, batch_size=2, value_range=value_range)
     message = str(error.value)
     assert "\n" not in message and expected in message, message
 
@@ -474,29 +474,28 @@ BAD_ARRAY_CASES = [
 ]
 
 
-@pytest.mark.parametrize("source, expected", BAD_ARRAY_CASES)
-def test_bad_arrays_are_rejected(source, expected):
+@pytest.mark.parametrize("arrays, expected", BAD_ARRAY_CASES)
+def test_bad_arrays_are_rejected(arrays, expected):
     with pytest.raises(ValueError) as error:
-        data.load(source, batch_size=2)
+        data.load(arrays, batch_size=2)
     assert_one_line_naming(error, "NumPy array", expected)
 
 
 @pytest.mark.parametrize(
     "kwargs, expected",
     [
-        (dict(source="no_such_dataset_xyz"), "is not a bundled dataset"),
-        (dict(source="digits", channels=2), "channels"),
-        (dict(source="digits", batch_size=5000), "batch_size=5000"),
-        (dict(source="digits", split="validation"), "unknown split 'validation'"),
-        (dict(source="faces", labels=True), "no labels"),
-        (dict(source="./does/not/exist"), "no such folder"),
+        (dict(data="no_such_dataset_xyz"), "is not a bundled dataset"),
+        (dict(data="digits", channels=2), "channels"),
+        (dict(data="digits", batch_size=5000), "batch_size=5000"),
+        (dict(data="digits", split="validation"), "unknown split 'validation'"),
+        (dict(data="faces", labels=True), "no labels"),
+        (dict(data="./does/not/exist"), "no such folder"),
     ],
 )
-def test_bad_sources_raise_one_line_naming_the_source(kwargs, expected):
-    source = kwargs["source"]
+def test_bad_data_raises_one_line_naming_it(kwargs, expected):
     with pytest.raises(ValueError) as error:
         data.load(**kwargs)
-    assert_one_line_naming(error, repr(source), expected)
+    assert_one_line_naming(error, repr(kwargs["data"]), expected)
 
 
 def test_empty_folder(tmp_path):
@@ -522,7 +521,7 @@ def test_folder_mixing_images_and_class_folders(tmp_path):
     assert_one_line_naming(error, str(tmp_path), "loose.png")
 
 
-def test_wrong_source_type():
+def test_wrong_data_type():
     with pytest.raises(ValueError, match="expected a bundled dataset name"):
         data.load(42)
 

@@ -139,14 +139,14 @@ def test_div2k_pairs_use_the_datasets_own_low_res_images():
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    (dict(source="photos", scale=4, patch_size=30), ["'photos'", "multiple of scale=4"]),
-    (dict(source="photos", scale=1, patch_size=32), ["'photos'", "at least 2"]),
-    (dict(source="digits", scale=2, patch_size=8), ["'digits'", "not a dataset of photographs"]),
-    (dict(source="photos", scale=4, patch_size=2048), ["'photos'", "smaller patch_size"]),
-    (dict(source="photos", scale=4, patch_size=96, batch_size=500), ["fewer than batch_size"]),
-    (dict(source="photos", scale=4, patch_size=32, split="validation"), ["split"]),
+    (dict(data="photos", scale=4, patch_size=30), ["'photos'", "multiple of scale=4"]),
+    (dict(data="photos", scale=1, patch_size=32), ["'photos'", "at least 2"]),
+    (dict(data="digits", scale=2, patch_size=8), ["'digits'", "not a dataset of photographs"]),
+    (dict(data="photos", scale=4, patch_size=2048), ["'photos'", "smaller patch_size"]),
+    (dict(data="photos", scale=4, patch_size=96, batch_size=500), ["fewer than batch_size"]),
+    (dict(data="photos", scale=4, patch_size=32, split="validation"), ["split"]),
 ])
-def test_bad_arguments_are_one_line_errors_naming_the_source(kwargs, words):
+def test_bad_arguments_are_one_line_errors_naming_the_data(kwargs, words):
     with pytest.raises(ValueError) as error:
         data.load_super_resolution(**kwargs)
     message = str(error.value)

@@ -118,18 +118,18 @@ def test_cycle_gan_tfds_names_hold_both_domains():
 
 
 @pytest.mark.parametrize("kwargs, expected", [
-    (dict(source_a="textures/grass"), "give the other as source_b (--data-b)"),
-    (dict(source_a="textures/grass", source_b="textures/gravel", image_size=600),
+    (dict(data_a="textures/grass"), "give the other as data_b (--data-b)"),
+    (dict(data_a="textures/grass", data_b="textures/gravel", image_size=600),
      "larger than its 512x512 picture"),
-    (dict(source_a="textures/grass", source_b="textures/gravel", batch_size=100,
+    (dict(data_a="textures/grass", data_b="textures/gravel", batch_size=100,
           image_size=128), "has 16 images, fewer than batch_size=100"),
-    (dict(source_a="textures/grass", source_b="no/such/folder"), "'no/such/folder'"),
-    (dict(source_a="textures/grass", source_b="textures/gravel", channels=2),
+    (dict(data_a="textures/grass", data_b="no/such/folder"), "'no/such/folder'"),
+    (dict(data_a="textures/grass", data_b="textures/gravel", channels=2),
      "channels must be 1, 3 or None"),
-    (dict(source_a="textures/grass", source_b="textures/gravel", split="test"),
+    (dict(data_a="textures/grass", data_b="textures/gravel", split="test"),
      "unknown split 'test'"),
 ])
-def test_bad_arguments_are_one_line_naming_the_source(kwargs, expected):
+def test_bad_arguments_are_one_line_naming_the_data(kwargs, expected):
     with pytest.raises(ValueError) as error:
         data.load_unpaired(**kwargs)
     message = str(error.value)
