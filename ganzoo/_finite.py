@@ -15,7 +15,7 @@ def networks_of(model):
     saved = getattr(model, "saved_networks", None)
     if saved is not None:
         return [(name, network) for name, network in saved().items() if network is not None]
-    names = ["generator", "discriminator", *getattr(model, "extra_networks", ())]
+    names = ["generator", "discriminator"]
     return [(name, getattr(model, name)) for name in names
             if getattr(model, name, None) is not None]
 
@@ -26,7 +26,7 @@ def first_non_finite(model, networks=None):
     Args:
         model: a ganzoo family model, or any Keras model (checked as "generator").
         networks: iterable of str or None. Names of the networks to check (`("generator",)`
-            for export). Defaults to all of them: generator, discriminator, extra networks.
+            for export). Defaults to all of them: every network the model saves.
     """
     for name, network in networks_of(model):
         if networks is not None and name not in networks:

@@ -157,7 +157,8 @@ def list_command(ctx):
 
         click.echo("Families:")
         for name in models.names():
-            click.echo(f"  {name:<24} {models.get(name).__name__}")
+            family = models.get(name)
+            click.echo(f"  {name:<24} {family.__name__:<14} {family.task}")
 
     _run_guarded(run, debug)
 
@@ -179,6 +180,9 @@ def list_command(ctx):
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size.")
 @click.option("--model-option", "model_options", multiple=True, metavar="KEY=VALUE",
               help="Family constructor argument, e.g. generator_filters=32 (repeatable).")
+@click.option("--compile-option", "compile_options", multiple=True, metavar="KEY=VALUE",
+              help="compile() argument: loss, r1_gamma, gp_weight, cycle_weight, "
+                   "g_optimizer=rmsprop, ... (repeatable; values read as JSON).")
 @click.option("--preset", help="Start from this preset's weights (fine-tuning).")
 @click.option("--distribute", type=click.Choice(["auto", "none", "mirrored", "multiworker"]),
               default="auto", show_default=True)
@@ -199,7 +203,7 @@ def list_command(ctx):
                    "color,translation (default none).")
 @click.option("--eval-every", type=click.IntRange(min=1), metavar="N",
               help="Measure quality every N steps; keep the best model in RUN/best/.")
-@click.option("--eval-data", metavar="SOURCE",
+@click.option("--eval-data", metavar="DATA",
               help="Reference images of --eval-every (NAME:SPLIT picks a split; default "
                    "the training data's test split, else the training data).")
 @click.option("--eval-metrics", metavar="LIST",
@@ -214,7 +218,7 @@ def list_command(ctx):
                    "losses.")
 @click.pass_context
 def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, image_size, latent_dim,
-          model_options, preset, distribute, peer_timeout, run_dir, resume, overwrite, seed,
+          model_options, compile_options, preset, distribute, peer_timeout, run_dir, resume, overwrite, seed,
           samples, deterministic, lr_factor, augment, eval_every, eval_data, eval_metrics,
           eval_n, features, stop_on_collapse, no_health):
     """Train FAMILY on --data and save a preset, sample grids and logs in --out.
@@ -223,7 +227,7 @@ def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, im
     `ganzoo.training.plan_resume(OUT).train()` for --resume.
     """
     debug = _state(ctx)["debug"]
-    options = _parse_model_options(model_options)
+    options = _parse_options(model_options, "--model-option")
     if scale is not None:
         if "scale" in options:
             raise UserError("Give the scale once: --scale or --model-option scale=..., not both")
@@ -231,7 +235,9 @@ def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, im
     settings = {
         "family": family, "data": data_source, "data_b": data_b, "epochs": epochs,
         "steps": steps, "batch_size": batch_size, "image_size": image_size,
-        "latent_dim": latent_dim, "model_options": options or None, "preset": preset,
+        "latent_dim": latent_dim, "model_options": options or None,
+        "compile_options": _parse_options(compile_options, "--compile-option") or None,
+        "preset": preset,
         "seed": seed, "samples": samples, "deterministic": deterministic,
         "augment": augment, "eval_every": eval_every, "eval_data": eval_data,
         "eval_metrics": eval_metrics, "eval_n": eval_n, "features": features,
@@ -278,13 +284,16 @@ def _interrupted(planned, family):
             f"ganzoo train {family} --out {planned.path} --resume")
 
 
-def _parse_model_options(pairs):
-    """KEY=VALUE strings to a dict; values are read as JSON when they parse as JSON."""
+def _parse_options(pairs, flag):
+    """KEY=VALUE strings of `flag` to a dict; values are read as JSON when they parse as
+    JSON; a key given twice is refused."""
     parsed = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"--model-option must be KEY=VALUE. Received: {pair!r}")
+            raise UserError(f"{flag} must be KEY=VALUE. Received: {pair!r}")
+        if key.strip() in parsed:
+            raise UserError(f"{flag} {key.strip()} is given twice")
         try:
             parsed[key.strip()] = json.loads(raw)
         except json.JSONDecodeError:
@@ -292,7 +301,7 @@ def _parse_model_options(pairs):
     return parsed
 
 
-# -- sample ---------------------------------------------------------------------------
+# -- noise to image: sample -----------------------------------------------------------
 
 
 @main.command()
@@ -338,7 +347,7 @@ def sample(ctx, source, count, seed, label, truncation, out_path, overwrite):
     _run_guarded(run, debug)
 
 
-# -- translate and upscale -----------------------------------------------------------
+# -- image to image: translate and upscale --------------------------------------------
 
 
 def _image_to_image(ctx, verb, source, in_path, out_path, overwrite, **options):
@@ -354,13 +363,12 @@ def _image_to_image(ctx, verb, source, in_path, out_path, overwrite, **options):
         if found.kind == sources.BUNDLE:
             task = found.load_runtime()
             _check_bundle_direction(found, options.get("direction"))
-            image_input = next((entry for entry in task.inputs if entry["role"] == "image"),
-                               None)
-            if image_input is None or not hasattr(task, verb):
-                raise ValueError(f"{source} does not {verb} images: it {task.does}")
+            # The other task's bundle, or the other image-to-image verb: WrongTask's one line.
+            method = getattr(task, verb)
+            image_input = next(entry for entry in task.inputs if entry["role"] == "image")
             channels = (image_input.get("shape") or [None])[-1]
             image = _imaging.load_image(in_path, channels=channels)
-            result = getattr(task, verb)(image)
+            result = method(image)
             origin = f"bundle {source} ({task.provider})"
         else:
             _load_tensorflow(debug)
@@ -368,11 +376,10 @@ def _image_to_image(ctx, verb, source, in_path, out_path, overwrite, **options):
             from ganzoo import models
 
             model = models.load(found)
-            if not hasattr(model, verb):
-                raise ValueError(
-                    f"{source} is a {model.family} model, which does not {verb} images")
+            # The other task's model, or the other image-to-image verb: WrongTask's one line.
+            method = getattr(model, verb)
             image = _imaging.load_image(in_path, channels=model.image_shape[-1])
-            result = getattr(model, verb)(image, **options)
+            result = method(image, **options)
             origin = f"{found.kind} {source}"
         _imaging.save_png(result, out_path)
         height, width = result.shape[:2]
@@ -476,8 +483,8 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
 
     Python: `ganzoo.export.to_onnx(model, OUT, opset=N, fp16=..., overwrite=...)` (or
     `to_saved_model`, `to_triton(model, OUT, max_batch_size=B, model_name=..., version=N,
-    instance_kind=..., instances=N, warmup=...)`) with
-    `model = ganzoo.models.load(SOURCE)`.
+    instance_kind=..., instances=N, warmup=...)`; or the options as one value,
+    `options=ganzoo.export.ExportOptions(...)`) with `model = ganzoo.models.load(SOURCE)`.
     """
     debug = _state(ctx)["debug"]
 
@@ -496,25 +503,31 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
             raise FileExistsError(f"{out_dir} already exists; pass --overwrite to replace it")
         if export_format == "savedmodel" and (fp16 or opset):
             raise ValueError("--fp16 and --opset apply to --format onnx and triton only")
-        options = {}
+        # Every option is checked once, here, before anything is loaded.
+        serving = None
         if triton:
-            options = {
+            given_serving = {
                 "model_name": triton_options["model_name"],
                 "version": triton_options["model_version"],
-                "instance_kind": triton_options["instance_kind"] or "auto",
-                "instances": triton_options["instances"] or 1,
+                "instance_kind": triton_options["instance_kind"],
+                "instances": triton_options["instances"],
                 "warmup": triton_options["warmup"],
-                "max_batch_size": max_batch_size or 64,
+                "max_batch_size": max_batch_size,
             }
-        graph_options = {"generator": generator_name, "parity_size": parity_size,
-                         "output_range": _parse_range(output_range, "--output-range"),
-                         "force_output_range": force_output_range}
+            serving = export_lib.TritonOptions(
+                **{key: value for key, value in given_serving.items() if value is not None})
+        graph = {"generator": generator_name, "parity_size": parity_size,
+                 "output_range": _parse_range(output_range, "--output-range"),
+                 "force_output_range": force_output_range}
         if triton and found.kind == sources.BUNDLE:
             # to_triton refuses graph options for a bundle (its graph is copied as it is).
             metadata = export_lib.to_triton(found.path, out_dir, overwrite=overwrite,
-                                            **options, **graph_options)
+                                            triton_options=serving, **graph)
             _echo_triton(metadata, out_dir)
             return
+        if export_format != "savedmodel":
+            graph.update(opset=opset, fp16=fp16)
+        options = export_lib.ExportOptions(**graph)
         _load_tensorflow(debug)
 
         # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
@@ -522,17 +535,15 @@ def export(ctx, source, export_format, out_dir, fp16, opset, max_batch_size, ove
 
         model = models.load(found)  # its preset_path: export copies the card.md
         if export_format == "onnx":
-            metadata = export_lib.to_onnx(model, out_dir, opset=opset, fp16=fp16,
-                                          overwrite=overwrite, **graph_options)
+            metadata = export_lib.to_onnx(model, out_dir, options=options, overwrite=overwrite)
         elif triton:
-            metadata = export_lib.to_triton(model, out_dir, opset=opset, fp16=fp16,
-                                            overwrite=overwrite, **options,
-                                            **graph_options)
+            metadata = export_lib.to_triton(model, out_dir, options=options,
+                                            triton_options=serving, overwrite=overwrite)
             _echo_triton(metadata, out_dir)
             return
         else:
-            metadata = export_lib.to_saved_model(model, out_dir, overwrite=overwrite,
-                                                 **graph_options)
+            metadata = export_lib.to_saved_model(model, out_dir, options=options,
+                                                 overwrite=overwrite)
         parity = metadata["parity"]["max_abs_diff"]
         click.echo(f"exported {model.family} generator to {out_dir} "
                    f"({export_format}, parity max abs diff {parity:.2e})")

@@ -20,7 +20,7 @@ def test_shipped_preset_verifies_loads_and_samples(name):
     assert (path / "card.md").read_text().startswith(f"# {name}")
     model = ganzoo.models.load(name)
     assert model.preset_name == name
-    if not model.latent_input:  # image-to-image: translate or upscale real pictures
+    if model.task == "image_to_image":  # translate or upscale real pictures
         return _check_image_to_image(model, config)
     images = model.sample(8, seed=0)
     assert images.shape == (8, *config["image_shape"])
@@ -66,7 +66,7 @@ def test_shipped_presets_draw_what_they_drew_before_the_house_was_rearranged(nam
     assert name in golden.files, f"{name} has no golden images: add them to {GOLDEN.name}"
     model = ganzoo.models.load(name)
     rng = np.random.default_rng(0)
-    if model.latent_input:
+    if model.task == "noise_to_image":
         made = model.sample(8, seed=0)
     elif hasattr(model, "upscale"):
         made = model.upscale(rng.integers(0, 256, (1, 24, 24, 3)).astype("uint8"))

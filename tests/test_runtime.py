@@ -327,7 +327,7 @@ def test_calling_upscale_on_a_latent_generator_names_what_to_use(dcgan):
     with pytest.raises(runtime.WrongTask) as info:
         runner.upscale(np.zeros((4, 4, 1), np.uint8))
     assert str(info.value) == (
-        "upscale() is for super-resolution bundles (srgan); this bundle (dcgan) generates "
+        "upscale() is for super-resolution generators (srgan); this bundle (dcgan) generates "
         "images from a seed: use sample(n, seed=...)"
     )
 

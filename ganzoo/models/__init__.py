@@ -1,11 +1,14 @@
 """The ganzoo model families and their registry.
 
 `ganzoo.models.get(name)` returns a family class, `ganzoo.models.names()` lists them;
-`ganzoo.models.load(preset)` rebuilds whatever family a preset holds.
+`ganzoo.models.load(preset)` rebuilds whatever family a preset holds. Every family is a
+`NoiseToImage` (sample from a seed) or an `ImageToImage` (translate, upscale) model, both on
+the shared trainer `AdversarialModel`.
 """
 
 from ganzoo.models.base import (AdversarialModel, load_preset, register_family,
                                 registered_families)
+from ganzoo.models.tasks import ImageToImage, NoiseToImage
 from ganzoo.models.dcgan import DCGAN
 from ganzoo.models.gan import VanillaGAN
 from ganzoo.models.sagan import SAGAN
@@ -53,4 +56,8 @@ def load_generator(name_or_path, generator=None):
     return load(name_or_path).inference_generator(generator)
 
 
-__all__ = ["AdversarialModel", "ConditionalGAN", "CycleGAN", "DCGAN", "VanillaGAN", "get", "load", "load_generator", "names", "register_family", "SAGAN", "SRGAN", "StyleGANLite", "WGANGP"]
+__all__ = [
+    "AdversarialModel", "NoiseToImage", "ImageToImage", "ConditionalGAN", "CycleGAN", "DCGAN",
+    "VanillaGAN", "get", "load", "load_generator", "names", "register_family", "SAGAN", "SRGAN",
+    "StyleGANLite", "WGANGP",
+]

@@ -1,12 +1,12 @@
 """What class-conditional families share besides layers: label checks and seeded sampling.
 
-`ClassConditional` is mixed into a family before `AdversarialModel`
-(`class ConditionalGAN(ClassConditional, AdversarialModel)`). It gives the networks
+`ClassConditional` is mixed into a family before `NoiseToImage`
+(`class ConditionalGAN(ClassConditional, NoiseToImage)`). It gives the networks
 `[latents, labels]` and `[images, labels]` in training, refusing data without labels in
 one line, and draws seeded `[latents, labels]` for sampling, labels from the seed's
 label stream unless given (`ganzoo._sampling`). A family whose conditioning is optional
 (SAGAN with `num_classes`) sets `self.conditional` per instance; while it is False the
-methods behave as `AdversarialModel`'s. The networks' conditioning layers are in
+methods behave as `NoiseToImage`'s. The networks' conditioning layers are in
 `ganzoo.layers.conditioning`.
 """
 

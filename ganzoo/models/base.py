@@ -13,15 +13,16 @@ logged loss. It is correct under `MirroredStrategy` and `MultiWorkerMirroredStra
 - every replica draws different noise: the model-owned `SeedGenerator` gives one seed per
   step and the replica id is folded into it.
 
-Families customise it through small hooks rather than by copying the step:
-`build_generator` / `build_discriminator` (required), `generator_inputs` (what the
-generator eats for a batch: latents, labels, noise), `discriminator_inputs` (what the
-discriminator eats: images, or images and labels for conditional critics),
-`generator_variables` / `discriminator_variables` (what each optimizer updates: both
-generators of a CycleGAN, say), `extra_networks` (names of further networks saved in
-presets: a second generator, an EMA copy), `loss_names` (what is logged), and, when the
-step itself differs (several critic steps, cycle losses, a pre-training phase, EMA, lazy
-R1), `train_step`, using `average_loss`, `apply_gradients`, `sample_latents`,
+It holds the step machinery every family shares: the networks (`build_generator` /
+`build_discriminator`, or `build_networks` for more; every `keras.Model` attribute is saved,
+see `saved_networks`), optimizers by name (`optimizer_names`, `default_optimizers`,
+`optimizer_variables`), the loss trackers (`loss_names`, `record`), phases (`phases`),
+the EMA generator (`ema_decay`, `update_ema`), augmentation of what the discriminator sees,
+the data-range checks of `fit`, and presets. Families do not subclass it directly but one
+of the two tasks in `ganzoo.models.tasks`: `NoiseToImage` (latents, class labels,
+truncation, seeded sampling, the standard one-D-one-G step) or `ImageToImage` (paired or
+unpaired image batches, previews of training images, translate / upscale). A family
+writes `train_step` only when its step differs, using `average_loss`, `apply_gradients`,
 `noise_seed` and `record` from here.
 """
 
@@ -29,12 +30,10 @@ import functools
 import inspect
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from ganzoo import _imaging, _memory, _sampling, _validation
+from ganzoo import _tasks, _validation
 from ganzoo import augment as augment_lib
-from ganzoo import data as data_lib
 from ganzoo import losses as losses_lib
 from ganzoo import presets
 
@@ -54,8 +53,11 @@ def register_family(name):
     """
 
     def decorate(cls):
-        if not (isinstance(cls, type) and issubclass(cls, AdversarialModel)):
-            raise ValueError(f"register_family takes AdversarialModel subclasses. Received: {cls!r}")
+        if not (isinstance(cls, type) and issubclass(cls, AdversarialModel)
+                and cls.task in _tasks.TASKS):
+            raise ValueError(
+                "register_family takes subclasses of ganzoo.models.NoiseToImage or "
+                f"ImageToImage. Received: {cls!r}")
         if _FAMILIES.get(name, cls) is not cls:
             raise ValueError(
                 f"Family name {name!r} is already taken by {_FAMILIES[name].__name__}"
@@ -196,33 +198,26 @@ def _in_multi_worker_mode():
 
 
 class AdversarialModel(keras.Model):
-    """Base class of every ganzoo family: a generator, a discriminator and their step.
+    """The step machinery under both tasks: networks, optimizers, trackers, phases, EMA.
+
+    Subclass `ganzoo.models.NoiseToImage` or `ganzoo.models.ImageToImage`, not this.
 
     Args:
         image_shape: tuple. `(height, width, channels)` of the images, 1 or 3 channels.
-        latent_dim: int. Size of the generator's latent input.
         seed: int or None. Seed of the training noise; None draws a fresh one.
         name: str or None. Name of the model; defaults to the family name.
     """
 
     family = None
-    # Conditional families set this: runs load (images, labels) batches for them and pass
-    # `num_classes` (and the data's class names) to the constructor.
-    conditional = False
+    # "noise_to_image" or "image_to_image" (`ganzoo._tasks`): set by the task classes of
+    # ganzoo.models.tasks, which every family subclasses.
+    task = None
     # What `ganzoo train` uses when no --batch-size is given.
     default_batch_size = 64
     # What `ganzoo train` uses when no --image-size is given.
     default_image_size = 32
-    # True for families whose `preview` shows training images (image-to-image): runs then
-    # keep a batch for it with `remember_preview`.
-    previews_data = False
     default_loss = "non_saturating"
     loss_names = ("d_loss", "g_loss")
-    # Attribute names of further networks (a second generator, a second discriminator)
-    # that `build_extra_networks` sets; presets, checkpoints and finite checks include them.
-    extra_networks = ()
-    # False for generators fed by images (cyclegan, srgan): they take no latent_dim.
-    latent_input = True
     # Every optimizer the model trains with, each an attribute of that name.
     optimizer_names = ("g_optimizer", "d_optimizer")
     # Decay of the generator's exponential moving average; None keeps no EMA generator.
@@ -239,25 +234,15 @@ class AdversarialModel(keras.Model):
         if "__init__" in cls.__dict__:
             cls.__init__ = _finishing(cls.__dict__["__init__"])
 
-    def __init__(self, image_shape, latent_dim=128, seed=None, name=None, **kwargs):
+    def __init__(self, image_shape, seed=None, name=None, **kwargs):
         super().__init__(name=name or self.family, **kwargs)
         self.image_shape = _validation.check_image_shape(image_shape)
-        if self.latent_input:
-            self.latent_dim = _validation.check_count(latent_dim, "latent_dim")
-        elif latent_dim is not None:
-            raise ValueError(
-                f"{self.family} generators are fed images, not latents: leave latent_dim "
-                f"unset. Received: latent_dim={latent_dim!r}"
-            )
-        else:
-            self.latent_dim = None
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"seed must be an int or None. Received: seed={seed!r}")
         self.seed = seed
         self.num_classes = getattr(self, "num_classes", None)
         self.preset_name = None
         self.preset_path = None
-        self.preview_batch = None
 
     def _finish_init(self):
         """Build both networks and mark the wrapper built.
@@ -266,15 +251,7 @@ class AdversarialModel(keras.Model):
         family never calls it itself.
         """
         self.__dict__["_ganzoo_networks_built"] = True
-        self.generator = self.build_generator()
-        self.discriminator = self.build_discriminator()
-        self.build_extra_networks()
-        missing = [name for name in self.extra_networks if getattr(self, name, None) is None]
-        if missing:
-            raise ValueError(
-                f"{type(self).__name__}.build_extra_networks must set {missing} "
-                "(listed in extra_networks)"
-            )
+        self.build_networks()
         if self.ema_decay is not None:
             if not 0.0 <= float(self.ema_decay) < 1.0:
                 raise ValueError(f"ema_decay must lie in [0, 1). Received: ema_decay={self.ema_decay!r}")
@@ -308,38 +285,39 @@ class AdversarialModel(keras.Model):
     def build_discriminator(self):
         raise NotImplementedError(f"{type(self).__name__} must implement build_discriminator")
 
-    def build_extra_networks(self):
-        """Set the attributes named in `extra_networks` (a second generator, ...)."""
+    def build_networks(self):
+        """Build and set the networks: `generator` and `discriminator` here. A family with
+        more (cyclegan's second generator and discriminator) overrides this, calls it, and
+        sets its own as attributes: every `keras.Model` attribute is saved (see
+        `saved_networks`)."""
+        self.generator = self.build_generator()
+        self.discriminator = self.build_discriminator()
 
     def saved_networks(self):
-        """`{attribute name: network}` of every network presets and checkpoints hold."""
-        names = ["generator", "discriminator", *self.extra_networks]
-        if self.ema_decay is not None:
-            names.append("generator_ema")
-        return {name: getattr(self, name) for name in names}
-
-    def named_generators(self):
-        """`{name: network}` of the generators users sample, export and load, the default
-        first: the EMA generator when the family keeps one, else `.generator`."""
-        if self.ema_decay is not None:
-            return {"generator": self.generator_ema}
-        return {"generator": self.generator}
+        """`{attribute name: network}` of every network Keras tracks on the model (what
+        its weights file holds), in the order they were set: what presets and checkpoints
+        save and what finite checks look at. Networks kept out of tracking on purpose
+        (srgan's frozen VGG features) are not among them."""
+        tracked = {id(layer) for layer in self.layers}
+        return {name: value for name, value in vars(self).items()
+                if isinstance(value, keras.Model) and id(value) in tracked}
 
     def generator_names(self):
-        """Names `inference_generator` takes, the default first."""
-        return tuple(self.named_generators())
+        """Names `inference_generator` takes, the default first: `("generator",)` here;
+        a family with several generators (cyclegan: "a2b", "b2a") overrides both."""
+        return ("generator",)
 
     def inference_generator(self, name=None):
         """The generator users sample, export or load (`name` from `generator_names()`;
-        None: the default)."""
-        generators = self.named_generators()
-        if name is None:
-            return next(iter(generators.values()))
-        if name not in generators:
-            raise ValueError(
-                f"{self.family} has no generator {name!r}; it has {', '.join(generators)}"
-            )
-        return generators[name]
+        None: the default): the EMA generator when the family keeps one."""
+        self.check_generator_name(name)
+        return self.generator_ema if self.ema_decay is not None else self.generator
+
+    def check_generator_name(self, name):
+        """One line when `name` is not None and not one of `generator_names()`."""
+        names = self.generator_names()
+        if name is not None and name not in names:
+            raise ValueError(f"{self.family} has no generator {name!r}; it has {', '.join(names)}")
 
     def phases(self):
         """`(name, steps)` pairs of the training phases in order, the last with steps None.
@@ -358,31 +336,6 @@ class AdversarialModel(keras.Model):
                 return name
             start += steps
         return self.phases()[-1][0]
-
-    @classmethod
-    def describe_training_data(cls, data, *, data_b=None, image_size=None, split="train"):
-        """What a run needs to know of its data before building the model: a dict with
-        `num_examples` (per epoch), `channels` and `class_names` (`ganzoo.data.describe`;
-        families with paired or unpaired data override it)."""
-        return data_lib.describe(data, split)
-
-    def training_data(self, data, *, image_size, batch_size, seed=None, repeat=False,
-                      data_b=None, split="train"):
-        """The `tf.data.Dataset` a run trains on (`ganzoo train` calls this).
-
-        The default loads images (and labels for conditional models) with
-        `ganzoo.data.load`; families with paired or unpaired data override it.
-        """
-        if data_b is not None:
-            raise ValueError(f"{self.family} trains on one dataset; --data-b is for cyclegan")
-        return data_lib.load(data, image_size=image_size, batch_size=batch_size, seed=seed,
-                             repeat=repeat, split=split,
-                             labels=bool(getattr(self, "conditional", False)))
-
-    def default_callbacks(self, epochs):
-        """Callbacks the family's paper trains with (a learning-rate schedule, say), which
-        `ganzoo train` adds to its own; none here. `epochs` is the run's length."""
-        return []
 
     def default_optimizers(self):
         """The optimizers from the family's paper: a dict `{name: optimizer}` over
@@ -454,8 +407,16 @@ class AdversarialModel(keras.Model):
 
     @staticmethod
     def _ensure_optimizer(optimizer, name):
-        if isinstance(optimizer, str):
-            optimizer = keras.optimizers.get(optimizer)
+        """An optimizer from an instance, a Keras name ("adam") or a Keras config dict
+        (`{"class_name": "Adam", "config": {"learning_rate": 1e-4}}`, as
+        `--compile-option` gives it)."""
+        if isinstance(optimizer, (str, dict)):
+            try:
+                optimizer = keras.optimizers.get(optimizer)
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"{name} must be a Keras optimizer, its name or its config. Received: "
+                    f"{name}={optimizer!r} ({str(error).splitlines()[0]})") from None
         if not isinstance(optimizer, keras.optimizers.Optimizer):
             raise ValueError(
                 f"{name} must be a keras.optimizers.Optimizer. Received: {name}={optimizer!r}"
@@ -484,12 +445,6 @@ class AdversarialModel(keras.Model):
 
     def fit(self, x=None, *args, **kwargs):
         self._check_global_batch(x)
-        labels = args[0] if args else kwargs.get("y")
-        if isinstance(labels, np.ndarray) and labels.dtype.kind in "USO":
-            # Keras' data adapters refuse these with "Invalid dtype: str32".
-            raise ValueError(
-                f"{self.family} takes integer class labels; the data gives strings "
-                f"({labels.dtype}): map them to class indices 0..K-1")
         if len(self.phases()) > 1:
             callbacks = list(kwargs.get("callbacks") or [])
             kwargs["callbacks"] = [_PhaseSwitch(), *callbacks]
@@ -500,15 +455,6 @@ class AdversarialModel(keras.Model):
             if message is None:
                 raise
             raise ValueError(message) from None
-
-    def remember_preview(self, batch):
-        """Keep a NumPy copy of one training batch for `preview` (image-to-image grids)."""
-        self.preview_batch = tf.nest.map_structure(
-            lambda x: np.asarray(keras.ops.convert_to_numpy(x)), batch)
-
-    def preview(self, n, seed=0):
-        """uint8 images for sample grids during training; samples by default."""
-        return self.sample(n, seed=seed)
 
     def _check_global_batch(self, data):
         """A global batch must split evenly over the replicas: each replica's losses are
@@ -536,17 +482,6 @@ class AdversarialModel(keras.Model):
 
     # -- pieces of a train step -------------------------------------------------------
 
-    @classmethod
-    def unpack_batch(cls, data):
-        """(images, labels or None) from a batch of images or (images, labels); the images
-        as float32 in [-1, 1] (`model_images`)."""
-        if isinstance(data, (tuple, list)):
-            images = data[0]
-            labels = data[1] if len(data) > 1 else None
-        else:
-            images, labels = data, None
-        return cls.model_images(images), labels
-
     @staticmethod
     def model_images(images, tolerance=None):
         """A batch of training images as float32 in [-1, 1], the range every generator of
@@ -572,39 +507,6 @@ class AdversarialModel(keras.Model):
             [_RANGE_MARKER, low, high], summarize=2)
         with tf.control_dependencies([check]):
             return tf.identity(images)
-
-    def class_labels(self, labels):
-        """A batch of training labels as int32 class indices `(B,)`, checked: strings and
-        one-hot rows are refused when the step is traced; labels that are not whole
-        numbers in [0, num_classes) stop `fit` in one line before the step changes
-        anything (floats like 1.0 are taken; 1.5 is not)."""
-        what = f"{self.family} with num_classes={self.num_classes}"
-        labels = tf.convert_to_tensor(labels)
-        if labels.dtype == tf.string:
-            raise ValueError(
-                f"{what} takes integer class labels 0..{self.num_classes - 1}; the data gives "
-                "strings: map them to class indices (ganzoo.data.load gives a folder's "
-                "class sub-folders indices)")
-        if labels.shape.rank is not None and labels.shape.rank > 1 and any(
-                dim not in (1, None) for dim in labels.shape[1:]):
-            raise ValueError(
-                f"{what} takes class indices of shape (batch,); the data gives labels of "
-                f"shape {tuple(labels.shape)} (one-hot?): pass np.argmax(labels, axis=-1)")
-        if not (labels.dtype.is_integer or labels.dtype.is_floating):
-            raise ValueError(f"{what} takes integer class labels; the data gives "
-                             f"{labels.dtype.name}")
-        labels = tf.reshape(labels, [-1])
-        whole = tf.cast(tf.round(tf.cast(labels, tf.float64)), labels.dtype)
-        valid = tf.reduce_all(tf.equal(labels, whole)) if labels.dtype.is_floating \
-            else tf.constant(True)
-        in_range = tf.logical_and(tf.reduce_all(labels >= 0),
-                                  tf.reduce_all(labels < self.num_classes))
-        check = tf.debugging.Assert(
-            tf.logical_and(valid, in_range),
-            [_LABEL_MARKER, tf.reduce_min(labels), tf.reduce_max(labels),
-             tf.constant(int(self.num_classes))], summarize=3)
-        with tf.control_dependencies([check]):
-            return tf.cast(labels, tf.int32)
 
     @staticmethod
     def num_replicas():
@@ -657,12 +559,6 @@ class AdversarialModel(keras.Model):
         replica_id = tf.cast(replica_id, tf.int64)
         return seed + tf.stack([replica_id * 1_000_003, tf.constant(0, tf.int64)])
 
-    def sample_latents(self, batch_size):
-        """Standard-normal latents `(batch_size, latent_dim)` for this replica and step."""
-        return tf.random.stateless_normal(
-            [batch_size, self.latent_dim], seed=self.noise_seed()
-        )
-
     @staticmethod
     def average_loss(per_example_loss):
         """Sum of per-example losses divided by the global batch size."""
@@ -692,11 +588,13 @@ class AdversarialModel(keras.Model):
         return {name: getattr(self, name) for name in self.optimizer_names}
 
     def optimizer_variables(self, name):
-        """The variables the optimizer called `name` updates."""
+        """The variables the optimizer called `name` updates: the generator's trainable
+        variables for `g_optimizer`, the discriminator's for `d_optimizer`. A family with
+        more networks or optimizers overrides this."""
         if name == "g_optimizer":
-            return self.generator_variables()
+            return self.generator.trainable_variables
         if name == "d_optimizer":
-            return self.discriminator_variables()
+            return self.discriminator.trainable_variables
         raise NotImplementedError(
             f"{type(self).__name__} must say what {name} updates (optimizer_variables)")
 
@@ -727,12 +625,12 @@ class AdversarialModel(keras.Model):
             context.merge_call(update)
 
     def generator_variables(self):
-        """The variables `g_optimizer` updates."""
-        return self.generator.trainable_variables
+        """The variables `g_optimizer` updates (`optimizer_variables("g_optimizer")`)."""
+        return self.optimizer_variables("g_optimizer")
 
     def discriminator_variables(self):
-        """The variables `d_optimizer` updates."""
-        return self.discriminator.trainable_variables
+        """The variables `d_optimizer` updates (`optimizer_variables("d_optimizer")`)."""
+        return self.optimizer_variables("d_optimizer")
 
     def record(self, **replica_losses):
         """Update the trackers with replica losses; return the logs `fit` shows."""
@@ -748,14 +646,6 @@ class AdversarialModel(keras.Model):
             logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs
 
-    def generator_inputs(self, batch_size, labels=None):
-        """The generator's inputs for one training batch (latents; families add more)."""
-        return self.sample_latents(batch_size)
-
-    def discriminator_inputs(self, images, labels):
-        """What the discriminator is called on: the images (conditional families add labels)."""
-        return images
-
     # -- the standard step: one discriminator update, then one generator update ------
 
     def check_batch(self, real_images):
@@ -770,152 +660,12 @@ class AdversarialModel(keras.Model):
                 f"image_size={self.image_shape[0]} and channels={self.image_shape[2]}"
             )
 
-    def train_step(self, data):
-        real_images, labels = self.unpack_batch(data)
-        self.check_batch(real_images)
-        batch_size = tf.shape(real_images)[0]
-
-        with tf.GradientTape() as d_tape:
-            fake_images = self.generator(
-                self.generator_inputs(batch_size, labels), training=True
-            )
-            real_logits = self.discriminator(
-                self.discriminator_inputs(self.augment_images(real_images), labels),
-                training=True
-            )
-            fake_logits = self.discriminator(
-                self.discriminator_inputs(self.augment_images(fake_images), labels),
-                training=True
-            )
-            d_loss = self.average_loss(self.d_loss_fn(real_logits, fake_logits))
-            d_total = d_loss + self.network_losses(self.discriminator)
-            d_scaled = self.d_optimizer.scale_loss(d_total)
-        self.apply_gradients(self.d_optimizer, d_tape, d_scaled, self.discriminator_variables())
-        self.observe_real_logits(real_logits)
-
-        with tf.GradientTape() as g_tape:
-            fake_images = self.generator(
-                self.generator_inputs(batch_size, labels), training=True
-            )
-            fake_logits = self.discriminator(
-                self.discriminator_inputs(self.augment_images(fake_images), labels),
-                training=True
-            )
-            g_loss = self.average_loss(self.g_loss_fn(fake_logits))
-            g_total = g_loss + self.network_losses(self.generator)
-            g_scaled = self.g_optimizer.scale_loss(g_total)
-        self.apply_gradients(self.g_optimizer, g_tape, g_scaled, self.generator_variables())
-        if self.ema_decay is not None:
-            self.update_ema()
-
-        return self.record(d_loss=d_loss, g_loss=g_loss)
-
-    def test_step(self, data):
-        real_images, labels = self.unpack_batch(data)
-        self.check_batch(real_images)
-        batch_size = tf.shape(real_images)[0]
-        fake_images = self.generator(self.generator_inputs(batch_size, labels), training=False)
-        real_logits = self.discriminator(
-            self.discriminator_inputs(real_images, labels), training=False
-        )
-        fake_logits = self.discriminator(
-            self.discriminator_inputs(fake_images, labels), training=False
-        )
-        return self.record(
-            d_loss=self.average_loss(self.d_loss_fn(real_logits, fake_logits)),
-            g_loss=self.average_loss(self.g_loss_fn(fake_logits)),
-        )
-
     # -- inference --------------------------------------------------------------------
-
-    def sampling_inputs(self, n, seed=None, labels=None, **options):
-        """NumPy inputs for `n` seeded samples: the same latents as the runtime's.
-
-        `options` are family sampling options (stylegan_lite: truncation, style_mix);
-        the base takes none.
-        """
-        self._refuse_options(options)
-        if labels is not None:
-            raise ValueError(f"{self.family} is unconditional; it takes no labels")
-        return _sampling.latents(n, self.latent_dim, seed)
-
-    def sampling_batches(self, n, seed=None, labels=None, batch_size=256, **options):
-        """The inputs of `sampling_inputs(n, seed, labels, **options)`, `batch_size` rows
-        at a time.
-
-        Families with other inputs than latents override this together with
-        `sampling_inputs`; the default slices `sampling_inputs`.
-        """
-        if type(self).sampling_inputs is AdversarialModel.sampling_inputs:
-            self._refuse_options(options)
-            if labels is not None:
-                raise ValueError(f"{self.family} is unconditional; it takes no labels")
-            yield from _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
-            return
-        inputs = self.sampling_inputs(n, seed=seed, labels=labels, **options)
-        for start in range(0, n, batch_size):
-            yield tf.nest.map_structure(lambda x: x[start : start + batch_size], inputs)
-
-    def _refuse_options(self, options):
-        if options:
-            raise ValueError(
-                f"{self.family} takes no sampling option {', '.join(sorted(options))}"
-            )
-
-    def _sampling_options(self, options):
-        """The options that were given (None means not given), checked against what this
-        family's `sampling_inputs` / `sampling_batches` accept."""
-        options = {key: value for key, value in options.items() if value is not None}
-        if not options:
-            return options
-        accepted = set()
-        for method in (self.sampling_inputs, self.sampling_batches):
-            parameters = inspect.signature(method).parameters.values()
-            if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-                if getattr(type(self), method.__name__) is not getattr(
-                        AdversarialModel, method.__name__):
-                    return options
-            accepted |= {p.name for p in parameters}
-        self._refuse_options({key: value for key, value in options.items()
-                              if key not in accepted})
-        return options
-
-    def generate(self, n, seed=None, labels=None, batch_size=256, **options):
-        """Float images in [-1, 1], `(n, H, W, C)`, for seeded latents.
-
-        The images come from `inference_generator()` (the EMA generator when the family
-        keeps one). Inputs are drawn a batch at a time; a result that cannot fit in memory
-        is refused before any work. `options` are the family's sampling options
-        (stylegan_lite: `truncation`, `style_mix`).
-        """
-        n = _validation.check_count(n)
-        seed = _validation.check_seed(seed)
-        batch_size = _validation.check_count(batch_size, "batch_size")
-        options = self._sampling_options(options)
-        _memory.check_fits_in_memory(n, self.image_shape, bytes_per_value=4)
-        generator = self.inference_generator()
-        images = np.empty((n, *self.image_shape), np.float32)
-        start = 0
-        for chunk in self.sampling_batches(n, seed=seed, labels=labels,
-                                           batch_size=batch_size, **options):
-            out = keras.ops.convert_to_numpy(generator(chunk, training=False))
-            images[start : start + len(out)] = out
-            start += len(out)
-        return images
-
-    def sample(self, n, seed=None, labels=None, **options):
-        """uint8 NHWC images for seeded latents (what `ganzoo sample` writes)."""
-        return _imaging.to_uint8(self.generate(n, seed=seed, labels=labels, **options))
 
     # -- config and presets -----------------------------------------------------------
 
     def get_config(self):
-        return {
-            "image_shape": list(self.image_shape),
-            "latent_dim": self.latent_dim,
-            "seed": self.seed,
-            "name": self.name,
-        }
+        return {"image_shape": list(self.image_shape), "seed": self.seed, "name": self.name}
 
     @classmethod
     def from_config(cls, config):

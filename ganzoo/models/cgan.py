@@ -44,7 +44,8 @@ import keras
 from ganzoo import _validation
 from ganzoo.layers.conditioning import conditional_batch_norm, label_input, projection_logit
 from ganzoo.models._conditional import ClassConditional
-from ganzoo.models.base import AdversarialModel, register_family
+from ganzoo.models.base import register_family
+from ganzoo.models.tasks import NoiseToImage
 from ganzoo.models.dcgan import _init, _num_stages, dcgan_features
 
 
@@ -102,7 +103,7 @@ def build_projection_discriminator(image_shape, num_classes, filters, name="disc
 
 
 @register_family("cgan")
-class ConditionalGAN(ClassConditional, AdversarialModel):
+class ConditionalGAN(ClassConditional, NoiseToImage):
     """Class-conditional GAN: conditional generator, projection discriminator.
 
     The discriminator scores `psi(phi(x)) + <embed(y), phi(x)>` (Miyato & Koyama 2018);

@@ -49,7 +49,8 @@ import tensorflow as tf
 from ganzoo import _imaging, _validation
 from ganzoo import data as data_lib
 from ganzoo.layers import InstanceNormalization, ReflectionPadding2D
-from ganzoo.models.base import AdversarialModel, register_family
+from ganzoo.models.base import register_family
+from ganzoo.models.tasks import ImageToImage
 from ganzoo.schedules import LinearDecay
 
 DIRECTIONS = ("a2b", "b2a")
@@ -235,7 +236,7 @@ def _check_weight(value, name):
 
 
 @register_family("cyclegan")
-class CycleGAN(AdversarialModel):
+class CycleGAN(ImageToImage):
     """CycleGAN (Zhu et al. 2017): unpaired translation A <-> B with cycle consistency.
 
     Trains on `(a, b)` batches (`ganzoo.data.load_unpaired`). `generator` is G: A -> B
@@ -277,8 +278,8 @@ class CycleGAN(AdversarialModel):
     ```
     """
 
-    latent_input = False
-    previews_data = True
+    does = "translates images"
+    use = "translate(images, direction='a2b') or `ganzoo translate SOURCE IN.png OUT.png`"
     refuses_augmentation = (
         "its discriminators judge translations of the user's own images, and the cycle "
         "and identity losses compare pixels that an augmentation would move; its data "
@@ -293,7 +294,6 @@ class CycleGAN(AdversarialModel):
     default_image_size = 256
     default_loss = "lsgan"
     loss_names = ("d_loss", "g_loss", "cycle_loss", "identity_loss")
-    extra_networks = ("generator_b2a", "discriminator_a")
 
     def __init__(self, image_shape=(256, 256, 3), filters=64, blocks=None, disc_filters=64,
                  disc_layers=3, pool_size=50, seed=None, name=None, latent_dim=None,
@@ -333,7 +333,9 @@ class CycleGAN(AdversarialModel):
         return build_patchgan_discriminator(self.image_shape, self.disc_filters,
                                             self.disc_layers, name="discriminator")
 
-    def build_extra_networks(self):
+    def build_networks(self):
+        """G (a2b) and D_B as `generator` and `discriminator`, then F (b2a) and D_A."""
+        super().build_networks()
         self.generator_b2a = build_resnet_generator(self.image_shape[2], self.filters,
                                                     self.blocks, name="generator_b2a")
         self.discriminator_a = build_patchgan_discriminator(
@@ -344,15 +346,23 @@ class CycleGAN(AdversarialModel):
             "b": ImageHistoryPool(self.pool_size, self.image_shape, name="history_pool_b"),
         }
 
-    def generator_variables(self):
-        return self.generator.trainable_variables + self.generator_b2a.trainable_variables
+    def optimizer_variables(self, name):
+        """`g_optimizer` updates both generators, `d_optimizer` both discriminators."""
+        if name == "g_optimizer":
+            return self.generator.trainable_variables + self.generator_b2a.trainable_variables
+        if name == "d_optimizer":
+            return (self.discriminator.trainable_variables
+                    + self.discriminator_a.trainable_variables)
+        return super().optimizer_variables(name)
 
-    def discriminator_variables(self):
-        return (self.discriminator.trainable_variables
-                + self.discriminator_a.trainable_variables)
+    def generator_names(self):
+        """The translation directions: "a2b" (`generator`, the default) and "b2a"."""
+        return DIRECTIONS
 
-    def named_generators(self):
-        return {"a2b": self.generator, "b2a": self.generator_b2a}
+    def inference_generator(self, name=None):
+        """The generator of direction `name` ("a2b" by default)."""
+        self.check_generator_name(name)
+        return self.generator_b2a if name == "b2a" else self.generator
 
     def configure_losses(self, cycle_weight=10.0, identity_weight=0.5, **loss_options):
         """`cycle_weight`: lambda (10); `identity_weight`: the identity loss weight as a
@@ -380,7 +390,7 @@ class CycleGAN(AdversarialModel):
         if not isinstance(data, (tuple, list)) or len(data) != 2:
             raise ValueError(
                 "CycleGAN trains on (a, b) batches of two domains: load them with "
-                "ganzoo.data.load_unpaired(source_a, source_b, ...)"
+                "ganzoo.data.load_unpaired(data_a, data_b, ...)"
             )
         real_a, real_b = (self.model_images(images) for images in data)
         self.check_batch(real_a)
@@ -485,16 +495,6 @@ class CycleGAN(AdversarialModel):
 
     # -- inference ------------------------------------------------------------------------
 
-    def generate(self, n, seed=None, labels=None, batch_size=256, **options):
-        raise ValueError(
-            "CycleGAN translates images rather than drawing them from noise: use "
-            "model.translate(images, direction='a2b') or `ganzoo translate SOURCE in.png "
-            "out.png`"
-        )
-
-    def sample(self, n, seed=None, labels=None, **options):
-        return self.generate(n, seed=seed, labels=labels, **options)
-
     def translate(self, images, direction="a2b", batch_size=16):
         """Translate uint8 images with the generator of `direction`.
 
@@ -528,7 +528,6 @@ class CycleGAN(AdversarialModel):
 
     def get_config(self):
         config = super().get_config()
-        config.pop("latent_dim", None)
         config.update({
             "filters": self.filters,
             "blocks": self.blocks,

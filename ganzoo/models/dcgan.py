@@ -16,7 +16,8 @@ import math
 import keras
 
 from ganzoo import _validation
-from ganzoo.models.base import AdversarialModel, register_family
+from ganzoo.models.base import register_family
+from ganzoo.models.tasks import NoiseToImage
 
 
 def _init():
@@ -90,7 +91,7 @@ def build_dcgan_discriminator(image_shape, filters, name="discriminator"):
 
 
 @register_family("dcgan")
-class DCGAN(AdversarialModel):
+class DCGAN(NoiseToImage):
     """Deep convolutional GAN (Radford et al. 2015).
 
     Args:

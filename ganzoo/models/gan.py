@@ -14,7 +14,8 @@ import keras
 
 from ganzoo import _validation
 from ganzoo.layers import Maxout
-from ganzoo.models.base import AdversarialModel, register_family
+from ganzoo.models.base import register_family
+from ganzoo.models.tasks import NoiseToImage
 
 
 def _validate_units(name, units):
@@ -52,7 +53,7 @@ def build_maxout_discriminator(image_shape, units, pieces, dropout, name="discri
 
 
 @register_family("gan")
-class VanillaGAN(AdversarialModel):
+class VanillaGAN(NoiseToImage):
     """Goodfellow et al. 2014: MLP generator, maxout discriminator, non-saturating loss.
 
     Args:

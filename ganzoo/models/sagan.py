@@ -40,7 +40,8 @@ from ganzoo.layers import SelfAttention, SpectralNormalization
 from ganzoo.layers.conditioning import conditional_batch_norm, label_input, projection_logit
 from ganzoo.layers.pooling import GlobalSumPooling2D
 from ganzoo.models._conditional import ClassConditional
-from ganzoo.models.base import AdversarialModel, register_family
+from ganzoo.models.base import register_family
+from ganzoo.models.tasks import NoiseToImage
 
 
 def _sn(layer):
@@ -169,7 +170,7 @@ def build_sagan_discriminator(image_shape, filters, attention_resolution, num_cl
 
 
 @register_family("sagan")
-class SAGAN(ClassConditional, AdversarialModel):
+class SAGAN(ClassConditional, NoiseToImage):
     """Self-attention GAN (Zhang et al. 2018), optionally class-conditional.
 
     Hinge loss, spectral normalisation on both networks, Adam(1e-4) for the generator and
@@ -280,7 +281,7 @@ class SAGAN(ClassConditional, AdversarialModel):
         )
 
     # Conditional models' training and sampling inputs (labels checked, seeded labels
-    # drawn): `ClassConditional`, which leaves unconditional ones to `AdversarialModel`.
+    # drawn): `ClassConditional`, which leaves unconditional ones to `NoiseToImage`.
 
     def get_config(self):
         config = super().get_config()

@@ -54,7 +54,8 @@ from ganzoo._keras_cache import keras_models_dir
 from ganzoo.data import super_resolution, tfds_source
 from ganzoo.data.super_resolution import bicubic_downscale
 from ganzoo.layers import subpixel_upsampling
-from ganzoo.models.base import AdversarialModel, register_family
+from ganzoo.models.base import register_family
+from ganzoo.models.tasks import ImageToImage
 
 SCALES = (2, 4)
 CONTENT_LOSSES = ("mse", "vgg")
@@ -259,7 +260,7 @@ _BICUBIC_OVERSHOOT = 0.25
 
 
 @register_family("srgan")
-class SRGAN(AdversarialModel):
+class SRGAN(ImageToImage):
     """Super-resolution GAN (Ledig et al. 2017): SRResNet generator, 2x or 4x.
 
     Trains on `(low_res, high_res)` batches (`ganzoo.data.load_super_resolution`); a
@@ -306,8 +307,8 @@ class SRGAN(AdversarialModel):
     ```
     """
 
-    latent_input = False
-    previews_data = True
+    does = "upscales images"
+    use = "upscale(image) or `ganzoo upscale SOURCE IN.png OUT.png`"
     refuses_augmentation = (
         "the discriminator must judge the fine texture that augmentation would resample "
         "away, and the content loss pairs pixels; its data pipeline already flips and "
@@ -320,9 +321,8 @@ class SRGAN(AdversarialModel):
     def __init__(self, image_shape=(96, 96, 3), scale=4, filters=64, blocks=16,
                  disc_filters=64, content_loss="mse", adversarial_weight=1e-3,
                  upsampled_skip=False, pretrain_steps=2000, seed=None, name=None, **kwargs):
-        # A latent_dim given anyway reaches the base, which refuses it in one line.
-        super().__init__(image_shape=image_shape, latent_dim=kwargs.pop("latent_dim", None),
-                         seed=seed, name=name, **kwargs)
+        # A latent_dim given anyway reaches ImageToImage, which refuses it in one line.
+        super().__init__(image_shape=image_shape, seed=seed, name=name, **kwargs)
         height, width, _ = self.image_shape
         if isinstance(scale, bool) or scale not in SCALES:
             raise ValueError(f"scale must be 2 or 4. Received: scale={scale!r}")
@@ -429,21 +429,6 @@ class SRGAN(AdversarialModel):
             )
         return low, high
 
-    def unpack_batch(self, data):
-        """(high_res, low_res): the real images, and what the generator is fed for them
-        (the trainer's `labels` slot: `generator_inputs` returns it)."""
-        low, high = self.unpack_pair(data)
-        return high, low
-
-    def generator_inputs(self, batch_size, labels=None):
-        """The low-resolution images of the batch (see `unpack_batch`)."""
-        if labels is None:
-            raise ValueError("SRGAN's generator is fed low-resolution images, not noise")
-        return labels
-
-    def discriminator_inputs(self, images, labels):
-        return images
-
     def content_loss_of(self, generated, real, kind=None):
         """Per-example content loss (`kind`: "mse" or "vgg"; the model's by default)."""
         kind = kind or self.content_loss
@@ -500,10 +485,8 @@ class SRGAN(AdversarialModel):
     # -- data and previews --------------------------------------------------------------
 
     @classmethod
-    def describe_training_data(cls, data, *, data_b=None, image_size=None, split="train"):
+    def describe_training_data(cls, data, *, image_size=None, split="train"):
         """Crops per epoch of `load_super_resolution` at this patch size, and channels."""
-        if data_b is not None:
-            raise ValueError("srgan trains on one dataset; --data-b is for cyclegan")
         patch_size = image_size or cls.default_image_size
         # Any scale that divides the patch: the count does not depend on it.
         scale = 4 if patch_size % 4 == 0 else 2
@@ -512,10 +495,8 @@ class SRGAN(AdversarialModel):
         return {**description, "class_names": None, "num_classes": None}
 
     def training_data(self, data, *, image_size, batch_size, seed=None, repeat=False,
-                      data_b=None, split="train"):
+                      split="train"):
         """`ganzoo.data.load_super_resolution(data, scale, patch_size=image_size, ...)`."""
-        if data_b is not None:
-            raise ValueError("srgan trains on one dataset; --data-b is for cyclegan")
         return data_lib.load_super_resolution(
             data, scale=self.scale, patch_size=image_size, batch_size=batch_size,
             seed=seed, repeat=repeat, split=split, channels=self.image_shape[2])
@@ -541,15 +522,6 @@ class SRGAN(AdversarialModel):
                                _imaging.to_uint8(high.numpy())], axis=2)
 
     # -- inference ----------------------------------------------------------------------
-
-    def generate(self, n, seed=None, labels=None, batch_size=256, **options):
-        raise ValueError(
-            "SRGAN upscales images rather than drawing them from noise: use "
-            "model.upscale(image) or `ganzoo upscale SOURCE in.png out.png`"
-        )
-
-    def sample(self, n, seed=None, labels=None, **options):
-        return self.generate(n, seed=seed, labels=labels, **options)
 
     def upscale(self, images, tile_size=None, overlap=None):
         """Enlarge uint8 images `scale` times, tile by tile.

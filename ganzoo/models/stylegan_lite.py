@@ -67,7 +67,8 @@ from ganzoo.layers.style import (
     ProgressiveImages,
     Truncation,
 )
-from ganzoo.models.base import AdversarialModel, register_family
+from ganzoo.models.base import register_family
+from ganzoo.models.tasks import NoiseToImage
 
 STYLES = ("modulated", "adain")
 # Moving-average factor of the tracked mean w (StyleGAN's w_avg_beta).
@@ -275,7 +276,7 @@ def _is_number(value):
 
 
 @register_family("stylegan_lite")
-class StyleGANLite(AdversarialModel):
+class StyleGANLite(NoiseToImage):
     """StyleGAN2 for small images (Karras et al. 2020), trained with `fit`.
 
     Sampling takes the truncation psi and style mixing:

@@ -34,7 +34,8 @@ import tensorflow as tf
 
 from ganzoo import _validation
 from ganzoo import losses as losses_lib
-from ganzoo.models.base import AdversarialModel, register_family
+from ganzoo.models.base import register_family
+from ganzoo.models.tasks import NoiseToImage
 from ganzoo.models.dcgan import build_dcgan_generator
 
 
@@ -84,7 +85,7 @@ def _num_stages(image_shape):
 
 
 @register_family("wgan_gp")
-class WGANGP(AdversarialModel):
+class WGANGP(NoiseToImage):
     """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017).
 
     Each `train_step` is `n_critic` critic steps, each on its own chunk of the batch, then

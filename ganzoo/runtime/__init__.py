@@ -22,12 +22,15 @@ from ganzoo import _bundle
 from ganzoo.runtime import tasks
 from ganzoo.runtime.providers import PROVIDERS, gpu_problem, physical_cores, provider_problem
 from ganzoo.runtime.session import Session
-from ganzoo.runtime.tasks import Generator, Sampler, SuperResolver, Translator, WrongTask
+from ganzoo.runtime.tasks import (
+    Generator, ImageToImage, Sampler, SuperResolver, Translator, WrongTask,
+)
 
 __all__ = [
     "load",
     "Generator",
     "Sampler",
+    "ImageToImage",
     "Translator",
     "SuperResolver",
     "WrongTask",

@@ -3,7 +3,8 @@
 `ganzoo.runtime.load` picks the task from the bundle's input roles: a bundle with an
 `image` input maps images (a `SuperResolver` with `upscale` for the srgan family, a
 `Translator` with `translate` otherwise); any other bundle draws its inputs from a seed (a
-`Sampler` with `sample`). All of them are `Generator`s: `.provider`, `.run(...)`,
+`Sampler` with `sample`): the two tasks of `ganzoo._tasks`, `task` "image_to_image" and
+"noise_to_image", as on the Keras models. All of them are `Generator`s: `.provider`, `.run(...)`,
 `.inputs`, `.outputs`, `.family`, `.latent_dim`, `.num_classes`, `.image_shape`. Calling
 another task's method (`upscale` on a sampler) raises one line naming what the bundle does
 and the method to use.
@@ -13,24 +14,11 @@ import os
 
 import numpy as np
 
-from ganzoo import _imaging, _memory, _sampling, _tiling, _validation
+from ganzoo import _imaging, _memory, _sampling, _tasks, _tiling, _validation
 from ganzoo.runtime.session import format_shape
 
-# The methods of each task, and the bundles they are for, for the wrong-task message.
-_TASK_OF_METHOD = {
-    "sample": "bundles that generate images from a seed",
-    "inputs_for": "bundles that generate images from a seed",
-    "translate": "image-to-image bundles (cyclegan and other generators with an image input)",
-    "upscale": "super-resolution bundles (srgan)",
-}
-
-
-class WrongTask(AttributeError, ValueError):
-    """A task's method called on a bundle that does another task.
-
-    An AttributeError, so that `hasattr(generator, "sample")` tells a sampler from a
-    translator, and a ValueError, so that it reads as one line like every bad argument.
-    """
+# Raised by a task's method on a bundle of the other task (`upscale` on a sampler).
+WrongTask = _tasks.WrongTask
 
 
 class Generator:
@@ -47,6 +35,7 @@ class Generator:
         outputs: list of dicts. name, shape, dtype, range and layout of each output.
     """
 
+    task = None  # "noise_to_image" or "image_to_image" (ganzoo._tasks) on the task objects
     does = "runs a generator"  # what the bundle does, for the wrong-task message
     use = "run(*arrays, **named)"  # how to ask it to
 
@@ -95,11 +84,10 @@ class Generator:
 
     def __getattr__(self, name):
         # Only reached for attributes the object does not have: another task's method.
-        if name in _TASK_OF_METHOD:
-            raise WrongTask(
-                f"{name}() is for {_TASK_OF_METHOD[name]}; this bundle "
-                f"({self.metadata.get('family') or 'generator'}) {self.does}: use {self.use}"
-            )
+        if _tasks.task_of_method(name) is not None:
+            raise _tasks.wrong_task(
+                name, f"this bundle ({self.metadata.get('family') or 'generator'})",
+                self.does, self.use)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def run(self, *arrays, **named):
@@ -137,7 +125,10 @@ class Generator:
 
 
 class Sampler(Generator):
-    """A generator that draws its inputs from a seed: `sample(n, seed=...)`."""
+    """A generator that draws its inputs from a seed: `sample(n, seed=...)` (the
+    noise-to-image task)."""
+
+    task = _tasks.NOISE_TO_IMAGE
 
     does = "generates images from a seed"
     use = "sample(n, seed=...)"
@@ -190,8 +181,11 @@ class Sampler(Generator):
         return tuple(shape)
 
 
-class _ImageToImage(Generator):
-    """A generator with an `image` input: uint8 images in, uint8 images out."""
+class ImageToImage(Generator):
+    """A generator with an `image` input: uint8 images in, uint8 images out (the
+    image-to-image task: `Translator`, `SuperResolver`)."""
+
+    task = _tasks.IMAGE_TO_IMAGE
 
     def _map(self, image, verb):
         spec = next(entry for entry in self._inputs if entry["role"] == "image")
@@ -207,7 +201,7 @@ class _ImageToImage(Generator):
         return output[0] if single else output
 
 
-class Translator(_ImageToImage):
+class Translator(ImageToImage):
     """An image-to-image generator (cyclegan): `translate(image)`."""
 
     does = "translates images"
@@ -234,7 +228,7 @@ class Translator(_ImageToImage):
         return output[0] if single else output
 
 
-class SuperResolver(_ImageToImage):
+class SuperResolver(ImageToImage):
     """A super-resolution generator (srgan): `upscale(image)`."""
 
     does = "upscales images"

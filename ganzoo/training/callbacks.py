@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _imaging
+from ganzoo import _imaging, _tasks
 from ganzoo.schedules import LearningRateScheduler, LinearDecay  # noqa: F401  (public here too)
 
 
@@ -42,7 +42,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.data = data
 
     def on_train_begin(self, logs=None):
-        if (self.data is not None and getattr(self.model, "previews_data", False)
+        if (self.data is not None and getattr(self.model, "task", None) == _tasks.IMAGE_TO_IMAGE
                 and getattr(self.model, "preview_batch", None) is None):
             self.model.remember_preview(next(iter(self.data)))
 

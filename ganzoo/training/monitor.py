@@ -24,13 +24,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _atomic, _imaging, presets
+from ganzoo import _atomic, _imaging, _tasks, presets
 from ganzoo.metrics._checks import positive_int
 from ganzoo.metrics.distances import (frechet_distance_from_stats, kernel_inception_distance,
                                       precision_recall)
 from ganzoo.metrics.evaluation import DATA_STREAM, SOURCE_STREAM, check_options, open_source
 from ganzoo.metrics.features import FeatureExtractor, get_extractor
 from ganzoo.metrics.streaming import FeatureStats
+
+
+def _maps_images(model):
+    """True for image-to-image models (cyclegan, srgan): nothing here measures them."""
+    return getattr(model, "task", None) == _tasks.IMAGE_TO_IMAGE
 
 
 class HealthWarning(UserWarning):
@@ -442,8 +447,7 @@ class EvaluateEvery(keras.callbacks.Callback):
 
     def _check_model(self):
         model = self.model
-        if not getattr(model, "latent_input", True) or not callable(getattr(model, "sample",
-                                                                            None)):
+        if _maps_images(model) or not callable(getattr(model, "sample", None)):
             raise ValueError(
                 f"EvaluateEvery measures generators of images from noise; "
                 f"{getattr(model, 'family', type(model).__name__)} makes images from images: "
@@ -725,8 +729,7 @@ class HealthMonitor(keras.callbacks.Callback):
 
     def _plan_checks(self):
         model = self.model
-        if not getattr(model, "latent_input", True) or not callable(
-                getattr(model, "generate", None)):
+        if _maps_images(model) or not callable(getattr(model, "generate", None)):
             reason = f"{getattr(model, 'family', 'this model')} makes images from images"
             self.skipped.setdefault("collapse", reason)
             self.skipped.setdefault("accuracy", reason)

@@ -37,6 +37,7 @@ importing TensorFlow; `TrainingRun.train` does the work.
 
 import dataclasses
 import datetime
+import inspect
 import json
 import math
 import os
@@ -46,7 +47,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ganzoo import _atomic, _imaging, _validation
+from ganzoo import _atomic, _imaging, _tasks, _validation
 from ganzoo import data as data_lib
 from ganzoo import presets, training
 from ganzoo.metrics.evaluation import parse_metrics
@@ -67,8 +68,8 @@ DEFAULTS = {"seed": 0, "samples": 64,
             "features": "digits", "health": True, "stop_on_collapse": False}
 # Settings that define a run: `resume` refuses to change them.
 SETTINGS = ("family", "data", "data_b", "epochs", "steps", "batch_size", "image_size",
-            "latent_dim", "model_options", "preset", "seed", "samples", "deterministic",
-            "lr_factor", "augment", "eval_every", "eval_data", "eval_metrics", "eval_n",
+            "latent_dim", "model_options", "compile_options", "preset", "seed", "samples",
+            "deterministic", "lr_factor", "augment", "eval_every", "eval_data", "eval_metrics", "eval_n",
             "features", "health", "stop_on_collapse")
 # A CLI epoch is at least this many images: small data is repeated, so the per-epoch work
 # (a sample grid, a checkpoint, the weight checks) stays a small part of the time however
@@ -77,6 +78,8 @@ MIN_EPOCH_IMAGES = 2048
 BEST_DIR = "best"
 # Constructor arguments that have their own option, never a model option.
 _OWN_OPTIONS = {"image_shape": "image_size", "latent_dim": "latent_dim", "seed": "seed"}
+# `compile` arguments that have their own option, never a compile option.
+_OWN_COMPILE_OPTIONS = {"augment": "augment"}
 
 
 def _stderr_log(message):
@@ -214,8 +217,41 @@ def _check_writable(path):
 # -- planning (no TensorFlow) -------------------------------------------------------------
 
 
+def _compile(model, settings):
+    """`model.compile` with the run's augmentation and --compile-option values; an option
+    the family does not take (or a bad value) is one line naming the family."""
+    options = settings.get("compile_options") or {}
+    try:
+        model.compile(augment=settings.get("augment"), **options)
+    except (TypeError, ValueError) as error:
+        if not options:
+            raise
+        raise ValueError(
+            f"Bad --compile-option for {settings['family']} "
+            f"({', '.join(f'{key}={value!r}' for key, value in options.items())}): "
+            f"{str(error).splitlines()[0]}") from None
+
+
+def _data_options(family_class, settings):
+    """`{"data_b": ...}` for a family trained on two datasets (its `training_data` takes
+    `data_b`: cyclegan), `{}` without --data-b; --data-b for any other family is one line."""
+    data_b = settings.get("data_b")
+    if data_b is None:
+        return {}
+    if "data_b" not in inspect.signature(family_class.training_data).parameters:
+        # Lazy: ganzoo.models imports TensorFlow; only a run that trains reaches here.
+        from ganzoo import models
+
+        takers = [name for name in models.names()
+                  if "data_b" in inspect.signature(models.get(name).training_data).parameters]
+        raise ValueError(f"{settings['family']} trains on one dataset; --data-b is for "
+                         f"{', '.join(takers)}")
+    return {"data_b": data_b}
+
+
 def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
-             batch_size=None, image_size=None, latent_dim=None, model_options=None, preset=None, seed=None,
+             batch_size=None, image_size=None, latent_dim=None, model_options=None,
+             compile_options=None, preset=None, seed=None,
              samples=None, deterministic=False, lr_factor=None, augment=None, eval_every=None,
              eval_data=None, eval_metrics=None, eval_n=None, features=None, health=True,
              stop_on_collapse=False, distribute="auto", overwrite=False, log=None):
@@ -237,6 +273,12 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
             most; the high-resolution patch for srgan), or the preset's size.
         latent_dim: int or None. Defaults to the family's.
         model_options: dict or None. Further constructor arguments of the family.
+        compile_options: dict or None. Arguments of the family's `compile`: the loss
+            (`loss="hinge"`), its weights (`r1_gamma`, `gp_weight`, `cycle_weight`, ...)
+            and optimizers by name (`g_optimizer="rmsprop"`, or a Keras optimizer config
+            such as `{"class_name": "Adam", "config": {"learning_rate": 1e-4}}`).
+            Recorded in run.json and used again by `plan_resume`; an option the family
+            does not take stops the run in one line before any training.
         preset: str or None. Start from this preset's weights (fine-tuning).
         seed: int or None. Seed of the data order, initial weights and noise. Defaults to 0.
         samples: int or None. Samples per grid. Defaults to 64.
@@ -270,7 +312,9 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
     settings = {
         "family": family, "data": data, "data_b": data_b, "epochs": epochs, "steps": steps,
         "batch_size": batch_size, "image_size": image_size, "latent_dim": latent_dim,
-        "model_options": dict(model_options) if model_options else None, "preset": preset,
+        "model_options": dict(model_options) if model_options else None,
+        "compile_options": dict(compile_options) if compile_options else None,
+        "preset": preset,
         "seed": seed, "samples": samples, "deterministic": bool(deterministic),
         "lr_factor": lr_factor, "augment": augment, "eval_every": eval_every,
         "eval_data": eval_data, "eval_metrics": eval_metrics, "eval_n": eval_n,
@@ -306,6 +350,12 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
                 f"Set {key} with --{own.replace('_', '-')}, not --model-option "
                 f"(it would conflict with it). Received: model option {key}="
                 f"{settings['model_options'][key]!r}"
+            )
+    for key, own in _OWN_COMPILE_OPTIONS.items():
+        if key in (settings["compile_options"] or {}):
+            raise ValueError(
+                f"Set {key} with --{own.replace('_', '-')}, not --compile-option. "
+                f"Received: compile option {key}={settings['compile_options'][key]!r}"
             )
     if preset:
         _merge_preset(settings)
@@ -520,8 +570,9 @@ class TrainingRun:
             settings["batch_size"] = family_class.default_batch_size
         if settings.get("image_size") is None:
             settings["image_size"] = family_class.default_image_size
+        data_options = _data_options(family_class, settings)
         description = family_class.describe_training_data(
-            settings["data"], data_b=settings.get("data_b"), image_size=settings["image_size"])
+            settings["data"], image_size=settings["image_size"], **data_options)
         image_shape = (settings["image_size"], settings["image_size"], description["channels"])
         keras.utils.set_random_seed(settings["seed"])
         with strategy.scope():
@@ -538,7 +589,7 @@ class TrainingRun:
                 kwargs = {"image_shape": image_shape, "seed": settings["seed"]}
                 if settings["latent_dim"]:
                     kwargs["latent_dim"] = settings["latent_dim"]
-                if family_class.conditional:
+                if getattr(family_class, "conditional", False):
                     kwargs["num_classes"] = _num_classes(settings, description)
                 kwargs.update(settings["model_options"] or {})
                 try:
@@ -554,20 +605,20 @@ class TrainingRun:
                         f"Bad --model-option for {settings['family']}: {error}") from None
             # A family conditional by class, or an instance made conditional by its
             # arguments (sagan with num_classes), trains on (images, labels).
-            conditional = bool(getattr(model, "conditional", family_class.conditional))
+            conditional = bool(getattr(model, "conditional", False))
             if conditional:
                 _check_classes(settings, description, model.num_classes)
             if conditional and description.get("class_names"):
                 model.class_names = list(description["class_names"])
-            model.compile(augment=settings.get("augment"))
+            _compile(model, settings)
             _scale_learning_rates(model, settings["lr_factor"])
         epochs, steps_per_epoch = schedule(settings, description)
         dataset = model.training_data(
             settings["data"], image_size=settings["image_size"],
             batch_size=settings["batch_size"], seed=settings["seed"], repeat=True,
-            data_b=settings.get("data_b"),
+            **data_options,
         )
-        if model.previews_data:
+        if model.task == _tasks.IMAGE_TO_IMAGE:
             model.remember_preview(next(iter(dataset)))
         return model, dataset, epochs, steps_per_epoch
 
@@ -648,7 +699,8 @@ class TrainingRun:
                                             n=min(settings["samples"], 16)),
             keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
             checkpoints.RunCheckpoint(backup, steps_per_epoch),
-            *model.default_callbacks(epochs),
+            # The family's paper schedule, where it has one (cyclegan: LinearDecay).
+            *(model.default_callbacks(epochs) if hasattr(model, "default_callbacks") else ()),
             *extra_callbacks,
         ]
         self.log(
@@ -711,14 +763,13 @@ class TrainingRun:
                 image_size=settings["image_size"], best_dir=folder / BEST_DIR,
                 log_dir=str(folder / "logs"), seed=settings["seed"], write=is_chief,
                 log=self.log if is_chief else (lambda line: None)))
-        if settings.get("health", True) and model.latent_input:
+        if settings.get("health", True) and model.task == _tasks.NOISE_TO_IMAGE:
             # (images, labels) for conditional models: the accuracy check needs both. From
             # a pipeline of its own: a second iterator over the training dataset would
             # change the order a resumed run reads it in.
             batch = next(iter(model.training_data(
                 settings["data"], image_size=settings["image_size"],
-                batch_size=settings["batch_size"], seed=settings["seed"] + 1,
-                data_b=settings.get("data_b"))))
+                batch_size=settings["batch_size"], seed=settings["seed"] + 1)))
             real = (tuple(np.asarray(part) for part in batch)
                     if isinstance(batch, (tuple, list)) else np.asarray(batch))
             found.append(monitor.HealthMonitor(

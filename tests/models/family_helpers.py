@@ -218,6 +218,13 @@ def check_equal_weights_under_distribution(family_cls, kwargs, strategy, **optio
 
 def _mean_logits(model, data):
     """(mean real logit, mean fake logit) as the training step sees them (training=True)."""
+    if model.task == "image_to_image":
+        # The generator maps the inputs; the discriminator judges the targets against it.
+        inputs, targets = model.unpack_pair(data)
+        real_logits = model.discriminator(targets, training=True)
+        fake_logits = model.discriminator(model.generator(inputs, training=True),
+                                          training=True)
+        return float(tf.reduce_mean(real_logits)), float(tf.reduce_mean(fake_logits))
     real_images, labels = model.unpack_batch(data)
     batch_size = tf.shape(real_images)[0]
     fake_images = model.generator(model.generator_inputs(batch_size, labels), training=True)

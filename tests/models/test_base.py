@@ -24,9 +24,16 @@ def test_a_family_name_cannot_be_taken_twice():
             pass
 
 
-def test_only_adversarial_models_register():
-    with pytest.raises(ValueError, match="AdversarialModel subclasses"):
+def test_only_models_of_a_task_register():
+    with pytest.raises(ValueError, match="subclasses of ganzoo.models.NoiseToImage or "
+                                         "ImageToImage"):
         base.register_family("nope")(keras.Model)
+
+    class TaskLess(models.AdversarialModel):
+        pass
+
+    with pytest.raises(ValueError, match="NoiseToImage or ImageToImage"):
+        base.register_family("taskless")(TaskLess)
 
 
 class _Counting(models.DCGAN):

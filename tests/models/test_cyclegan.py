@@ -445,7 +445,8 @@ def test_translate_converts_channels_and_keeps_any_size():
 def test_sampling_from_noise_is_refused_and_previews_show_both_directions():
     gan = tiny()
     for call in (lambda: gan.sample(4), lambda: gan.generate(4, seed=0)):
-        with pytest.raises(ValueError, match=r"translates images .* model.translate"):
+        with pytest.raises(ValueError, match=r"translates images: use translate\(images, "
+                                              r"direction='a2b'\) or `ganzoo translate"):
             call()
     with pytest.raises(ValueError, match="remember_preview"):
         gan.preview(4)
@@ -564,4 +565,4 @@ def test_train_translate_export_and_translate_with_the_bundle(tmp_path):
     result = ganzoo_cli_inprocess(["train", "cyclegan", "--data", "textures/grass",
                                    *TINY_TRAIN_CYCLEGAN[4:],
                                    "--steps", "1", "--out", tmp_path / "lonely"])
-    assert_error_line(result, "source_b (--data-b)")
+    assert_error_line(result, "data_b (--data-b)")

@@ -24,14 +24,13 @@ class _ThreeOptimizers(models.DCGAN):
                 "d_optimizer": keras.optimizers.SGD(0.1),
                 "logit_optimizer": keras.optimizers.SGD(0.1)}
 
-    def discriminator_variables(self):
-        logit = self.discriminator.get_layer("logit").trainable_variables
-        return [v for v in self.discriminator.trainable_variables
-                if all(v is not w for w in logit)]
-
     def optimizer_variables(self, name):
+        logit = self.discriminator.get_layer("logit").trainable_variables
         if name == "logit_optimizer":
-            return self.discriminator.get_layer("logit").trainable_variables
+            return logit
+        if name == "d_optimizer":
+            return [v for v in self.discriminator.trainable_variables
+                    if all(v is not w for w in logit)]
         return super().optimizer_variables(name)
 
 
@@ -42,6 +41,11 @@ def test_optimizers_are_set_built_and_listed_by_name():
     assert isinstance(gan.logit_optimizer, keras.optimizers.Adam)
     assert gan.logit_optimizer.built and gan.g_optimizer.built
     assert isinstance(gan.d_optimizer, keras.optimizers.SGD)
+    # Each optimizer updates what optimizer_variables names for it, and nothing else.
+    logit = {id(v) for v in gan.discriminator.get_layer("logit").trainable_variables}
+    assert {id(v) for v in gan.discriminator_variables()}.isdisjoint(logit)
+    assert gan.discriminator_variables() and len(gan.discriminator_variables()) == len(
+        gan.discriminator.trainable_variables) - len(logit)
 
 
 def test_an_optimizer_the_family_does_not_train_with_is_refused():
@@ -58,15 +62,18 @@ def test_optimizers_are_taken_by_keras_name():
 
 
 class _Twin(models.DCGAN):
-    """Two generators: the second one is a named, saved extra network."""
+    """Two generators: the second one is built by the family and named for users."""
 
-    extra_networks = ("second_generator",)
-
-    def build_extra_networks(self):
+    def build_networks(self):
+        super().build_networks()
         self.second_generator = self.build_generator()
 
-    def named_generators(self):
-        return {"first": self.generator, "second": self.second_generator}
+    def generator_names(self):
+        return ("first", "second")
+
+    def inference_generator(self, name=None):
+        self.check_generator_name(name)
+        return self.second_generator if name == "second" else self.generator
 
 
 def test_named_generators_are_what_users_load(tmp_path):
@@ -76,7 +83,29 @@ def test_named_generators_are_what_users_load(tmp_path):
     assert gan.inference_generator("second") is gan.second_generator
     with pytest.raises(ValueError, match="has no generator 'third'; it has first, second"):
         gan.inference_generator("third")
-    assert "second_generator" in gan.saved_networks()
+
+
+def test_every_network_a_family_builds_is_saved_and_checked(tmp_path):
+    from ganzoo import _finite
+
+    gan = _Twin(**TINY, seed=2)
+    assert list(gan.saved_networks()) == ["generator", "discriminator", "second_generator"]
+    for weight in gan.second_generator.trainable_variables:
+        weight.assign(weight.numpy() + 0.25)
+    gan.save_to_preset(tmp_path / "p")
+    back = _from_preset(_Twin, tmp_path / "p")
+    for a, b in zip(gan.second_generator.weights, back.second_generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # A diverged extra network is found like the others.
+    kernel = back.second_generator.trainable_variables[0]
+    kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+    assert _finite.first_non_finite(back)[0] == "second_generator"
+
+
+def test_a_network_kept_out_of_tracking_is_not_saved():
+    gan = models.DCGAN(**TINY)
+    gan.__dict__["frozen_features"] = models.DCGAN(**TINY).generator  # like srgan's VGG
+    assert "frozen_features" not in gan.saved_networks()
 
 
 class _Averaged(models.DCGAN):
@@ -188,20 +217,16 @@ def test_phases_switch_at_their_step_and_survive_a_preset(tmp_path):
     assert [phase for phase, _ in seen] == ["adversarial"]
 
 
-def test_image_fed_families_take_no_latent_size():
-    class ImageFed(models.DCGAN):
-        latent_input = False
+def test_image_to_image_families_take_no_latent_size():
+    class ImageFed(models.ImageToImage):
+        def build_generator(self):
+            return keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(1, 1)])
 
+        build_discriminator = build_generator
+
+    assert ImageFed(image_shape=(16, 16, 1)).latent_dim is None
     with pytest.raises(ValueError, match="fed images, not latents"):
         ImageFed(image_shape=(16, 16, 1), latent_dim=4)
-
-
-def test_a_family_must_build_the_extra_networks_it_lists():
-    class Forgetful(models.DCGAN):
-        extra_networks = ("second_generator",)
-
-    with pytest.raises(ValueError, match="must set \\['second_generator'\\]"):
-        Forgetful(**TINY)
 
 
 def test_the_base_registry_is_untouched_by_test_subclasses():

@@ -197,8 +197,9 @@ def test_a_run_adds_the_family_callbacks(tmp_path, monkeypatch):
         def on_epoch_end(self, epoch, logs=None):
             seen.append((self.epochs, epoch))
 
+    # A family method (cyclegan has one); dcgan has none until the test gives it one.
     monkeypatch.setattr(models.DCGAN, "default_callbacks", lambda self, epochs: [Seen(epochs)],
-                        raising=True)
+                        raising=False)
     quiet_train(training.plan_run("dcgan", out=tmp_path / "r", epochs=2, **TINY))
     assert seen == [(2, 0), (2, 1)]
 
