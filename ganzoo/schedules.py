@@ -1,7 +1,7 @@
 """Learning-rate schedules for models with one optimizer per network.
 
 Keras callbacks, in a module below the families so that a family can name the schedule
-its paper uses (`default_callbacks`: cyclegan's `LinearDecay`); `ganzoo.training`
+its paper uses (`default_callbacks`: cyclegan's `LinearDecay`, srgan's `StepDecay`); `ganzoo.training`
 exports them too.
 """
 
@@ -103,3 +103,48 @@ class LinearDecay(LearningRateScheduler):
         super().__init__(schedule, optimizers=optimizers)
         self.epochs = epochs
         self.decay_from = decay_from
+
+
+class StepDecay(LearningRateScheduler):
+    """Constant learning rates, then the rates times `factor` from one epoch on (SRGAN's
+    schedule: 1e-4, then 1e-5 for the second half of the adversarial updates).
+
+    Args:
+        epochs: int. Total epochs of the run.
+        factor: float in (0, 1]. What the rates are multiplied by. Defaults to 0.1.
+        skip_steps: int. Steps before the span the decay halves (SRGAN's pre-training
+            phase); the rates drop at the first epoch that starts at or after
+            `skip_steps + (total steps - skip_steps) / 2`, reckoned when training begins
+            from the steps per epoch. Defaults to 0 (half of the run).
+        optimizers: as in `LearningRateScheduler`.
+    """
+
+    def __init__(self, epochs, factor=0.1, skip_steps=0, optimizers=None):
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}")
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
+            raise ValueError(f"factor must lie in (0, 1]. Received: factor={factor!r}")
+        if isinstance(skip_steps, bool) or not isinstance(skip_steps, int) or skip_steps < 0:
+            raise ValueError(
+                f"skip_steps must be a whole number >= 0. Received: skip_steps={skip_steps!r}")
+        super().__init__(self._rate, optimizers=optimizers)
+        self.epochs = epochs
+        self.factor = float(factor)
+        self.skip_steps = skip_steps
+        self.decay_from = epochs // 2
+
+    def decay_epoch(self, steps_per_epoch):
+        """The first epoch (0-based) trained at the lower rates; `epochs` or more (no
+        decay) when the run is too short to have one after the middle."""
+        total = self.epochs * steps_per_epoch
+        middle = self.skip_steps + max(0, total - self.skip_steps) / 2
+        return max(1, int(-(-middle // steps_per_epoch)))
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        steps = (self.params or {}).get("steps")
+        if steps:
+            self.decay_from = self.decay_epoch(int(steps))
+
+    def _rate(self, epoch, base_lr):
+        return base_lr if epoch < self.decay_from else base_lr * self.factor

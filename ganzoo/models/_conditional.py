@@ -10,6 +10,8 @@ methods behave as `NoiseToImage`'s. The networks' conditioning layers are in
 `ganzoo.layers.conditioning`.
 """
 
+import tensorflow as tf
+
 from ganzoo import _sampling, _validation
 
 
@@ -33,6 +35,30 @@ class ClassConditional:
             raise ValueError(self.no_labels_message.format(
                 family=self.family, num_classes=self.num_classes))
         return self.class_labels(labels)
+
+    # Where the labels of a step's fakes come from: "data", the real batch's labels, or
+    # "uniform", drawn uniformly over the classes (the projection discriminator paper's
+    # sampling of y for G(z, y)); a family sets it (cgan: `compile(fake_labels=...)`).
+    fake_label_source = "data"
+
+    def fake_labels(self, batch_size, labels):
+        """The labels a step makes its fakes for (see `fake_label_source`).
+
+        Uniform labels are drawn for the global batch from one seed, the same on every
+        replica, and each replica takes its rows, so a step on N replicas draws the same
+        labels as one device for the same global batch.
+        """
+        if not self.conditional or self.fake_label_source == "data":
+            return labels
+        self._training_labels(labels)  # data without labels is still one clear error
+        seed = tf.cast(self.noise_seeds.next(), tf.int64)
+        context = tf.distribute.get_replica_context()
+        replica_id = 0 if context is None else context.replica_id_in_sync_group
+        offset = tf.cast(replica_id, tf.int32) * batch_size
+        drawn = tf.random.stateless_uniform(
+            [batch_size * self.num_replicas()], seed, minval=0, maxval=self.num_classes,
+            dtype=tf.int32)
+        return drawn[offset : offset + batch_size]
 
     def generator_inputs(self, batch_size, labels=None):
         """[latents, labels]: fresh latents for the real batch's labels."""

@@ -19,16 +19,25 @@ step, are still near their start. On the digits (32x32, batch 64) class accuracy
 0.98 within 440 steps with both; with conditional batch norm alone (and the non-saturating
 loss) it was 0.41 after 880 steps and 0.97 after 1,320.
 
-Backbone: DCGAN's (Radford et al. 2015; `ganzoo.models.dcgan`): the generator projects the
-latent to 4x4 and doubles the resolution with strided transposed convolutions (ReLU, tanh
-output); phi is DCGAN's discriminator without its last layer (strided convolutions,
-LeakyReLU 0.2, batch norm after all but the first), flattened. Weights start from
-N(0, 0.02). The loss is the hinge loss the paper trains with; the optimizers are DCGAN's
-Adam(2e-4, beta_1=0.5) for both networks (the paper's spectrally normalised ResNets use
-Adam(2e-4, beta_1=0, beta_2=0.9) with five discriminator steps per generator step; this
-batch-normalised backbone trains with one of each, as DCGAN does). Fake images are made
-for the labels of the real batch, so the discriminator sees the same classes on both
-sides.
+The discriminator is the paper's (`discriminator_type="sn_resnet"`, the default):
+SN-GAN's ResNet of spectrally normalised convolutions with ReLU and no batch norm, global
+sum pooling to phi(x), a spectrally normalised psi and class embedding V
+(`ganzoo.models._sn_resnet`, shared with SAGAN), trained with the hinge loss and
+Adam(2e-4, beta_1=0, beta_2=0.9). `compile(d_steps=k)` gives k discriminator updates per
+generator update (the paper's n_dis = 5; each takes 1/k of the batch), and the labels of
+the fakes are drawn uniformly over the classes (`compile(fake_labels="uniform")`, the
+default), not copied from the real batch (`fake_labels="data"`).
+
+The generator keeps DCGAN's backbone (Radford et al. 2015; `ganzoo.models.dcgan`; the
+paper's is a ResNet with conditional batch norm): it projects the latent to 4x4 and
+doubles the resolution with strided transposed convolutions (ReLU, tanh output), weights
+from N(0, 0.02).
+
+`discriminator_type="dcgan"` is the discriminator of ganzoo's first cgan (format 1 presets
+without the option load with it): phi is DCGAN's discriminator without its last layer
+(strided convolutions, LeakyReLU 0.2, batch norm after all but the first), flattened, not
+spectrally normalised, with DCGAN's Adam(2e-4, beta_1=0.5) and the real batch's labels
+for the fakes.
 
 Batch norm is synchronised across replicas (statistics of the global batch), so that a
 step on several devices equals a step on one device and every replica keeps the same
@@ -44,9 +53,14 @@ import keras
 from ganzoo import _validation
 from ganzoo.layers.conditioning import conditional_batch_norm, label_input, projection_logit
 from ganzoo.models._conditional import ClassConditional
+from ganzoo.models._sn_resnet import build_sn_resnet_discriminator
 from ganzoo.models.base import register_family
 from ganzoo.models.tasks import NoiseToImage
 from ganzoo.models.dcgan import _init, _num_stages, dcgan_features
+
+
+# The discriminators a cgan can have: the paper's, and ganzoo's first.
+DISCRIMINATOR_TYPES = ("sn_resnet", "dcgan")
 
 
 def build_cgan_generator(image_shape, latent_dim, num_classes, filters, name="generator"):
@@ -87,7 +101,8 @@ def build_projection_discriminator(image_shape, num_classes, filters, name="disc
     """[image (B, H, W, C), label (B,) int] -> one logit per image (B, 1).
 
     `psi(phi(x)) + <embed(y), phi(x)>` (Miyato & Koyama 2018, eq. 3), phi the flattened
-    features of DCGAN's strided convolutions.
+    features of DCGAN's strided convolutions: `discriminator_type="dcgan"`, ganzoo's first
+    cgan discriminator (the paper's is `build_sn_resnet_discriminator`).
     """
     image = keras.Input(image_shape, name="image")
     label = label_input()
@@ -109,9 +124,9 @@ class ConditionalGAN(ClassConditional, NoiseToImage):
     The discriminator scores `psi(phi(x)) + <embed(y), phi(x)>` (Miyato & Koyama 2018);
     the generator joins an embedding of the class to the latent and its batch norms scale
     and shift by class. Both networks take the label as
-    an int input named `label` (the generator: `[latent, label]`; the discriminator:
-    `[image, label]`). Training data are `(images, labels)` batches
-    (`ganzoo.data.load(..., labels=True)`); fakes are made for the real batch's labels.
+    an int input named `label`. Training data are `(images, labels)` batches
+    (`ganzoo.data.load(..., labels=True)`); fakes are made for labels drawn uniformly over
+    the classes (`compile(fake_labels="data")`: the real batch's).
 
     Args:
         num_classes: int. Number of classes; labels lie in `[0, num_classes)`. Required
@@ -123,6 +138,10 @@ class ConditionalGAN(ClassConditional, NoiseToImage):
             towards the 4x4 input). Defaults to 64.
         discriminator_filters: int. Width of the discriminator's first layer (doubling
             with each downsampling). Defaults to 64.
+        discriminator_type: str. `"sn_resnet"` (the paper's spectrally normalised ResNet
+            with global sum pooling) or `"dcgan"` (ganzoo's first cgan discriminator:
+            DCGAN's batch-normalised convolutions, flattened). Defaults to "sn_resnet";
+            configs saved without it (format 1 presets) load as "dcgan".
         seed: int or None. Seed of the training noise.
         name: str or None. Model name.
 
@@ -131,7 +150,7 @@ class ConditionalGAN(ClassConditional, NoiseToImage):
     data = ganzoo.data.load("digits", image_size=32, batch_size=64, labels=True)
     gan = ganzoo.models.ConditionalGAN(num_classes=10, image_shape=(32, 32, 1),
                                        latent_dim=64)
-    gan.compile()                          # hinge loss, Adam(2e-4, beta_1=0.5)
+    gan.compile()                          # hinge loss, Adam(2e-4, betas (0, 0.9))
     gan.fit(data, epochs=5)
     threes = gan.sample(16, seed=0, labels=3)           # uint8 (16, 32, 32, 1)
     mixed = gan.sample(3, seed=0, labels=[0, 1, 2])     # one label per image
@@ -142,8 +161,8 @@ class ConditionalGAN(ClassConditional, NoiseToImage):
     default_loss = "hinge"
 
     def __init__(self, num_classes=None, image_shape=(32, 32, 3), latent_dim=128,
-                 generator_filters=64, discriminator_filters=64, seed=None, name=None,
-                 **kwargs):
+                 generator_filters=64, discriminator_filters=64,
+                 discriminator_type="sn_resnet", seed=None, name=None, **kwargs):
         super().__init__(image_shape=image_shape, latent_dim=latent_dim, seed=seed,
                          name=name, **kwargs)
         height, width, _ = self.image_shape
@@ -162,14 +181,45 @@ class ConditionalGAN(ClassConditional, NoiseToImage):
         self.discriminator_filters = _validation.check_count(
             discriminator_filters, "discriminator_filters"
         )
+        if discriminator_type not in DISCRIMINATOR_TYPES:
+            raise ValueError(
+                f"discriminator_type must be one of {', '.join(DISCRIMINATOR_TYPES)}. "
+                f"Received: discriminator_type={discriminator_type!r}")
+        self.discriminator_type = discriminator_type
+        self.fake_label_source = "uniform" if discriminator_type == "sn_resnet" else "data"
 
     def build_generator(self):
         return build_cgan_generator(self.image_shape, self.latent_dim, self.num_classes,
                                     self.generator_filters)
 
     def build_discriminator(self):
-        return build_projection_discriminator(self.image_shape, self.num_classes,
-                                              self.discriminator_filters)
+        if self.discriminator_type == "dcgan":
+            return build_projection_discriminator(self.image_shape, self.num_classes,
+                                                  self.discriminator_filters)
+        return build_sn_resnet_discriminator(self.image_shape, self.discriminator_filters,
+                                             num_classes=self.num_classes)
+
+    def default_optimizers(self):
+        """Adam(2e-4, beta_1=0, beta_2=0.9) for both networks (Miyato & Koyama 2018);
+        DCGAN's Adam(2e-4, beta_1=0.5) with the "dcgan" discriminator."""
+        if self.discriminator_type == "dcgan":
+            return super().default_optimizers()
+        return (keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9, name="g_adam"),
+                keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9, name="d_adam"))
+
+    def configure_losses(self, d_steps=1, fake_labels=None, **loss_options):
+        """`d_steps`: discriminator updates per generator update, each on 1/d_steps of the
+        batch (the paper: 5). `fake_labels`: "uniform" (labels of the fakes drawn over the
+        classes; the default with the "sn_resnet" discriminator) or "data" (the real
+        batch's; the default with "dcgan")."""
+        super().configure_losses(**loss_options)
+        self.d_steps = _validation.check_count(d_steps, "d_steps")
+        if fake_labels is None:
+            fake_labels = "uniform" if self.discriminator_type == "sn_resnet" else "data"
+        if fake_labels not in ("uniform", "data"):
+            raise ValueError(
+                f"fake_labels must be 'uniform' or 'data'. Received: fake_labels={fake_labels!r}")
+        self.fake_label_source = fake_labels
 
     # What the networks eat in training and sampling (labels checked, seeded labels
     # drawn): `ClassConditional`.
@@ -183,6 +233,12 @@ class ConditionalGAN(ClassConditional, NoiseToImage):
                 "num_classes": self.num_classes,
                 "generator_filters": self.generator_filters,
                 "discriminator_filters": self.discriminator_filters,
+                "discriminator_type": self.discriminator_type,
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Configs written before the paper's discriminator existed describe the first one.
+        return cls(**{"discriminator_type": "dcgan", **config})

@@ -40,10 +40,14 @@ def build_mlp_generator(image_shape, latent_dim, units, name="generator"):
     return keras.Model(latent, images, name=name)
 
 
-def build_maxout_discriminator(image_shape, units, pieces, dropout, name="discriminator"):
+def build_maxout_discriminator(image_shape, units, pieces, dropout, input_dropout=0.0,
+                               name="discriminator"):
     """images (B, H, W, C) -> one logit per image (B, 1)."""
     images = keras.Input(image_shape, name="images")
     x = keras.layers.Flatten(name="flatten")(images)
+    if input_dropout:
+        # On the pixels, as the authors' code does (keeping 0.8 of them).
+        x = keras.layers.Dropout(input_dropout, name="input_dropout")(x)
     for index, width in enumerate(units):
         x = Maxout(width, pieces=pieces, name=f"maxout{index}")(x)
         if dropout:
@@ -64,6 +68,8 @@ class VanillaGAN(NoiseToImage):
         discriminator_units: tuple of int. Hidden maxout layer sizes. Defaults to (240, 240).
         maxout_pieces: int. Linear pieces per maxout unit. Defaults to 5.
         dropout: float. Dropout after each maxout layer. Defaults to 0.5.
+        input_dropout: float. Dropout on the discriminator's input pixels. Defaults to
+            0.2, as in the authors' code (it keeps 0.8 of the pixels).
         seed: int or None. Seed of the training noise.
         name: str or None. Model name.
 
@@ -77,8 +83,8 @@ class VanillaGAN(NoiseToImage):
     """
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=100, generator_units=(1200, 1200),
-                 discriminator_units=(240, 240), maxout_pieces=5, dropout=0.5, seed=None,
-                 name=None, **kwargs):
+                 discriminator_units=(240, 240), maxout_pieces=5, dropout=0.5,
+                 input_dropout=0.2, seed=None, name=None, **kwargs):
         super().__init__(image_shape=image_shape, latent_dim=latent_dim, seed=seed,
                          name=name, **kwargs)
         self.generator_units = _validate_units("generator_units", generator_units)
@@ -87,16 +93,20 @@ class VanillaGAN(NoiseToImage):
             raise ValueError(f"maxout_pieces must be positive. Received: maxout_pieces={maxout_pieces}")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout}")
+        if not 0.0 <= float(input_dropout) < 1.0:
+            raise ValueError(
+                f"input_dropout must be in [0, 1). Received: input_dropout={input_dropout}")
         self.maxout_pieces = int(maxout_pieces)
         self.dropout = float(dropout)
+        self.input_dropout = float(input_dropout)
 
     def build_generator(self):
         return build_mlp_generator(self.image_shape, self.latent_dim, self.generator_units)
 
     def build_discriminator(self):
         return build_maxout_discriminator(
-            self.image_shape, self.discriminator_units, self.maxout_pieces, self.dropout
-        )
+            self.image_shape, self.discriminator_units, self.maxout_pieces, self.dropout,
+            self.input_dropout)
 
     def get_config(self):
         config = super().get_config()
@@ -106,6 +116,7 @@ class VanillaGAN(NoiseToImage):
                 "discriminator_units": list(self.discriminator_units),
                 "maxout_pieces": self.maxout_pieces,
                 "dropout": self.dropout,
+                "input_dropout": self.input_dropout,
             }
         )
         return config

@@ -36,20 +36,12 @@ step on one device.
 import keras
 
 from ganzoo import _validation
-from ganzoo.layers import SelfAttention, SpectralNormalization
-from ganzoo.layers.conditioning import conditional_batch_norm, label_input, projection_logit
-from ganzoo.layers.pooling import GlobalSumPooling2D
+from ganzoo.layers import SelfAttention
+from ganzoo.layers.conditioning import conditional_batch_norm, label_input
 from ganzoo.models._conditional import ClassConditional
+from ganzoo.models._sn_resnet import build_sn_resnet_discriminator, sn, sn_conv
 from ganzoo.models.base import register_family
 from ganzoo.models.tasks import NoiseToImage
-
-
-def _sn(layer):
-    return SpectralNormalization(layer, name=f"{layer.name}_sn")
-
-
-def _conv(width, kernel_size, name):
-    return _sn(keras.layers.Conv2D(width, kernel_size, padding="same", name=name))
 
 
 def _batch_norm(x, label, num_classes, name):
@@ -68,47 +60,20 @@ def _batch_norm(x, label, num_classes, name):
 def _generator_block(x, label, num_classes, width, name):
     """Residual up-block: doubles the resolution, `width` channels out."""
     shortcut = keras.layers.UpSampling2D(2, name=f"{name}_shortcut_up")(x)
-    shortcut = _conv(width, 1, f"{name}_shortcut_conv")(shortcut)
+    shortcut = sn_conv(width, 1, f"{name}_shortcut_conv")(shortcut)
     x = _batch_norm(x, label, num_classes, f"{name}_bn1")
     x = keras.layers.ReLU(name=f"{name}_relu1")(x)
     x = keras.layers.UpSampling2D(2, name=f"{name}_up")(x)
-    x = _conv(width, 3, f"{name}_conv1")(x)
+    x = sn_conv(width, 3, f"{name}_conv1")(x)
     x = _batch_norm(x, label, num_classes, f"{name}_bn2")
     x = keras.layers.ReLU(name=f"{name}_relu2")(x)
-    x = _conv(width, 3, f"{name}_conv2")(x)
-    return keras.layers.Add(name=f"{name}_out")([shortcut, x])
-
-
-def _discriminator_block(x, width, name, first=False, downsample=True):
-    """Residual down-block: halves the resolution (unless not `downsample`)."""
-    shortcut = x
-    if first:
-        # The first block sees images: no ReLU before its first convolution, and its
-        # shortcut pools before the 1x1 convolution (SN-GAN's "optimized block").
-        shortcut = keras.layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(shortcut)
-        shortcut = _conv(width, 1, f"{name}_shortcut_conv")(shortcut)
-    else:
-        if downsample or shortcut.shape[-1] != width:
-            shortcut = _conv(width, 1, f"{name}_shortcut_conv")(shortcut)
-        if downsample:
-            shortcut = keras.layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(shortcut)
-        x = keras.layers.ReLU(name=f"{name}_relu0")(x)
-    x = _conv(width, 3, f"{name}_conv1")(x)
-    x = keras.layers.ReLU(name=f"{name}_relu1")(x)
-    x = _conv(width, 3, f"{name}_conv2")(x)
-    if downsample:
-        x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
+    x = sn_conv(width, 3, f"{name}_conv2")(x)
     return keras.layers.Add(name=f"{name}_out")([shortcut, x])
 
 
 def _generator_width(filters, size, resolution):
     """ch * size / resolution, the same at 4x4 as at 8x8, at most 16 ch."""
     return filters * min(size // max(resolution, 8), 16)
-
-
-def _discriminator_width(filters, size, resolution):
-    """ch * size / (2 resolution), at most 16 ch."""
-    return filters * min(size // (2 * resolution), 16)
 
 
 def build_sagan_generator(image_shape, latent_dim, filters, attention_resolution,
@@ -118,7 +83,7 @@ def build_sagan_generator(image_shape, latent_dim, filters, attention_resolution
     latent = keras.Input((latent_dim,), name="latent")
     label = label_input() if num_classes else None
     width = _generator_width(filters, size, 4)
-    x = _sn(keras.layers.Dense(4 * 4 * width, name="project"))(latent)
+    x = sn(keras.layers.Dense(4 * 4 * width, name="project"))(latent)
     x = keras.layers.Reshape((4, 4, width), name="reshape")(x)
     resolution = 4
     while resolution < size:
@@ -130,7 +95,7 @@ def build_sagan_generator(image_shape, latent_dim, filters, attention_resolution
                               name=f"attention{resolution}")(x)
     x = _batch_norm(x, label, num_classes, "out_bn")
     x = keras.layers.ReLU(name="out_relu")(x)
-    x = _conv(image_shape[2], 3, "to_image")(x)
+    x = sn_conv(image_shape[2], 3, "to_image")(x)
     images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
     inputs = latent if label is None else [latent, label]
     return keras.Model(inputs, images, name=name)
@@ -138,35 +103,13 @@ def build_sagan_generator(image_shape, latent_dim, filters, attention_resolution
 
 def build_sagan_discriminator(image_shape, filters, attention_resolution, num_classes=None,
                               attention_gamma_init=0.0, name="discriminator"):
-    """images (B, H, W, C) [+ label (B,) int32] -> one logit per image (B, 1)."""
-    size = image_shape[0]
-    images = keras.Input(image_shape, name="images")
-    label = label_input() if num_classes else None
-    x = images
-    resolution = size
-    while resolution > 4:
-        resolution //= 2
-        x = _discriminator_block(x, _discriminator_width(filters, size, resolution),
-                                 f"down{resolution}", first=resolution == size // 2)
-        if resolution == attention_resolution:
-            x = SelfAttention(spectral_norm=True, gamma_initializer=attention_gamma_init,
-                              name=f"attention{resolution}")(x)
-    x = _discriminator_block(x, x.shape[-1], "top", downsample=False)
-    x = keras.layers.ReLU(name="top_relu")(x)
-    features = GlobalSumPooling2D(name="sum_pool")(x)
-    # No bias: under the hinge loss a bias's gradient is the difference between the
-    # shares of fake and real examples inside the margin, zero while every logit is in it
-    # (as at the start of training), and the features can shift the logit themselves.
-    logits = _sn(keras.layers.Dense(1, use_bias=False, name="logit"))(features)
-    if label is not None:
-        # Projection discriminator (Miyato & Koyama 2018): + <embed(y), features>.
-        class_embedding = _sn(keras.layers.Embedding(num_classes, features.shape[-1],
-                                                     name="class_embedding"))
-        logits = projection_logit(logits, features, label, class_embedding,
-                                  output_name="conditional_logit")
-    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
-    inputs = images if label is None else [images, label]
-    return keras.Model(inputs, logits, name=name)
+    """images (B, H, W, C) [+ label (B,) int32] -> one logit per image (B, 1): the SN-GAN
+    ResNet discriminator (`ganzoo.models._sn_resnet`) with self-attention at
+    `attention_resolution`."""
+    return build_sn_resnet_discriminator(
+        image_shape, filters, num_classes=num_classes,
+        attention_resolution=attention_resolution,
+        attention_gamma_init=attention_gamma_init, name=name)
 
 
 @register_family("sagan")
@@ -191,7 +134,9 @@ class SAGAN(ClassConditional, NoiseToImage):
             size (doubling as the resolution halves, up to 16 ch). Defaults to 64.
         attention_resolution: int. Size of the feature maps the self-attention block of
             each network attends over: a power of two from 8 to half the image size.
-            Defaults to 32 (the paper's best, "feat32").
+            Defaults to 32 (the paper's best, "feat32") for images of 64x64 and up, and
+            to half the image size below that (16 for 32x32), so the defaults train at
+            any size.
         num_classes: int or None. Classes of a conditional model; None (the default) is
             unconditional.
         attention_gamma_init: float. Initial gamma of both attention blocks (their output
@@ -227,7 +172,7 @@ class SAGAN(ClassConditional, NoiseToImage):
     )
 
     def __init__(self, image_shape=(128, 128, 3), latent_dim=128, generator_filters=64,
-                 discriminator_filters=64, attention_resolution=32, num_classes=None,
+                 discriminator_filters=64, attention_resolution=None, num_classes=None,
                  attention_gamma_init=0.0, seed=None, name=None, **kwargs):
         super().__init__(image_shape=image_shape, latent_dim=latent_dim, seed=seed,
                          name=name, **kwargs)
@@ -241,6 +186,10 @@ class SAGAN(ClassConditional, NoiseToImage):
         self.discriminator_filters = _validation.check_count(
             discriminator_filters, "discriminator_filters"
         )
+        if attention_resolution is None:
+            # The paper's best, feat32, where the images have 32x32 feature maps (64x64
+            # and up); the largest feature maps there are below that.
+            attention_resolution = min(32, size // 2)
         if (isinstance(attention_resolution, bool) or not isinstance(attention_resolution, int)
                 or attention_resolution not in _attention_resolutions(size)):
             raise ValueError(

@@ -27,7 +27,16 @@ high-resolution images from real ones. As in the paper:
 - a pre-training phase: the first `pretrain_steps` steps train the generator alone on the
   pixel MSE (SRResNet-MSE, which the paper starts SRGAN from), then the adversarial phase
   begins (`phases()`; the step count is saved in presets and checkpoints);
-- Adam(1e-4, beta_1=0.9) for both networks.
+- Adam(1e-4, beta_1=0.9) for both networks, 1e-4 for the first half of the adversarial
+  updates and 1e-5 for the second (`model.default_callbacks(epochs)`: a
+  `ganzoo.schedules.StepDecay` that `ganzoo train` adds; pass it to `fit` yourself).
+
+The default content loss is the pixel MSE: the default model is **SRGAN-MSE**, one of the
+paper's variants, not the SRGAN of its headline results (SRGAN-VGG54, `content_loss="vgg"`),
+because VGG19's ImageNet weights cannot be downloaded at run time here; with the weights
+in the Keras cache (or given to `compile(vgg_weights=...)`) the paper's model is one
+option away: `SRGAN(content_loss="vgg")`, or `ganzoo train srgan --model-option
+content_loss=vgg [--compile-option vgg_weights=FILE]` (docs/srgan.md).
 
 Images are in [-1, 1], the low-resolution ones too (the paper scales its inputs to
 [0, 1]; one range for every ganzoo image keeps export and runtime alike).
@@ -56,6 +65,7 @@ from ganzoo.data.super_resolution import bicubic_downscale
 from ganzoo.layers import subpixel_upsampling
 from ganzoo.models.base import register_family
 from ganzoo.models.tasks import ImageToImage
+from ganzoo.schedules import StepDecay
 
 SCALES = (2, 4)
 CONTENT_LOSSES = ("mse", "vgg")
@@ -376,6 +386,11 @@ class SRGAN(ImageToImage):
             "g_optimizer": keras.optimizers.Adam(1e-4, beta_1=0.9, name="g_adam"),
             "d_optimizer": keras.optimizers.Adam(1e-4, beta_1=0.9, name="d_adam"),
         }
+
+    def default_callbacks(self, epochs):
+        """The paper's schedule for `fit(..., epochs=epochs)`: the rates times 0.1 for the
+        second half of the adversarial updates (after the `pretrain_steps`)."""
+        return [StepDecay(epochs, factor=0.1, skip_steps=self.pretrain_steps)]
 
     def phases(self):
         if self.pretrain_steps:

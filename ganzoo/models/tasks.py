@@ -22,6 +22,7 @@ Calling the other task's method (`sample` on a cyclegan, `upscale` on a dcgan) r
 """
 
 import inspect
+import re
 
 import keras
 import numpy as np
@@ -55,6 +56,9 @@ class NoiseToImage(AdversarialModel):
     # Conditional families set this: runs load (images, labels) batches for them and pass
     # `num_classes` (and the data's class names) to the constructor.
     conditional = False
+    # Discriminator updates per generator update of the standard step (cgan's
+    # `compile(d_steps=...)`); each takes an equal share of the batch.
+    d_steps = 1
 
     def __init__(self, image_shape, latent_dim=128, seed=None, name=None, **kwargs):
         super().__init__(image_shape=image_shape, seed=seed, name=name, **kwargs)
@@ -92,7 +96,15 @@ class NoiseToImage(AdversarialModel):
             raise ValueError(
                 f"{self.family} takes integer class labels; the data gives strings "
                 f"({labels.dtype}): map them to class indices 0..K-1")
-        return super().fit(x, *args, **kwargs)
+        try:
+            return super().fit(x, *args, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            # A batch of unknown size that did not split into d_steps chunks.
+            found = re.search(
+                r"[A-Za-z0-9_]+ splits each batch into d_steps=.*?multiple of \d+", str(error))
+            if found is None:
+                raise
+            raise ValueError(found.group(0)) from None
 
     def preview(self, n, seed=0):
         """uint8 samples for the grids runs write while training."""
@@ -160,21 +172,47 @@ class NoiseToImage(AdversarialModel):
 
     # -- the standard step: one discriminator update, then one generator update ------
 
-    def train_step(self, data):
-        real_images, labels = self.unpack_batch(data)
-        self.check_batch(real_images)
-        batch_size = tf.shape(real_images)[0]
+    def fake_labels(self, batch_size, labels):
+        """The labels a step makes its fakes for: the real batch's (None when unconditional).
+        Conditional families may draw them instead (`ClassConditional`)."""
+        return labels
 
+    def discriminator_chunks(self, real_images, labels):
+        """`(images, labels)` of each discriminator update of a step: the whole batch when
+        `d_steps` is 1; else `d_steps` equal chunks (chunk k: rows k, k + d_steps, ...),
+        each a discriminator update, the generator's update then on the size of one."""
+        if self.d_steps == 1:
+            return [(real_images, labels)]
+        batch = real_images.shape[0]
+        message = (
+            f"{self.family} splits each batch into d_steps={self.d_steps} equal chunks, one "
+            f"per discriminator step; a batch of {'the data' if batch is None else batch}"
+            f"{' per replica' if self.num_replicas() > 1 else ''} does not split evenly: "
+            f"use a batch size that is a multiple of {self.d_steps * self.num_replicas()}")
+        if batch is not None and batch % self.d_steps:
+            raise ValueError(message)
+        if batch is None:
+            tf.debugging.assert_equal(tf.shape(real_images)[0] % self.d_steps, 0,
+                                      message=message)
+        return [(real_images[k::self.d_steps],
+                 None if labels is None else labels[k::self.d_steps])
+                for k in range(self.d_steps)]
+
+    def discriminator_step(self, real_images, labels):
+        """One discriminator update on real images (and their labels) against fresh fakes;
+        returns its loss."""
+        batch_size = tf.shape(real_images)[0]
+        fake_labels = self.fake_labels(batch_size, labels)
         with tf.GradientTape() as d_tape:
             fake_images = self.generator(
-                self.generator_inputs(batch_size, labels), training=True
+                self.generator_inputs(batch_size, fake_labels), training=True
             )
             real_logits = self.discriminator(
                 self.discriminator_inputs(self.augment_images(real_images), labels),
                 training=True
             )
             fake_logits = self.discriminator(
-                self.discriminator_inputs(self.augment_images(fake_images), labels),
+                self.discriminator_inputs(self.augment_images(fake_images), fake_labels),
                 training=True
             )
             d_loss = self.average_loss(self.d_loss_fn(real_logits, fake_logits))
@@ -182,13 +220,25 @@ class NoiseToImage(AdversarialModel):
             d_scaled = self.d_optimizer.scale_loss(d_total)
         self.apply_gradients(self.d_optimizer, d_tape, d_scaled, self.discriminator_variables())
         self.observe_real_logits(real_logits)
+        return d_loss
 
+    def train_step(self, data):
+        real_images, labels = self.unpack_batch(data)
+        self.check_batch(real_images)
+        chunks = self.discriminator_chunks(real_images, labels)
+        d_losses = [self.discriminator_step(chunk, chunk_labels) for chunk, chunk_labels in chunks]
+        d_loss = d_losses[0] if len(d_losses) == 1 else tf.add_n(d_losses) / len(d_losses)
+
+        # The generator's update: as many fakes as one discriminator update saw.
+        last_images, last_labels = chunks[-1]
+        batch_size = tf.shape(last_images)[0]
+        fake_labels = self.fake_labels(batch_size, last_labels)
         with tf.GradientTape() as g_tape:
             fake_images = self.generator(
-                self.generator_inputs(batch_size, labels), training=True
+                self.generator_inputs(batch_size, fake_labels), training=True
             )
             fake_logits = self.discriminator(
-                self.discriminator_inputs(self.augment_images(fake_images), labels),
+                self.discriminator_inputs(self.augment_images(fake_images), fake_labels),
                 training=True
             )
             g_loss = self.average_loss(self.g_loss_fn(fake_logits))

@@ -11,6 +11,7 @@ _EXPORTS = {
     "TensorBoardImages": "callbacks",
     "LearningRateScheduler": "callbacks",
     "LinearDecay": "callbacks",
+    "StepDecay": "callbacks",
     "ProgressiveGrowing": "callbacks",
     "strategy": "distribute",
     "RunCheckpoint": "checkpoints",

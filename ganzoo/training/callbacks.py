@@ -8,7 +8,9 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo import _imaging, _tasks
-from ganzoo.schedules import LearningRateScheduler, LinearDecay  # noqa: F401  (public here too)
+from ganzoo.schedules import (  # noqa: F401  (public here too)
+    LearningRateScheduler, LinearDecay, StepDecay,
+)
 
 
 class SampleGrid(keras.callbacks.Callback):

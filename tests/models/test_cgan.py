@@ -93,8 +93,10 @@ def test_one_sgd_step_on_two_replicas_equals_one_step_on_one_device(two_cpu_stra
     class NonSaturating(fed_labels(3)):
         default_loss = "non_saturating"
 
+    # A step of 0.05: with the default 1.0, the spectrally normalised ReLU discriminator's
+    # first update leaves every unit dead on the fakes, and the generator gets no gradient.
     report = family_helpers.check_equal_weights_under_distribution(
-        NonSaturating, {**TINY_CGAN, "seed": 1}, two_cpu_strategy)
+        NonSaturating, {**TINY_CGAN, "seed": 1}, two_cpu_strategy, learning_rate=0.05)
     # The class embeddings are among the weights that must agree.
     assert any("embed" in path for path in report["weights"])
     assert any("gamma" in path for path in report["weights"])
@@ -106,7 +108,9 @@ def test_one_sgd_step_on_two_replicas_equals_one_step_on_one_device(two_cpu_stra
 def test_networks_take_named_latent_image_and_int_label_inputs():
     gan = tiny()
     assert [t.name for t in gan.generator.inputs] == ["latent", "label"]
-    assert [t.name for t in gan.discriminator.inputs] == ["image", "label"]
+    assert [t.name for t in gan.discriminator.inputs] == ["images", "label"]
+    assert [t.name for t in tiny(discriminator_type="dcgan").discriminator.inputs] == [
+        "image", "label"]
     assert gan.generator.inputs[1].dtype == "int32" and gan.generator.inputs[1].shape == (None,)
     latents = _sampling.latents(3, 8, seed=0)
     images = gan.generator([latents, np.array([0, 1, 2], np.int32)])
@@ -137,12 +141,20 @@ def test_config_round_trip_rebuilds_the_same_architecture():
     config = gan.get_config()
     assert config == {"num_classes": 3, "image_shape": [16, 16, 1], "latent_dim": 8,
                       "generator_filters": 4, "discriminator_filters": 4, "seed": 1,
-                      "name": "cgan"}
+                      "name": "cgan", "discriminator_type": "sn_resnet"}
     clone = models.ConditionalGAN.from_config(config)
     assert clone.get_config() == config
     assert [w.shape for w in clone.generator.weights] == [w.shape for w in gan.generator.weights]
     assert [w.shape for w in clone.discriminator.weights] == [
         w.shape for w in gan.discriminator.weights]
+    # A config saved before the paper's discriminator existed (format 1 presets) has no
+    # discriminator_type: it describes the first, DCGAN-style one, and loads as that.
+    legacy = dict(config)
+    del legacy["discriminator_type"]
+    old = models.ConditionalGAN.from_config(legacy)
+    assert old.discriminator_type == "dcgan" and old.discriminator.get_layer("psi")
+    with pytest.raises(ValueError, match="discriminator_type must be one of sn_resnet, dcgan"):
+        tiny(discriminator_type="resnet")
 
 
 def test_registry_and_defaults():
@@ -177,8 +189,37 @@ def test_training_on_images_without_labels_is_one_clear_error():
 # -- the paper's pieces, by hand --------------------------------------------------------
 
 
-def test_discriminator_is_psi_of_features_plus_projection_on_the_class_embedding():
+def test_the_papers_discriminator_projects_spectrally_normalised_sum_pooled_features():
+    """Miyato & Koyama 2018: phi(x) is the global sum of ReLU features of an SN ResNet
+    without batch norm; D(x, y) = psi(phi(x)) + <V[y], phi(x)>, psi and V normalised."""
     gan = tiny()
+    discriminator = gan.discriminator
+    kinds = {type(layer).__name__ for layer in discriminator.layers}
+    assert "BatchNormalization" not in kinds and "GlobalSumPooling2D" in kinds
+    for layer in discriminator.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense, keras.layers.Embedding)):
+            raise AssertionError(f"{layer.name} is not spectrally normalised")
+    embed = discriminator.get_layer("class_embedding_sn")
+    embed.layer.embeddings.assign(
+        np.random.default_rng(0).normal(size=embed.layer.embeddings.shape).astype("float32"))
+    images = random_images(4)
+    phi = keras.Model(discriminator.inputs, discriminator.get_layer("sum_pool").output)
+    features = phi([images, np.zeros(4, np.int32)], training=False)
+    psi = discriminator.get_layer("logit_sn")(features, training=False).numpy()[:, 0]
+    for label in range(3):
+        labels = np.full(4, label, np.int32)
+        vectors = embed(labels, training=False).numpy()
+        expected = psi + np.sum(features.numpy() * vectors, axis=1)
+        logits = discriminator([images, labels], training=False).numpy()[:, 0]
+        np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4)
+    gan.compile()
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):  # Adam(2e-4, betas (0, 0.9))
+        assert (float(optimizer.learning_rate), optimizer.beta_1, optimizer.beta_2) == (
+            pytest.approx(2e-4), 0.0, 0.9)
+
+
+def test_the_first_discriminator_is_psi_of_features_plus_projection_on_the_class_embedding():
+    gan = tiny(discriminator_type="dcgan")
     rng = np.random.default_rng(0)
     discriminator = gan.discriminator
     # Give the class embedding distinct rows (it starts near zero).
@@ -419,3 +460,56 @@ def test_fit_takes_whole_float_labels():
     gan.compile()
     images = family_helpers.digits(16, (16, 16, 1))
     gan.fit(images, (np.arange(16) % 3).astype("float32"), batch_size=16, epochs=1, verbose=0)
+
+
+# -- the paper's training: labels of the fakes, several discriminator steps -------------
+
+
+def test_the_fakes_labels_are_drawn_uniformly_over_the_classes_not_copied():
+    gan = tiny()
+    gan.compile()
+    real = tf.zeros(3000, tf.int32)
+    drawn = gan.fake_labels(tf.constant(3000), real).numpy()
+    shares = np.bincount(drawn, minlength=3) / len(drawn)
+    assert drawn.min() >= 0 and drawn.max() < 3
+    np.testing.assert_allclose(shares, [1 / 3] * 3, atol=0.04)
+    # Fresh labels at every draw.
+    assert not np.array_equal(drawn, gan.fake_labels(tf.constant(3000), real).numpy())
+    gan.compile(fake_labels="data")
+    assert gan.fake_labels(tf.constant(3000), real) is real
+    with pytest.raises(ValueError, match="fake_labels must be 'uniform' or 'data'"):
+        gan.compile(fake_labels="real")
+    # The first discriminator keeps the real batch's labels, as it trained with.
+    old = tiny(discriminator_type="dcgan")
+    old.compile()
+    assert old.fake_label_source == "data"
+
+
+def test_d_steps_discriminator_updates_per_generator_update_on_shares_of_the_batch():
+    gan = tiny()
+    gan.compile(d_steps=2)
+    images = random_images(24)
+    gan.fit(labelled(images, np.arange(24) % 3, 8), epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations.numpy()) == 6
+    assert int(gan.g_optimizer.iterations.numpy()) == 3
+    uneven = tiny()
+    uneven.compile(d_steps=3)
+    with pytest.raises(ValueError, match=r"^cgan splits each batch into d_steps=3 equal "
+                                         r"chunks.*multiple of 3$"):
+        uneven.fit(labelled(images[:8], np.arange(8) % 3, 8), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="d_steps must be a positive integer"):
+        tiny().compile(d_steps=0)
+
+
+def test_a_preset_saved_before_the_papers_discriminator_loads_and_draws_the_same():
+    """tests/golden/cgan-format1: a tiny cgan preset whose config has no
+    discriminator_type (as every cgan preset had before it existed)."""
+    from pathlib import Path
+
+    golden = Path(__file__).parents[1] / "golden"
+    config = json.loads((golden / "cgan-format1" / "config.json").read_text())
+    assert "discriminator_type" not in config["config"]
+    gan = models.load(golden / "cgan-format1")
+    assert gan.discriminator_type == "dcgan" and gan.fake_label_source == "data"
+    np.testing.assert_array_equal(gan.sample(4, seed=0, labels=[0, 1, 2, 0]),
+                                  np.load(golden / "cgan-format1-samples.npy"))

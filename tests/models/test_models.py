@@ -28,7 +28,7 @@ TINY = {
 # What makes a family's training step deterministic (no dropout), for the checks that
 # compare runs or measure a few steps.
 DETERMINISTIC = {
-    "gan": dict(dropout=0.0),
+    "gan": dict(dropout=0.0, input_dropout=0.0),
 }
 
 

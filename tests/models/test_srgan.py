@@ -550,3 +550,18 @@ def test_the_upsampled_skip_starts_as_bilinear_upscaling():
     assert not any(isinstance(layer, keras.layers.Activation) and
                    layer.activation is keras.activations.tanh
                    for layer in model.generator.layers)
+
+
+def test_the_papers_step_decay_starts_in_the_second_half_of_the_adversarial_steps():
+    """1e-4, then 1e-5 (Ledig et al. 2017): 4 epochs of 2 steps, 2 of them pre-training:
+    the adversarial steps 3..8 have their middle after step 5, so epoch 3 (0-based) is the
+    first at 1e-5 for both networks."""
+    model = tiny(pretrain_steps=2)
+    model.compile()
+    (callback,) = model.default_callbacks(4)
+    assert isinstance(callback, ganzoo.training.StepDecay)
+    low, high = pairs(8)
+    data = tf.data.Dataset.from_tensor_slices((low, high)).batch(4).repeat()
+    history = model.fit(data, epochs=4, steps_per_epoch=2, verbose=0, callbacks=[callback])
+    for name in ("g_optimizer_lr", "d_optimizer_lr"):
+        assert history.history[name] == pytest.approx([1e-4, 1e-4, 1e-4, 1e-5], rel=1e-6)

@@ -158,3 +158,19 @@ def test_scheduler_names_unknown_optimizers():
     with pytest.raises(ValueError, match="Unknown optimizer 'e_optimizer'"):
         gan.fit(tiny_data(), epochs=1, verbose=0, callbacks=[
             training.LearningRateScheduler(lambda e, lr: lr, optimizers=["e_optimizer"])])
+
+
+def test_step_decay_drops_the_rates_after_the_middle_of_the_counted_steps():
+    decay = training.StepDecay(epochs=4)
+    assert [decay.decay_epoch(10)] == [2]
+    # Pre-training steps are not counted: 40 steps, 20 skipped, middle of the rest = 30.
+    assert training.StepDecay(epochs=4, skip_steps=20).decay_epoch(10) == 3
+    # Too short a run for a decay after its middle: none.
+    assert training.StepDecay(epochs=1).decay_epoch(10) == 1
+    decay.decay_from = 2
+    assert [decay.schedule(e, 1e-4) for e in range(4)] == pytest.approx(
+        [1e-4, 1e-4, 1e-5, 1e-5])
+    for bad, match in [(dict(epochs=0), "epochs must be"), (dict(epochs=2, factor=0),
+                       "factor must lie"), (dict(epochs=2, skip_steps=-1), "skip_steps")]:
+        with pytest.raises(ValueError, match=match):
+            training.StepDecay(**bad)
