@@ -121,6 +121,21 @@ class ProgressiveGrowing(keras.callbacks.Callback):
         self.stable_images = stable_images
         self.start_resolution = start_resolution
 
+    @classmethod
+    def spread_over(cls, images, final_resolution, start_resolution=4):
+        """The schedule `ganzoo train` gives a `progressive=True` model: growing from
+        `start_resolution` to `final_resolution` over the first half of a run of `images`
+        training images, each new resolution trained alone for as many images as it fades
+        in over (PGGAN's equal stable and fade periods), the final one for the second half.
+        None when there is nothing to grow."""
+        levels = int(np.log2(final_resolution)) - int(np.log2(start_resolution))
+        if levels <= 0:
+            return None
+        period = max(2, int(images) // 2 // levels)
+        fade = max(1, period // 2)
+        return cls(fade_images=fade, stable_images=period - fade,
+                   start_resolution=start_resolution)
+
     def start_lod(self, final_resolution):
         """The lod training starts at for `final_resolution` images."""
         lod = int(np.log2(final_resolution)) - int(np.log2(self.start_resolution))

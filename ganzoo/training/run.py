@@ -232,6 +232,15 @@ def _compile(model, settings):
             f"{str(error).splitlines()[0]}") from None
 
 
+def _growing(model, images, progressive_growing):
+    """`[progressive_growing]` spread over the run's `images` for a model built with
+    `progressive=True` (`--model-option progressive=true`), else `[]`."""
+    if not getattr(model, "progressive", False):
+        return []
+    growing = progressive_growing.spread_over(images, model.image_shape[0])
+    return [] if growing is None else [growing]
+
+
 def _data_options(family_class, settings):
     """`{"data_b": ...}` for a family trained on two datasets (its `training_data` takes
     `data_b`: cyclegan), `{}` without --data-b; --data-b for any other family is one line."""
@@ -692,6 +701,12 @@ class TrainingRun:
             dataset = dataset.skip(initial_epoch * steps_per_epoch)
         callbacks = [
             checkpoints.NonFiniteGuard(lambda: _resume_advice(folder)),
+            # Schedules first, so that what they log (learning rates, lod) reaches the
+            # TensorBoard and CSV loggers: the family's paper schedule, where it has one
+            # (cyclegan: LinearDecay, srgan: StepDecay), and progressive growing.
+            *(model.default_callbacks(epochs) if hasattr(model, "default_callbacks") else ()),
+            *_growing(model, epochs * steps_per_epoch * settings["batch_size"],
+                      callbacks_lib.ProgressiveGrowing),
             *self._monitoring_callbacks(model, folder, is_chief),
             callbacks_lib.SampleGrid(folder / "samples", n=settings["samples"], seed=0),
             keras.callbacks.TensorBoard(str(folder / "logs"), write_graph=False),
@@ -699,8 +714,6 @@ class TrainingRun:
                                             n=min(settings["samples"], 16)),
             keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
             checkpoints.RunCheckpoint(backup, steps_per_epoch),
-            # The family's paper schedule, where it has one (cyclegan: LinearDecay).
-            *(model.default_callbacks(epochs) if hasattr(model, "default_callbacks") else ()),
             *extra_callbacks,
         ]
         self.log(
