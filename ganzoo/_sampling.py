@@ -71,6 +71,46 @@ def latents(n, latent_dim, seed=None):
     return next(latent_batches(n, latent_dim, seed, batch_size=n))
 
 
+def check_latents(latents, latent_dim=None, n=None):
+    """Given latents as a float32 array `(rows, latent_dim)`, checked: one line for a
+    wrong rank, size, dtype or count, or NaN / Inf values.
+
+    Args:
+        latents: array-like of shape `(rows, latent_dim)`, floats.
+        latent_dim: int or None. The size each row must have (None: any).
+        n: int or None. The rows there must be (None: any, at least one).
+    """
+    try:
+        array = np.asarray(latents)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.dtype.kind not in "fiu" or array.dtype.kind == "b":
+        raise ValueError(
+            f"latents must be a float array of shape (n, latent_dim). Received: "
+            f"{type(latents).__name__}" + ("" if array is None else f" of {array.dtype}"))
+    if array.dtype.kind != "f":
+        raise ValueError(
+            f"latents must be floats (standard-normal draws); received {array.dtype} "
+            "values: pass them as float32")
+    want = f"(n, {latent_dim})" if latent_dim else "(n, latent_dim)"
+    if array.ndim != 2 or array.shape[0] < 1 or (latent_dim and array.shape[1] != latent_dim):
+        raise ValueError(f"latents must have shape {want}. Received: shape {array.shape}")
+    if n is not None and array.shape[0] != n:
+        raise ValueError(
+            f"latents has {array.shape[0]} rows but n={n} images were asked for: give one "
+            "of them, or both agreeing")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("latents holds NaN or Inf values; expected finite numbers")
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def given_latent_batches(latents, batch_size):
+    """The rows of checked `latents`, `batch_size` at a time (as `latent_batches` yields
+    drawn ones)."""
+    batch_size = check_count(batch_size, "batch_size")
+    return (latents[start : start + batch_size] for start in range(0, len(latents), batch_size))
+
+
 def noise_batches(n, shape, seed=None, index=0, batch_size=64):
     """Standard-normal float32 noise for the `index`-th noise input, `batch_size` rows at a time.
 
@@ -190,7 +230,7 @@ def role_from_name(name):
 
 
 def draw_inputs(inputs, n, seed=None, *, labels=None, truncation=None, num_classes=None,
-                spatial=None, batch_size=None):
+                spatial=None, batch_size=None, latents=None):
     """Seeded arrays for every input of a generator, drawn by role, in signature order.
 
     Args:
@@ -210,6 +250,9 @@ def draw_inputs(inputs, n, seed=None, *, labels=None, truncation=None, num_class
             None: an input with such axes cannot be drawn.
         batch_size: int or None. None returns the whole draw; an int yields it
             `batch_size` rows at a time, each batch equal to those rows of the whole draw.
+        latents: array `(n, latent_dim)` or None. Given latents for the `latent` input
+            instead of drawn ones (`check_latents`); `n` may then be None. The other
+            inputs are still drawn from `seed`.
 
     Returns:
         A list of arrays (each cast to its input's dtype), or with `batch_size` an
@@ -220,10 +263,19 @@ def draw_inputs(inputs, n, seed=None, *, labels=None, truncation=None, num_class
             without a label input, a truncation other than 1 without a truncation input,
             an input with a role that cannot be drawn or with dynamic axes and no `spatial`.
     """
+    entries = [_described(entry) for entry in inputs]
+    if latents is not None:
+        latent_entries = [entry for entry in entries if entry[3] == "latent"]
+        if not latent_entries:
+            raise ValueError("The generator has no latent input; latents= is for generators "
+                             "fed latents")
+        _, shape, _, _ = latent_entries[0]
+        latents = check_latents(latents, math.prod(int(d) for d in shape[1:]),
+                                None if n is None else check_count(n))
+        n = len(latents)
     n = check_count(n)
     seed = check_seed(seed)
     size = n if batch_size is None else check_count(batch_size, "batch_size")
-    entries = [_described(entry) for entry in inputs]
     if not entries:
         raise ValueError(f"There are no inputs to draw. Received: inputs={inputs!r}")
     roles = {role for _, _, _, role in entries}
@@ -248,7 +300,9 @@ def draw_inputs(inputs, n, seed=None, *, labels=None, truncation=None, num_class
     streams, noise_index = [], 0
     for name, shape, dtype, role in entries:
         dims = _drawn_dims(name, shape, role, spatial)
-        if role == "latent":
+        if role == "latent" and latents is not None:
+            rows = given_latent_batches(latents, size)
+        elif role == "latent":
             rows = latent_batches(n, math.prod(dims), seed, size)
         elif role == "label":
             rows = _label_rows(n, num_classes, labels, seed, size)

@@ -11,8 +11,9 @@ import sys
 import warnings
 
 import click
+import numpy as np
 
-from ganzoo import _atomic, _imaging
+from ganzoo import _atomic, _imaging, _sampling
 from ganzoo import export as export_lib
 from ganzoo import presets, sources
 from ganzoo._version import __version__
@@ -306,45 +307,107 @@ def _parse_options(pairs, flag):
 
 @main.command()
 @click.argument("source")
-@click.option("-n", "count", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("-n", "count", type=click.IntRange(min=1),
+              help="Number of samples (default 64, or the rows of --latents).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--label", type=int, help="Class to sample (conditional generators).")
 @click.option("--truncation", type=float, help="Truncation psi (StyleGAN-lite).")
+@click.option("--latents", "latents_path", type=click.Path(exists=True, dir_okay=False),
+              help="Render the latents of this .npz (its 'latent' array, and 'label' for "
+                   "conditional generators) instead of the seed's.")
+@click.option("--save-latents", "save_latents", type=click.Path(dir_okay=False),
+              help="Also write the latents (and labels) drawn to this .npz.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="PNG file to write.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @click.pass_context
-def sample(ctx, source, count, seed, label, truncation, out_path, overwrite):
+def sample(ctx, source, count, seed, label, truncation, latents_path, save_latents, out_path,
+           overwrite):
     """Write a grid of samples from a preset, run folder or export bundle.
 
-    Python: `ganzoo.models.load(SOURCE).sample(N, seed=SEED, labels=K)`
+    Python: `ganzoo.models.load(SOURCE).sample(N, seed=SEED, labels=K, latents=Z)`
     for a preset or run folder, `.load_runtime().sample(N, seed=SEED, labels=K,
-    truncation=T)` for a bundle (uint8 NHWC images).
+    truncation=T, latents=Z)` for a bundle (uint8 NHWC images); `draw_latents(N, SEED)`
+    on either gives the latents a seed draws.
     """
     debug = _state(ctx)["debug"]
 
     def run():
-        if os.path.exists(out_path) and not overwrite:
-            raise FileExistsError(f"{out_path} already exists; pass --overwrite to replace it")
-        if not out_path.lower().endswith(".png"):
-            raise ValueError(f"--out must be a .png file. Received: {out_path}")
+        for path, suffix in ((out_path, ".png"), (save_latents, ".npz")):
+            if path is None:
+                continue
+            if os.path.exists(path) and not overwrite:
+                raise FileExistsError(f"{path} already exists; pass --overwrite to replace it")
+            if not path.lower().endswith(suffix):
+                raise ValueError(f"{'--out' if suffix == '.png' else '--save-latents'} must "
+                                 f"be a {suffix} file. Received: {path}")
+        given = _read_latents(latents_path, label) if latents_path else {}
         found = sources.resolve(source)
         if found.kind == sources.BUNDLE:
             generator = found.load_runtime()
-            images = generator.sample(count, seed=seed, labels=label, truncation=truncation)
             origin = f"bundle {source} ({generator.provider})"
         else:
             _load_tensorflow(debug)
             # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
             from ganzoo import models
 
-            model = models.load(found)
-            images = model.sample(count, seed=seed, labels=label, truncation=truncation)
+            generator = models.load(found)
             origin = f"preset {source}"
+        labels = given.get("labels", label)
+        latents = given.get("latents")
+        n = count if latents is not None else count or 64  # --latents: its rows
+        if latents is None and save_latents:
+            latents = generator.draw_latents(n, seed)
+        images = generator.sample(n, seed=seed, labels=labels, truncation=truncation,
+                                  latents=latents)
         _imaging.save_png(_imaging.grid(images), out_path)
-        click.echo(f"wrote {count} samples from {origin} to {out_path}")
+        if save_latents:
+            _write_latents(save_latents, latents, _drawn_labels(generator, len(images), labels,
+                                                                seed))
+        click.echo(f"wrote {len(images)} samples from {origin} to {out_path}"
+                   + (f" and their latents to {save_latents}" if save_latents else ""))
 
     _run_guarded(run, debug)
+
+
+def _read_latents(path, label):
+    """`{"latents": ..., "labels": ...}` of a .npz written by --save-latents (or by hand:
+    a 'latent' array, and 'label' for conditional generators); --label overrides its
+    labels."""
+    try:
+        with np.load(path) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--latents {path} is not a .npz file of arrays ({error})") from None
+    if "latent" not in arrays:
+        raise ValueError(f"--latents {path} holds no 'latent' array (it has "
+                         f"{', '.join(sorted(arrays)) or 'none'})")
+    given = {"latents": arrays["latent"]}
+    if label is None and "label" in arrays:
+        given["labels"] = arrays["label"]
+    return given
+
+
+def _drawn_labels(generator, n, labels, seed):
+    """The labels `sample` used for `n` images: given ones, or the seed's (conditional
+    generators); None for unconditional ones."""
+    num_classes = getattr(generator, "num_classes", None)
+    if not num_classes:
+        return None
+    return _sampling.labels_for(n, num_classes, labels, seed)
+
+
+def _write_latents(path, latents, labels):
+    """The latents (and labels) as a .npz `--latents` reads, written atomically."""
+    arrays = {"latent": np.asarray(latents, np.float32)}
+    if labels is not None:
+        arrays["label"] = np.asarray(labels, np.int32)
+
+    def write(tmp_path):
+        with open(tmp_path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    _atomic.replace_file(path, write, suffix=".npz")
 
 
 # -- image to image: translate and upscale --------------------------------------------

@@ -72,28 +72,30 @@ class ClassConditional:
             return super().discriminator_inputs(images, labels)
         return [images, self._training_labels(labels)]
 
-    def sampling_inputs(self, n, seed=None, labels=None):
-        """[latents, labels] for `n` seeded samples, as the runtime draws them.
+    def sampling_inputs(self, n, seed=None, labels=None, latents=None):
+        """[latents, labels] for `n` seeded samples, as the runtime draws them (the given
+        `latents` instead of the seed's, when given).
 
         `labels`: one int (every image of that class), `n` ints, or None (seeded uniform
         classes, from the seed's label stream).
         """
         if not self.conditional:
-            return super().sampling_inputs(n, seed=seed, labels=labels)
+            return super().sampling_inputs(n, seed=seed, labels=labels, latents=latents)
         n = _validation.check_count(n)
         return [
-            _sampling.latents(n, self.latent_dim, seed),
+            next(self.latent_rows(n, seed, n, latents)),
             _sampling.labels_for(n, self.num_classes, labels, seed),
         ]
 
-    def sampling_batches(self, n, seed=None, labels=None, batch_size=256):
-        """The inputs of `sampling_inputs(n, seed, labels)`, `batch_size` rows at a time."""
+    def sampling_batches(self, n, seed=None, labels=None, batch_size=256, latents=None):
+        """The inputs of `sampling_inputs(n, seed, labels, latents)`, `batch_size` rows at a
+        time."""
         if not self.conditional:
             if labels is not None:
                 raise ValueError(f"{self.family} is unconditional; it takes no labels")
-            yield from _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
+            yield from self.latent_rows(n, seed, batch_size, latents)
             return
-        latents = _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
+        rows = self.latent_rows(n, seed, batch_size, latents)
         classes = _sampling.label_batches(n, self.num_classes, labels, seed, batch_size)
-        for latent_rows, label_rows in zip(latents, classes):
+        for latent_rows, label_rows in zip(rows, classes):
             yield [latent_rows, label_rows]

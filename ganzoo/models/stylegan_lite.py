@@ -589,7 +589,8 @@ class StyleGANLite(NoiseToImage):
                 f"generator). Received: crossover_layer={layer!r}")
         return seed_b, int(layer)
 
-    def sampling_inputs(self, n, seed=None, labels=None, truncation=None, style_mix=None):
+    def sampling_inputs(self, n, seed=None, labels=None, truncation=None, style_mix=None,
+                        latents=None):
         """[latent, truncation, noise_0, ...] for `n` seeded samples, drawn as the runtime
         draws them (`ganzoo._sampling.draw_inputs`).
 
@@ -600,30 +601,35 @@ class StyleGANLite(NoiseToImage):
         self._check_style_mix(style_mix)
         return _sampling.draw_inputs(
             self._input_descriptions(self.inference_generator()), n, seed,
-            truncation=truncation)
+            truncation=truncation, latents=latents)
 
     def sampling_batches(self, n, seed=None, labels=None, batch_size=256, truncation=None,
-                         style_mix=None):
+                         style_mix=None, latents=None):
         if labels is not None:
             raise ValueError(f"{self.family} is unconditional; it takes no labels")
         self._check_style_mix(style_mix)
         yield from _sampling.draw_inputs(
             self._input_descriptions(self.inference_generator()), n, seed,
-            truncation=truncation, batch_size=batch_size)
+            truncation=truncation, batch_size=batch_size, latents=latents)
 
-    def generate(self, n, seed=None, labels=None, batch_size=256, truncation=None,
+    def generate(self, n=None, seed=None, labels=None, batch_size=256, truncation=None,
                  style_mix=None, **options):
-        """Float images for seeded inputs; `style_mix=(seed_b, crossover_layer)` takes
-        the styles from `crossover_layer` on from the latents of `seed_b` (same noise)."""
+        """Float images for seeded inputs (or given `latents=`, see
+        `NoiseToImage.generate`); `style_mix=(seed_b, crossover_layer)` takes the styles
+        from `crossover_layer` on from the latents of `seed_b` (same noise)."""
         style_mix = self._check_style_mix(style_mix)
         if style_mix is None:
             return super().generate(n, seed=seed, labels=labels, batch_size=batch_size,
                                     truncation=truncation, **options)
+        latents = options.pop("latents", None)
         self._refuse_options(options)
         if seed is None:
             raise ValueError("style_mix needs seed= for the first latents. Received: seed=None")
         seed_b, layer = style_mix
-        inputs = self.sampling_inputs(n, seed=seed, truncation=truncation)
+        if latents is not None:
+            latents = _sampling.check_latents(latents, self.latent_dim, n)
+            n = len(latents)
+        inputs = self.sampling_inputs(n, seed=seed, truncation=truncation, latents=latents)
         other = _sampling.latents(_validation.check_count(n), self.latent_dim, seed_b)
         return self.mix_styles(inputs[0], other, layer, inputs[1], inputs[2:])
 

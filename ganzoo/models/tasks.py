@@ -268,8 +268,22 @@ class NoiseToImage(AdversarialModel):
 
     # -- sampling -------------------------------------------------------------------
 
-    def sampling_inputs(self, n, seed=None, labels=None, **options):
-        """NumPy inputs for `n` seeded samples: the same latents as the runtime's.
+    def draw_latents(self, n, seed=None):
+        """The `(n, latent_dim)` float32 latents `sample(n, seed=seed)` draws (the runtime
+        draws the same): keep them, edit them, give them back with `latents=`."""
+        return _sampling.latents(n, self.latent_dim, seed)
+
+    def latent_rows(self, n, seed, batch_size, latents=None):
+        """Latents for `n` images, `batch_size` rows at a time: the given `latents`
+        (checked) or the seed's."""
+        if latents is not None:
+            return _sampling.given_latent_batches(
+                _sampling.check_latents(latents, self.latent_dim, n), batch_size)
+        return _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
+
+    def sampling_inputs(self, n, seed=None, labels=None, latents=None, **options):
+        """NumPy inputs for `n` seeded samples: the same latents as the runtime's, or the
+        given `latents`.
 
         `options` are family sampling options (stylegan_lite: truncation, style_mix);
         the base takes none.
@@ -277,11 +291,12 @@ class NoiseToImage(AdversarialModel):
         self._refuse_options(options)
         if labels is not None:
             raise ValueError(f"{self.family} is unconditional; it takes no labels")
-        return _sampling.latents(n, self.latent_dim, seed)
+        return next(self.latent_rows(n, seed, _validation.check_count(n), latents))
 
-    def sampling_batches(self, n, seed=None, labels=None, batch_size=256, **options):
-        """The inputs of `sampling_inputs(n, seed, labels, **options)`, `batch_size` rows
-        at a time.
+    def sampling_batches(self, n, seed=None, labels=None, batch_size=256, latents=None,
+                         **options):
+        """The inputs of `sampling_inputs(n, seed, labels, latents, **options)`,
+        `batch_size` rows at a time.
 
         Families with other inputs than latents override this together with
         `sampling_inputs`; the default slices `sampling_inputs`.
@@ -290,9 +305,9 @@ class NoiseToImage(AdversarialModel):
             self._refuse_options(options)
             if labels is not None:
                 raise ValueError(f"{self.family} is unconditional; it takes no labels")
-            yield from _sampling.latent_batches(n, self.latent_dim, seed, batch_size)
+            yield from self.latent_rows(n, seed, batch_size, latents)
             return
-        inputs = self.sampling_inputs(n, seed=seed, labels=labels, **options)
+        inputs = self.sampling_inputs(n, seed=seed, labels=labels, latents=latents, **options)
         for start in range(0, n, batch_size):
             yield tf.nest.map_structure(lambda x: x[start : start + batch_size], inputs)
 
@@ -320,14 +335,24 @@ class NoiseToImage(AdversarialModel):
                               if key not in accepted})
         return options
 
-    def generate(self, n, seed=None, labels=None, batch_size=256, **options):
-        """Float images in [-1, 1], `(n, H, W, C)`, for seeded latents.
+    def generate(self, n=None, seed=None, labels=None, batch_size=256, latents=None,
+                 **options):
+        """Float images in [-1, 1], `(n, H, W, C)`, for seeded latents, or for the given
+        `latents` (`(n, latent_dim)` floats, e.g. from `draw_latents`; `n` may then be
+        left out). Labels and other inputs still come from `seed` unless given.
 
         The images come from `inference_generator()` (the EMA generator when the family
         keeps one). Inputs are drawn a batch at a time; a result that cannot fit in memory
         is refused before any work. `options` are the family's sampling options
         (stylegan_lite: `truncation`, `style_mix`).
         """
+        if latents is not None:
+            latents = _sampling.check_latents(
+                latents, self.latent_dim, None if n is None else _validation.check_count(n))
+            n = len(latents)
+            options["latents"] = latents
+        if n is None:
+            raise ValueError("generate needs n (the number of images) or latents=")
         n = _validation.check_count(n)
         seed = _validation.check_seed(seed)
         batch_size = _validation.check_count(batch_size, "batch_size")
@@ -343,8 +368,9 @@ class NoiseToImage(AdversarialModel):
             start += len(out)
         return images
 
-    def sample(self, n, seed=None, labels=None, **options):
-        """uint8 NHWC images for seeded latents (what `ganzoo sample` writes)."""
+    def sample(self, n=None, seed=None, labels=None, **options):
+        """uint8 NHWC images for seeded latents, or given `latents=` (what `ganzoo sample`
+        writes)."""
         return _imaging.to_uint8(self.generate(n, seed=seed, labels=labels, **options))
 
 

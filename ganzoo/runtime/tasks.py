@@ -133,11 +133,12 @@ class Sampler(Generator):
     does = "generates images from a seed"
     use = "sample(n, seed=...)"
 
-    def sample(self, n, seed=None, labels=None, truncation=None, batch_size=64):
+    def sample(self, n=None, seed=None, labels=None, truncation=None, batch_size=64,
+               latents=None):
         """Generate `n` images as uint8 NHWC.
 
         Args:
-            n: int. Number of images.
+            n: int. Number of images; may be left out when `latents` are given.
             seed: int or None. Same seed, same inputs (`ganzoo._sampling.draw_inputs`), so
                 the same pictures as the Keras model sampled with that seed.
             labels: int or sequence of `n` ints. Classes of a conditional generator.
@@ -145,28 +146,44 @@ class Sampler(Generator):
             truncation: float. Truncation psi of a bundle with a `truncation` input
                 (stylegan_lite). Defaults to 1 (no truncation).
             batch_size: int. Images per run of the graph. Defaults to 64.
+            latents: float array `(n, latent_dim)` or None. Render these latents instead
+                of the seed's (from `draw_latents`, a Keras model's `draw_latents`, or
+                `ganzoo sample --save-latents`); the same latents give the same pictures
+                as the Keras model (within a level). Other inputs still come from `seed`.
 
         Inputs are drawn one batch at a time (the same rows as drawing all `n` at once),
         so memory holds one batch of inputs beside the uint8 result. A result that cannot
         fit in free memory is refused in one line before anything is drawn.
 
         Raises:
-            ValueError: `n`, `seed`, `batch_size`, `labels` or `truncation` is not what is
-                described above, or the `n` images would not fit in memory.
+            ValueError: `n`, `seed`, `batch_size`, `labels`, `truncation` or `latents` is
+                not what is described above, or the `n` images would not fit in memory.
         """
-        batches = self._feed_batches(n, seed, labels, truncation, batch_size)
+        if latents is not None:
+            latents = _sampling.check_latents(latents, self.latent_dim,
+                                              None if n is None else _validation.check_count(n))
+            n = len(latents)
+        if n is None:
+            raise ValueError("sample needs n (the number of images) or latents=")
+        batches = self._feed_batches(n, seed, labels, truncation, batch_size, latents)
         return self._generate(batches, n, self._output_image_shape())
+
+    def draw_latents(self, n, seed=None):
+        """The `(n, latent_dim)` float32 latents `sample(n, seed=seed)` draws."""
+        if not self.latent_dim:
+            raise ValueError("This bundle records no latent size; it has no latent input")
+        return _sampling.latents(n, self.latent_dim, seed)
 
     def inputs_for(self, n, seed=None, labels=None, truncation=None):
         """The checked feeds `sample(n, seed, labels, truncation)` runs, as `{name: array}`."""
         n = _validation.check_count(n)
         return next(self._feed_batches(n, seed, labels, truncation, batch_size=n))
 
-    def _feed_batches(self, n, seed, labels, truncation, batch_size):
+    def _feed_batches(self, n, seed, labels, truncation, batch_size, latents=None):
         names = [entry["name"] for entry in self._inputs]
         batches = _sampling.draw_inputs(
             self._inputs, n, seed, labels=labels, truncation=truncation,
-            num_classes=self.num_classes, batch_size=batch_size,
+            num_classes=self.num_classes, batch_size=batch_size, latents=latents,
         )
         return (self.session.feeds(named=dict(zip(names, arrays))) for arrays in batches)
 
