@@ -379,3 +379,9 @@ def _constant_rows(value, n, dims, batch_size):
 def _as_rows(rows, dims, dtype):
     for array in rows:
         yield np.ascontiguousarray(np.reshape(array, (len(array),) + dims), dtype=dtype)
+
+
+def role_of(entry):
+    """The drawn role of an input description: "latent", "label", "image", "noise" (any
+    `noise_<k>`) or "truncation"."""
+    return _described(entry)[3]

@@ -23,6 +23,8 @@ _METHODS = {
     "inputs_for": (NOISE_TO_IMAGE, "generators that draw images from a seed"),
     "sampling_inputs": (NOISE_TO_IMAGE, "generators that draw images from a seed"),
     "sampling_batches": (NOISE_TO_IMAGE, "generators that draw images from a seed"),
+    "draw_latents": (NOISE_TO_IMAGE, "generators that draw images from a seed"),
+    "walk": (NOISE_TO_IMAGE, "generators that draw images from latents"),
     "translate": (IMAGE_TO_IMAGE, "image-to-image generators (cyclegan and other generators "
                                   "with an image input)"),
     "upscale": (IMAGE_TO_IMAGE, "super-resolution generators (srgan)"),

@@ -410,6 +410,125 @@ def _write_latents(path, latents, labels):
     _atomic.replace_file(path, write, suffix=".npz")
 
 
+@main.command()
+@click.argument("source")
+@click.option("--seeds", required=True, metavar="S0,S1,...",
+              help="The seeds whose latents the walk visits, in order (two or more).")
+@click.option("--frames", type=int, default=48, show_default=True,
+              help="Frames in all, the first at the first seed, the last at the last.")
+@click.option("--method", type=click.Choice(["slerp", "lerp"]), default="slerp",
+              show_default=True, help="Path between two seeds' latents.")
+@click.option("--label", type=int, help="The class of the whole walk (conditional).")
+@click.option("--truncation", type=float, help="Truncation psi (StyleGAN-lite).")
+@click.option("--fps", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Frames per second of a .gif or .mp4.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="walk.gif (looping), walk.mp4 (needs imageio-ffmpeg) or strip.png.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@click.pass_context
+def interpolate(ctx, source, seeds, frames, method, label, truncation, fps, out_path,
+                overwrite):
+    """Write a latent walk of SOURCE through the latents of --seeds.
+
+    Python: `ganzoo.models.load(SOURCE).walk(seeds, frames, method=...)` or
+    `.load_runtime().walk(...)` for a bundle: uint8 frames, a batch at a time.
+    """
+    debug = _state(ctx)["debug"]
+
+    def run():
+        kind = os.path.splitext(out_path)[1].lower()
+        if kind not in _WALK_WRITERS:
+            raise ValueError(f"--out must be a .gif, .mp4 or .png file. Received: {out_path}")
+        if os.path.exists(out_path) and not overwrite:
+            raise FileExistsError(f"{out_path} already exists; pass --overwrite to replace it")
+        if kind == ".mp4":
+            _video_writer()  # refuse before any work when imageio-ffmpeg is missing
+        walk_seeds = _parse_seeds(seeds)
+        options = {"labels": label}
+        if truncation is not None:
+            options["truncation"] = truncation
+        found = sources.resolve(source)
+        if found.kind == sources.BUNDLE:
+            generator = found.load_runtime()
+        else:
+            _load_tensorflow(debug)
+            # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
+            from ganzoo import models
+
+            generator = models.load(found)
+        # An image-to-image model or bundle has no walk: WrongTask's one line.
+        batches = generator.walk(walk_seeds, frames, method=method, **options)
+        _WALK_WRITERS[kind](out_path, batches, fps)
+        click.echo(f"wrote a {frames}-frame {method} walk through seeds "
+                   f"{','.join(map(str, walk_seeds))} to {out_path}")
+
+    _run_guarded(run, debug)
+
+
+def _parse_seeds(text):
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--seeds must be integers separated by commas. Received: {text!r}"
+                         ) from None
+
+
+def _frames_of(batches):
+    for batch in batches:
+        yield from batch
+
+
+def _write_strip(path, batches, fps):
+    """All frames side by side in one PNG."""
+    _imaging.save_png(np.concatenate(list(_frames_of(batches)), axis=1), path)
+
+
+def _write_gif(path, batches, fps):
+    """A looping GIF, frames streamed to Pillow."""
+    from PIL import Image  # Lazy: Pillow loads only for a GIF.
+
+    def picture(frame):
+        return Image.fromarray(frame[..., 0] if frame.shape[-1] == 1 else frame)
+
+    frames = (picture(frame) for frame in _frames_of(batches))
+    first = next(frames)
+
+    def write(tmp_path):
+        first.save(tmp_path, format="GIF", save_all=True, append_images=frames, loop=0,
+                   duration=max(1, round(1000 / fps)))
+
+    _atomic.replace_file(path, write, suffix=".gif")
+
+
+def _video_writer():
+    try:
+        import imageio.v2 as imageio  # Lazy: the optional video extra.
+        import imageio_ffmpeg  # noqa: F401  (Lazy: ships the ffmpeg binary)
+    except ImportError:
+        raise ValueError("--out .mp4 needs imageio and imageio-ffmpeg (pip install "
+                         "'ganzoo[video]'); .gif and .png need nothing more") from None
+    return imageio
+
+
+def _write_mp4(path, batches, fps):
+    """An H.264 MP4, frames streamed to ffmpeg (sides padded to even sizes)."""
+    imageio = _video_writer()
+
+    def write(tmp_path):
+        with imageio.get_writer(tmp_path, format="FFMPEG", fps=fps, codec="libx264",
+                                macro_block_size=2, pixelformat="yuv420p") as writer:
+            for frame in _frames_of(batches):
+                frame = np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame
+                height, width = frame.shape[:2]
+                writer.append_data(np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)),
+                                          mode="edge"))
+
+    _atomic.replace_file(path, write, suffix=".mp4")
+
+
+_WALK_WRITERS = {".png": _write_strip, ".gif": _write_gif, ".mp4": _write_mp4}
+
+
 # -- image to image: translate and upscale --------------------------------------------
 
 

@@ -438,6 +438,10 @@ def test_runtime_never_imports_tensorflow(bundles):
         f"generator = ganzoo.runtime.load({bundles['dcgan'][0]!r})\n"
         "images = generator.sample(2, seed=0)\n"
         "assert images.shape == (2, 16, 16, 1)\n"
+        "again = generator.sample(latents=generator.draw_latents(2, seed=0))\n"
+        "assert (again == images).all()\n"
+        "frames = [f for batch in generator.walk([0, 1], 3) for f in batch]\n"
+        "assert len(frames) == 3 and (frames[0] == images[0]).all()\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
         "print(generator.provider)\n"
     )

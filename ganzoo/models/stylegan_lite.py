@@ -560,15 +560,6 @@ class StyleGANLite(NoiseToImage):
 
     # -- sampling ------------------------------------------------------------------------
 
-    def _input_descriptions(self, generator):
-        entries = []
-        for tensor in generator.inputs:
-            name = tensor.name
-            role = _sampling.role_from_name(name)
-            entries.append({"name": name, "shape": (None, *tensor.shape[1:]),
-                            "dtype": "float32", "role": role})
-        return entries
-
     def _check_style_mix(self, style_mix):
         if style_mix is None:
             return None
@@ -600,7 +591,7 @@ class StyleGANLite(NoiseToImage):
             raise ValueError(f"{self.family} is unconditional; it takes no labels")
         self._check_style_mix(style_mix)
         return _sampling.draw_inputs(
-            self._input_descriptions(self.inference_generator()), n, seed,
+            self.input_descriptions(self.inference_generator()), n, seed,
             truncation=truncation, latents=latents)
 
     def sampling_batches(self, n, seed=None, labels=None, batch_size=256, truncation=None,
@@ -609,7 +600,7 @@ class StyleGANLite(NoiseToImage):
             raise ValueError(f"{self.family} is unconditional; it takes no labels")
         self._check_style_mix(style_mix)
         yield from _sampling.draw_inputs(
-            self._input_descriptions(self.inference_generator()), n, seed,
+            self.input_descriptions(self.inference_generator()), n, seed,
             truncation=truncation, batch_size=batch_size, latents=latents)
 
     def generate(self, n=None, seed=None, labels=None, batch_size=256, truncation=None,

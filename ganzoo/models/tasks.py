@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _imaging, _memory, _sampling, _tasks, _validation
+from ganzoo import _imaging, _memory, _sampling, _tasks, _validation, _walks
 from ganzoo import data as data_lib
 from ganzoo.models.base import _LABEL_MARKER, AdversarialModel
 
@@ -267,6 +267,35 @@ class NoiseToImage(AdversarialModel):
         )
 
     # -- sampling -------------------------------------------------------------------
+
+    def input_descriptions(self, generator=None):
+        """`[{name, shape, dtype, role}]` of the generator's inputs (the inference
+        generator's by default), roles from the names (`ganzoo._sampling.role_from_name`),
+        as a bundle's ganzoo.json lists them."""
+        generator = generator or self.inference_generator()
+        return [{"name": tensor.name, "shape": (None, *tensor.shape[1:]),
+                 "dtype": "int32" if _sampling.role_from_name(tensor.name) == "label"
+                 else "float32", "role": _sampling.role_from_name(tensor.name)}
+                for tensor in generator.inputs]
+
+    def walk(self, seeds, frames, method="slerp", labels=None, batch_size=16, **options):
+        """uint8 frames `(k, H, W, C)`, `batch_size` at a time, of a latent walk through
+        the latents of `seeds` (`ganzoo._walks`): `frames` frames in all, the first
+        `sample(1, seed=seeds[0])`, the last `seeds[-1]`'s (for a conditional model, with
+        `labels=K` the class of the whole walk; else the first seed's class). `method`:
+        "slerp" (great circles, for Gaussian latents) or "lerp". `options`: the family's
+        (stylegan_lite: `truncation`). Noise inputs follow the path as the latents do."""
+        generator = self.inference_generator()
+        options = self._sampling_options(options)
+        truncation = options.pop("truncation", None)
+        self._refuse_options(options)
+        batches = _walks.input_batches(
+            self.input_descriptions(generator), seeds, frames, method, labels=labels,
+            num_classes=self.num_classes if getattr(self, "conditional", False) else None,
+            truncation=truncation, batch_size=batch_size)
+        for feeds in batches:
+            images = generator(feeds if len(feeds) > 1 else feeds[0], training=False)
+            yield _imaging.to_uint8(keras.ops.convert_to_numpy(images))
 
     def draw_latents(self, n, seed=None):
         """The `(n, latent_dim)` float32 latents `sample(n, seed=seed)` draws (the runtime

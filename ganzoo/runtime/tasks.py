@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ganzoo import _imaging, _memory, _sampling, _tasks, _tiling, _validation
+from ganzoo import _imaging, _memory, _sampling, _tasks, _tiling, _validation, _walks
 from ganzoo.runtime.session import format_shape
 
 # Raised by a task's method on a bundle of the other task (`upscale` on a sampler).
@@ -167,6 +167,20 @@ class Sampler(Generator):
             raise ValueError("sample needs n (the number of images) or latents=")
         batches = self._feed_batches(n, seed, labels, truncation, batch_size, latents)
         return self._generate(batches, n, self._output_image_shape())
+
+    def walk(self, seeds, frames, method="slerp", labels=None, truncation=None,
+             batch_size=16):
+        """uint8 frames `(k, H, W, C)`, `batch_size` at a time, of a latent walk through
+        the latents of `seeds`: the same frames as the Keras model's `walk` (within a
+        level); see `ganzoo._walks.input_batches`."""
+        names = [entry["name"] for entry in self._inputs]
+        value_range = tuple(self._outputs[0].get("range", (-1.0, 1.0)))
+        batches = _walks.input_batches(self._inputs, seeds, frames, method, labels=labels,
+                                       truncation=truncation, num_classes=self.num_classes,
+                                       batch_size=batch_size)
+        for arrays in batches:
+            feeds = self.session.feeds(named=dict(zip(names, arrays)))
+            yield _imaging.to_uint8(self.session.run(feeds)[0], value_range)
 
     def draw_latents(self, n, seed=None):
         """The `(n, latent_dim)` float32 latents `sample(n, seed=seed)` draws."""
