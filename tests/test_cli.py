@@ -293,7 +293,11 @@ def test_ctrl_c_during_train_names_the_resume_command(tmp_path):
     run = tmp_path / "run"
     args = [sys.executable, "-m", "ganzoo.cli", "train", "dcgan", *TINY_TRAIN,
             "--epochs", "400", "--out", str(run)]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Output to files, not pipes: a full pipe nobody reads while the test waits for the
+    # first checkpoint would block the run in a write, where Ctrl-C cannot reach it.
+    out_file, err_file = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with open(out_file, "w") as stdout_handle, open(err_file, "w") as stderr_handle:
+        process = subprocess.Popen(args, stdout=stdout_handle, stderr=stderr_handle, text=True)
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None:
         if (run / "backup" / "epoch-0001.json").is_file():
@@ -301,14 +305,16 @@ def test_ctrl_c_during_train_names_the_resume_command(tmp_path):
         time.sleep(0.05)
     assert process.poll() is None, "training ended before it could be interrupted"
     # Ctrl-C, again if the first one landed where nothing saw it, as a user would.
-    stderr = ""
-    for _ in range(5):
+    for _ in range(6):
         process.send_signal(signal.SIGINT)
         try:
-            _, stderr = process.communicate(timeout=20)
+            process.wait(timeout=30)
             break
         except subprocess.TimeoutExpired:
             continue
+    if process.poll() is None:
+        process.kill()
+    stderr = err_file.read_text()
     assert process.returncode == 2, stderr[-2000:]
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("ganzoo: error: interrupted after epoch "), stderr[-2000:]
