@@ -342,17 +342,7 @@ def sample(ctx, source, count, seed, label, truncation, latents_path, save_laten
                 raise ValueError(f"{'--out' if suffix == '.png' else '--save-latents'} must "
                                  f"be a {suffix} file. Received: {path}")
         given = _read_latents(latents_path, label) if latents_path else {}
-        found = sources.resolve(source)
-        if found.kind == sources.BUNDLE:
-            generator = found.load_runtime()
-            origin = f"bundle {source} ({generator.provider})"
-        else:
-            _load_tensorflow(debug)
-            # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
-            from ganzoo import models
-
-            generator = models.load(found)
-            origin = f"preset {source}"
+        generator, origin = _generator_for(source, debug)
         labels = given.get("labels", label)
         latents = given.get("latents")
         n = count if latents is not None else count or 64  # --latents: its rows
@@ -368,6 +358,20 @@ def sample(ctx, source, count, seed, label, truncation, latents_path, save_laten
                    + (f" and their latents to {save_latents}" if save_latents else ""))
 
     _run_guarded(run, debug)
+
+
+def _generator_for(source, debug):
+    """(what renders SOURCE's images, where they come from): the runtime task object of a
+    bundle (no TensorFlow), or the Keras model of a preset or run folder."""
+    found = sources.resolve(source)
+    if found.kind == sources.BUNDLE:
+        generator = found.load_runtime()
+        return generator, f"bundle {source} ({generator.provider})"
+    _load_tensorflow(debug)
+    # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
+    from ganzoo import models
+
+    return models.load(found), f"preset {source}"
 
 
 def _read_latents(path, label):
@@ -447,15 +451,7 @@ def interpolate(ctx, source, seeds, frames, method, label, truncation, fps, out_
         options = {"labels": label}
         if truncation is not None:
             options["truncation"] = truncation
-        found = sources.resolve(source)
-        if found.kind == sources.BUNDLE:
-            generator = found.load_runtime()
-        else:
-            _load_tensorflow(debug)
-            # Lazy: ganzoo.models imports TensorFlow, which only the commands that need it start.
-            from ganzoo import models
-
-            generator = models.load(found)
+        generator, _ = _generator_for(source, debug)
         # An image-to-image model or bundle has no walk: WrongTask's one line.
         batches = generator.walk(walk_seeds, frames, method=method, **options)
         _WALK_WRITERS[kind](out_path, batches, fps)

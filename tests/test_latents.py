@@ -6,23 +6,12 @@ import numpy as np
 import pytest
 
 from cli_helpers import assert_one_line_error, ganzoo_cli_inprocess
-from ganzoo import _sampling, export, models, runtime
-
-TINY_DCGAN = dict(image_shape=(16, 16, 1), latent_dim=8, generator_filters=4,
-                  discriminator_filters=4, seed=0)
-
+from sampling_helpers import varied_dcgan_and_bundle
+from ganzoo import _sampling, models
 
 @pytest.fixture(scope="module")
 def dcgan_and_bundle(tmp_path_factory):
-    gan = models.DCGAN(**TINY_DCGAN)
-    # Weights far from their tiny start, so that each latent draws a picture of its own
-    # (a fresh generator draws the same grey for every latent).
-    rng = np.random.default_rng(0)
-    for weight in gan.generator.trainable_weights:
-        weight.assign(rng.normal(0, 0.5, weight.shape).astype("float32"))
-    folder = tmp_path_factory.mktemp("latents") / "bundle"
-    export.to_onnx(gan, folder, optimize=False)
-    return gan, runtime.load(folder)
+    return varied_dcgan_and_bundle(tmp_path_factory.mktemp("latents") / "bundle")
 
 
 def test_given_latents_draw_what_their_seed_draws_in_keras_and_in_the_bundle(

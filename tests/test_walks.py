@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from cli_helpers import assert_one_line_error, ganzoo_cli_inprocess
-from ganzoo import _walks, export, models, runtime
+from sampling_helpers import varied_dcgan_and_bundle
+from ganzoo import _walks, models
 
 
 def test_slerp_follows_the_great_circle_and_lerp_the_chord():
@@ -35,14 +36,7 @@ def test_a_walk_that_cannot_be_made_is_one_line(seeds, frames, method, message):
 
 @pytest.fixture(scope="module")
 def dcgan_and_bundle(tmp_path_factory):
-    gan = models.DCGAN(image_shape=(16, 16, 1), latent_dim=8, generator_filters=4,
-                       discriminator_filters=4, seed=0)
-    rng = np.random.default_rng(0)
-    for weight in gan.generator.trainable_weights:  # pictures that differ by latent
-        weight.assign(rng.normal(0, 0.5, weight.shape).astype("float32"))
-    folder = tmp_path_factory.mktemp("walks") / "bundle"
-    export.to_onnx(gan, folder, optimize=False)
-    return gan, runtime.load(folder)
+    return varied_dcgan_and_bundle(tmp_path_factory.mktemp("walks") / "bundle")
 
 
 def test_a_walk_starts_and_ends_at_its_seeds_samples_in_keras_and_in_the_bundle(
