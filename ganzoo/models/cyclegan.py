@@ -182,15 +182,20 @@ class ImageHistoryPool:
         def step(index, returned):
             image = images[index]
             count = self.count.read_value()
-            stored = self.images.read_value()
             filling = count < self.size
             swap = tf.logical_and(tf.logical_not(filling), coins[index] > 0.5)
             slot = tf.where(filling, count, slots[index])
-            old = stored[slot]
+            # One slot read and written in place: the pool is never copied whole. The
+            # handle is this replica's own variable (on-read variables have no scatter).
+            handle = self.images.handle
+            old = tf.raw_ops.ResourceGather(resource=handle, indices=slot, dtype=tf.float32)
             kept = tf.where(tf.logical_or(filling, swap), image, old)
-            self.images.assign(tf.tensor_scatter_nd_update(stored, [[slot]], [kept]))
-            self.count.assign(tf.minimum(count + 1, self.size))
-            return index + 1, returned.write(index, tf.where(swap, old, image))
+            with tf.control_dependencies([old]):
+                update = tf.raw_ops.ResourceScatterNdUpdate(ref=handle, indices=[[slot]],
+                                                            updates=[kept])
+            with tf.control_dependencies([update]):
+                self.count.assign(tf.minimum(count + 1, self.size))
+                return index + 1, returned.write(index, tf.where(swap, old, image))
 
         _, returned = tf.while_loop(
             lambda index, _: index < batch, step,
