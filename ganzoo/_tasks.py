@@ -31,6 +31,17 @@ _METHODS = {
 }
 
 
+# Methods of style-based generators only (stylegan_lite models and bundles): a w space.
+STYLE_METHODS = ("mix", "map_to_w", "synthesize")
+
+
+def no_w_space(what, subject):
+    """The one line for `what` (a method, an option) asked of `subject` (e.g. "this bundle
+    (dcgan)"), a generator without w."""
+    return (f"{what} is for style-based generators (stylegan_lite), whose mapping network "
+            f"gives a w space; {subject} has none")
+
+
 class WrongTask(AttributeError, ValueError):
     """A task's method called on a generator that does the other task.
 

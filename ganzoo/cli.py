@@ -13,8 +13,9 @@ import warnings
 import click
 import numpy as np
 
-from ganzoo import _atomic, _imaging, _sampling
+from ganzoo import _atomic, _imaging, _sampling, _walks
 from ganzoo import export as export_lib
+from ganzoo import images as images_lib
 from ganzoo import presets, sources
 from ganzoo._version import __version__
 from ganzoo.export import bench as bench_lib
@@ -420,8 +421,11 @@ def _write_latents(path, latents, labels):
               help="The seeds whose latents the walk visits, in order (two or more).")
 @click.option("--frames", type=int, default=48, show_default=True,
               help="Frames in all, the first at the first seed, the last at the last.")
-@click.option("--method", type=click.Choice(["slerp", "lerp"]), default="slerp",
-              show_default=True, help="Path between two seeds' latents.")
+@click.option("--method", type=click.Choice(["slerp", "lerp"]),
+              help="Path between two seeds' latents (default: slerp in z, lerp in w).")
+@click.option("--space", type=click.Choice(["z", "w"]), default="z", show_default=True,
+              help="Walk between the seeds' latents z, or between their w (style-based "
+                   "generators: StyleGAN-lite).")
 @click.option("--label", type=int, help="The class of the whole walk (conditional).")
 @click.option("--truncation", type=float, help="Truncation psi (StyleGAN-lite).")
 @click.option("--fps", type=click.IntRange(min=1), default=24, show_default=True,
@@ -430,12 +434,13 @@ def _write_latents(path, latents, labels):
               help="walk.gif (looping), walk.mp4 (needs imageio-ffmpeg) or strip.png.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
 @click.pass_context
-def interpolate(ctx, source, seeds, frames, method, label, truncation, fps, out_path,
+def interpolate(ctx, source, seeds, frames, method, space, label, truncation, fps, out_path,
                 overwrite):
-    """Write a latent walk of SOURCE through the latents of --seeds.
+    """Write a latent walk of SOURCE through the latents of --seeds (or their w).
 
-    Python: `ganzoo.models.load(SOURCE).walk(seeds, frames, method=...)` or
-    `.load_runtime().walk(...)` for a bundle: uint8 frames, a batch at a time.
+    Python: `ganzoo.models.load(SOURCE).walk(seeds, frames, method=..., space=...)` or
+    `.load_runtime().walk(...)` for a bundle: uint8 frames, a batch at a time
+    (`space="w"`: stylegan_lite models and bundles).
     """
     debug = _state(ctx)["debug"]
 
@@ -448,25 +453,87 @@ def interpolate(ctx, source, seeds, frames, method, label, truncation, fps, out_
         if kind == ".mp4":
             _video_writer()  # refuse before any work when imageio-ffmpeg is missing
         walk_seeds = _parse_seeds(seeds)
+        walk_seeds, _, walk_method = _walks.check_walk(walk_seeds, frames, method, space)
         options = {"labels": label}
         if truncation is not None:
             options["truncation"] = truncation
-        generator, _ = _generator_for(source, debug)
+        generator, origin = _generator_for(source, debug)
+        if space == "w":
+            _check_w_space(generator, origin, "--space w")
+            options["space"] = "w"
         # An image-to-image model or bundle has no walk: WrongTask's one line.
-        batches = generator.walk(walk_seeds, frames, method=method, **options)
+        batches = generator.walk(walk_seeds, frames, method=walk_method, **options)
         _WALK_WRITERS[kind](out_path, batches, fps)
-        click.echo(f"wrote a {frames}-frame {method} walk through seeds "
+        click.echo(f"wrote a {frames}-frame {walk_method} walk in {space} through seeds "
                    f"{','.join(map(str, walk_seeds))} to {out_path}")
 
     _run_guarded(run, debug)
 
 
-def _parse_seeds(text):
+def _parse_seeds(text, option="--seeds"):
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise ValueError(f"--seeds must be integers separated by commas. Received: {text!r}"
+        raise ValueError(f"{option} must be integers separated by commas. Received: {text!r}"
                          ) from None
+
+
+def _check_w_space(generator, origin, what):
+    """Refuse in one line a generator without a w space (all but stylegan_lite's models
+    and bundles, which `map_to_w`)."""
+    if not hasattr(generator, "map_to_w"):  # WrongTask, an AttributeError, on a bundle
+        family = getattr(generator, "family", None) or "generator"
+        raise ValueError(f"{what} is for style-based generators (stylegan_lite), whose "
+                         f"mapping network gives a w space; {origin} is a {family} "
+                         "generator without one")
+
+
+@main.command()
+@click.argument("source")
+@click.option("--rows", required=True, metavar="S0,S1,...",
+              help="Seeds of the rows: they give the coarse styles (two or more).")
+@click.option("--cols", "columns", required=True, metavar="S0,S1,...",
+              help="Seeds of the columns: they give the other styles (two or more).")
+@click.option("--cutoff", type=int, metavar="K",
+              help="Styles 0 to K-1 come from the rows, the others from the columns "
+                   "(default 4: the 4x4 and 8x8 layers, the paper's coarse styles).")
+@click.option("--truncation", type=float, help="Truncation psi of every picture.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="PNG file to write.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@click.pass_context
+def mix(ctx, source, rows, columns, cutoff, truncation, out_path, overwrite):
+    """Write the style-mixing figure of a StyleGAN-lite SOURCE (Karras et al. 2019, fig. 3).
+
+    The top row holds the --cols seeds' samples, the left column the --rows seeds'; each
+    cell takes its coarse styles (before --cutoff) from its row and the others from its
+    column, with its row's noise. A preset, run folder or bundle gives the same pixels
+    (within a level).
+
+    Python: `mix = ganzoo.models.load(SOURCE).mix(rows, columns, cutoff=K,
+    truncation=T)` (or `.load_runtime().mix(...)` for a bundle), then
+    `ganzoo.images.save_png(ganzoo.images.mixing_grid(mix), OUT)`.
+    """
+    debug = _state(ctx)["debug"]
+
+    def run():
+        if not out_path.lower().endswith(".png"):
+            raise ValueError(f"--out must be a .png file. Received: {out_path}")
+        if os.path.exists(out_path) and not overwrite:
+            raise FileExistsError(f"{out_path} already exists; pass --overwrite to replace it")
+        row_seeds, column_seeds = _walks.check_mix_seeds(
+            _parse_seeds(rows, "--rows"), _parse_seeds(columns, "--cols"))
+        generator, origin = _generator_for(source, debug)
+        _check_w_space(generator, origin, "ganzoo mix")
+        figure = generator.mix(row_seeds, column_seeds, cutoff=cutoff, truncation=truncation)
+        _imaging.save_png(images_lib.mixing_grid(figure), out_path)
+        count = generator.num_styles
+        taken = min(_walks.COARSE_STYLES, count) if cutoff is None else cutoff
+        click.echo(f"wrote a {len(row_seeds)}x{len(column_seeds)} style-mixing figure from "
+                   f"{origin} to {out_path} (the rows give the first {taken} of {count} "
+                   "styles, the columns the others)")
+
+    _run_guarded(run, debug)
 
 
 def _frames_of(batches):
@@ -760,6 +827,7 @@ def _echo_triton(metadata, out_dir):
               help="Split of --data when it has no :SPLIT suffix.")
 @click.option("--metrics", "metric_names", default="fid,kid,is,pr", show_default=True,
               help="Comma-separated: fid, kid, is, pr (precision/recall), acc (conditional), "
+                   "ppl (perceptual path length in w, stylegan_lite; needs no --data), "
                    "psnr, ssim (super-resolution).")
 @click.option("--inputs", "inputs_source",
               help="Images a translating SOURCE (cyclegan) translates, measured against "
@@ -805,10 +873,10 @@ def evaluate(ctx, source, data_source, data_split, metric_names, inputs_source, 
                     f"{json_path} already exists; pass --overwrite to replace it")
 
             _atomic.check_can_write(json_path)
-        if not data_source:
-            raise ValueError("evaluate needs --data SOURCE (the real images, e.g. --data digits)")
         metrics = evaluation.check_options(metric_names, features, count, batch_size, seed,
                                            n_data, inception_weights)
+        if not data_source and metrics != ("ppl",):
+            raise ValueError("evaluate needs --data SOURCE (the real images, e.g. --data digits)")
         _load_tensorflow(debug)
         results = evaluation.evaluate(
             source, data_source, metrics=metrics, features=features, n=count,

@@ -212,13 +212,16 @@ def verify(name_or_path):
 
 
 def _lean_copy(model):
-    """A fresh, uncompiled twin holding the same network weights (no optimizer state)."""
+    """A fresh, uncompiled twin holding the same network weights and training state
+    (`training_state`: step counts, running means), without optimizer state."""
     twin = type(model).from_config(model.get_config())
     twins = twin.saved_networks()
     for name, network in model.saved_networks().items():
         twins[name].set_weights(network.get_weights())
-    if getattr(model, "phase_steps", None) is not None:
-        twin.phase_steps.assign(model.phase_steps.value)
+    twin_state = twin.training_state()
+    for name, variable in model.training_state().items():
+        if name in twin_state:
+            twin_state[name].assign(variable.value)
     return twin
 
 

@@ -61,7 +61,8 @@ def test_shipped_presets_draw_what_they_drew_before_the_house_was_rearranged(nam
     """tests/golden/shipped_presets.npz holds what each shipped preset made (8 samples of
     seed 0; a translation or an upscale of seeded noise pictures) with the code before the
     modules were re-layered; they were equal byte for byte after it. cgan-digits' entry was
-    made again when the preset was retrained with the paper's discriminator. One level of
+    made again when the preset was retrained with the paper's discriminator, and
+    stylegan_lite-digits' when it was retrained with path-length regularisation. One level of
     tolerance keeps the check valid on CPUs whose kernels round differently."""
     golden = np.load(GOLDEN)
     assert name in golden.files, f"{name} has no golden images: add them to {GOLDEN.name}"

@@ -16,6 +16,7 @@ from keras import layers
 from ganzoo import _bundle, _imaging, _memory, _sampling, export, runtime
 
 from export_helpers import LATENT_DIM, StandIn, tiny_generator
+from sampling_helpers import varied_stylegan_and_bundle
 
 NUM_CLASSES = 10
 WIDE_LATENT_DIM = 2048
@@ -431,9 +432,16 @@ def test_load_names_the_path_it_cannot_use(bundles, tmp_path):
         runtime.load(corrupt)
 
 
-def test_runtime_never_imports_tensorflow(bundles):
+@pytest.fixture(scope="module")
+def stylegan(tmp_path_factory):
+    """A tiny StyleGAN-lite and its bundle, with the mapping and synthesis graphs."""
+    return varied_stylegan_and_bundle(tmp_path_factory.mktemp("stylegan") / "bundle")
+
+
+def test_runtime_never_imports_tensorflow(bundles, stylegan, tmp_path):
+    gan, style_bundle = stylegan
     code = (
-        "import sys, ganzoo.runtime\n"
+        "import sys, numpy, ganzoo.runtime\n"
         "assert 'tensorflow' not in sys.modules\n"
         f"generator = ganzoo.runtime.load({bundles['dcgan'][0]!r})\n"
         "images = generator.sample(2, seed=0)\n"
@@ -442,6 +450,13 @@ def test_runtime_never_imports_tensorflow(bundles):
         "assert (again == images).all()\n"
         "frames = [f for batch in generator.walk([0, 1], 3) for f in batch]\n"
         "assert len(frames) == 3 and (frames[0] == images[0]).all()\n"
+        # A style-based bundle: truncation, walks in w and style mixing on its parts.
+        f"style = ganzoo.runtime.load({style_bundle.path!r})\n"
+        "w = style.map_to_w(style.draw_latents(2, seed=1), truncation=0.7)\n"
+        "assert (style.synthesize(w, seed=1) == style.sample(2, seed=1, truncation=0.7)).all()\n"
+        "walked = numpy.concatenate(list(style.walk([1, 2], 3, space='w', truncation=0.7)))\n"
+        "mix = style.mix([1, 2], [3, 4], cutoff=2, truncation=0.7)\n"
+        f"numpy.savez({str(tmp_path / 'style.npz')!r}, w=w, walked=walked, mixed=mix.mixed)\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
         "print(generator.provider)\n"
     )
@@ -452,3 +467,10 @@ def test_runtime_never_imports_tensorflow(bundles):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() in runtime.PROVIDERS.values()
     assert result.stderr == ""
+    with np.load(tmp_path / "style.npz") as made:
+        np.testing.assert_allclose(made["w"], gan.map_to_w(gan.draw_latents(2, seed=1), 0.7),
+                                   atol=1e-5)
+        walked = np.concatenate(list(gan.walk([1, 2], 3, space="w", truncation=0.7)))
+        assert np.abs(made["walked"].astype(int) - walked).max() <= 1
+        mixed = gan.mix([1, 2], [3, 4], cutoff=2, truncation=0.7).mixed
+        assert np.abs(made["mixed"].astype(int) - mixed).max() <= 1

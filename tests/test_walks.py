@@ -1,6 +1,8 @@
 """Latent walks: the path (slerp / lerp through the seeds' latents), the same frames from a
 Keras model and from its bundle, and `ganzoo interpolate` writing GIF, MP4 and PNG strips."""
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -111,6 +113,11 @@ def test_the_cli_writes_a_looping_gif_a_strip_and_an_mp4(tmp_path):
     (["dcgan-digits", "--seeds", "1,2", "--out", "x.jpg"], "--out must be a .gif, .mp4 or .png"),
     (["srgan-x4-photos", "--seeds", "1,2", "--out", "x.gif"],
      "walk() is for generators that draw images from latents; a srgan model upscales"),
+    (["dcgan-digits", "--seeds", "1,2", "--space", "w", "--out", "x.gif"],
+     "--space w is for style-based generators (stylegan_lite), whose mapping network gives "
+     "a w space; preset dcgan-digits is a dcgan generator without one"),
+    (["dcgan-digits", "--seeds", "4", "--space", "w", "--out", "x.gif"],
+     "A walk needs two seeds or more"),
 ])
 def test_the_cli_refuses_a_walk_it_cannot_make_in_one_line(tmp_path, monkeypatch, args,
                                                            message):
@@ -118,6 +125,29 @@ def test_the_cli_refuses_a_walk_it_cannot_make_in_one_line(tmp_path, monkeypatch
     result = ganzoo_cli_inprocess(["interpolate", *args])
     assert_one_line_error(result, message)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_generator_without_w_refuses_walks_in_w_and_mixing_in_one_line(dcgan_and_bundle,
+                                                                           tmp_path):
+    gan, bundle = dcgan_and_bundle
+    # Other families' bundles are as they were: the generator's graph alone.
+    assert "parts" not in bundle.metadata and set(bundle.metadata["files"]) == {"model.onnx"}
+    assert not hasattr(gan, "map_to_w") and not hasattr(bundle, "map_to_w")
+    for call, message in (
+            (lambda: bundle.walk([1, 2], 3, space="w"),
+             "walk(space='w') is for style-based generators (stylegan_lite), whose mapping "
+             "network gives a w space; this bundle (dcgan) has none: walk in z (space='z')"),
+            (lambda: bundle.mix([1, 2], [3, 4]),
+             "mix() is for style-based generators (stylegan_lite), whose mapping network "
+             "gives a w space; this bundle (dcgan) has none"),
+            (lambda: bundle.walk([1, 2], 3, space="x"), "space must be 'z' or 'w'")):
+        with pytest.raises(ValueError, match=re.escape(message)) as info:
+            call()
+        assert "\n" not in str(info.value)
+    result = ganzoo_cli_inprocess(["mix", bundle.path, "--rows", "1,2", "--cols", "3,4",
+                                   "--out", tmp_path / "mix.png"])
+    assert_one_line_error(result, "ganzoo mix is for style-based generators (stylegan_lite)")
+    assert not (tmp_path / "mix.png").exists()
 
 
 @pytest.mark.parametrize("method", ["slerp", "lerp"])
@@ -131,3 +161,14 @@ def test_the_frames_latents_are_on_the_chosen_path(method):
     np.testing.assert_allclose(latents[2:3], path(a, b, np.array([0.5])), rtol=1e-6)
     assert not np.allclose(latents[2:3], (_walks.lerp if method == "slerp" else _walks.slerp)(
         a, b, np.array([0.5])), rtol=1e-3)
+
+
+def test_w_methods_on_a_keras_model_without_w_are_one_line():
+    gan = models.DCGAN(image_shape=(16, 16, 1), latent_dim=8, seed=0)
+    for call, what in [(lambda: gan.mix([1, 2], [3, 4]), "mix()"),
+                       (lambda: gan.map_to_w(gan.draw_latents(2, seed=0)), "map_to_w()"),
+                       (lambda: list(gan.walk([1, 2], 3, space="w")), "walk(space='w')")]:
+        with pytest.raises(ValueError, match="is for style-based generators") as error:
+            call()
+        assert str(error.value).startswith(what) and "a dcgan model has none" in str(error.value)
+    assert len(list(gan.walk([1, 2], 3, space="z"))) == 1

@@ -47,6 +47,13 @@ def to_onnx(model, out_dir, *, options=None, overwrite=False, **option_values):
     if it cannot be written, the export fails like any other write. fp16 bundles have
     none.
 
+    A style-based generator (stylegan_lite) also gets its mapping network with the
+    truncation trick (`mapping.onnx`: latent, truncation -> w) and its synthesis network
+    (`synthesis.onnx`: styles, noise_<k> -> images), listed under `parts` in
+    `ganzoo.json`, checked against Keras with the same tolerance, so that
+    `ganzoo.runtime` maps to w, walks in w and mixes styles without TensorFlow (see
+    `ganzoo.export.style_parts`). Other generators' bundles have no parts.
+
     The options below are keywords, made into one `ExportOptions` and checked before any
     work; or pass a ready `options=ExportOptions(...)` (not both in one call).
 

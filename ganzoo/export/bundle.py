@@ -102,6 +102,8 @@ def check_named_files(folder):
     named = [_bundle.model_path(folder, metadata)]
     for variant in metadata.get("variants") or {}:
         named.append(_bundle.variant_path(folder, metadata, variant))
+    for name, part in (metadata.get("parts") or {}).items():
+        named.append(_bundle.inside(folder, part["model"], f"parts.{name}.model"))
     triton = metadata.get("triton") or {}
     if triton.get("config"):
         named.append(os.path.join(folder, *triton["config"].split("/")))

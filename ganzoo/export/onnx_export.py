@@ -13,11 +13,12 @@ import warnings
 
 import onnx
 
-from ganzoo import _atomic, _bundle
+from ganzoo import _atomic, _bundle, _version
 from ganzoo.export import _signature
 from ganzoo.export import bundle as bundle_lib
 from ganzoo.export import optimize as optimize_lib
 from ganzoo.export import options as options_lib
+from ganzoo.export import style_parts
 
 # onnxruntime-optimised graph for the CPU provider, beside the portable model.onnx.
 CPU_MODEL_FILE = "model.cpu.onnx"
@@ -30,9 +31,11 @@ def to_onnx(model, out_dir, options, overwrite=False):
     """
     bundle_lib.check_target(out_dir, overwrite)
     exported = convert_checked(model, options)
+    parts = convert_parts(model, exported)
     with bundle_lib.staged_folder(out_dir, overwrite) as staging:
         metadata = exported.write(staging, _bundle.MODEL_FILES["onnx"],
                                   optimize=options.optimize)
+        write_parts(parts, staging, metadata)
         metadata = bundle_lib.build_metadata(fmt="onnx", **metadata)
         bundle_lib.write_metadata(staging, metadata)
     return metadata
@@ -53,6 +56,65 @@ def convert_checked(model, options):
     if float16 is not None:
         onnx_model = to_float16(float16, onnx_model)
     return ExportedGraph(onnx_model, prepared)
+
+
+def convert_parts(model, exported):
+    """The mapping and synthesis networks of a style-based generator, converted like the
+    generator (opset, fp16): `[(style_parts.Part, ModelProto)]`, empty for a generator
+    that does not split into them (`style_parts.split_generator`)."""
+    converted = []
+    for part in style_parts.split_generator(model, exported.prepared):
+        onnx_model = _convert_with_retries(part.function, part.specs, exported.opset,
+                                           part.feeds, part.reference)
+        if exported.fp16:
+            onnx_model = to_float16(_float16_converter(), onnx_model)
+        converted.append((part, onnx_model))
+    return converted
+
+
+def write_parts(converted, folder, written):
+    """Write each converted part under `folder`, check it against Keras and record it.
+
+    `written` is what `ExportedGraph.write` returned (the keyword arguments of
+    `bundle.build_metadata`), updated in place: `extra["parts"]` gets each part's entry
+    (model file, inputs, outputs) and `parity` its difference (`models`) and the largest
+    of all (`max_abs_diff`). The tolerance is the generator's. Raises ValueError when a
+    part is further from Keras than that, OSError (one line) when a write fails.
+    """
+    if not converted:
+        return written
+    parity = written["parity"]
+    tolerance = parity["tolerance"]
+    entries = {}
+    for part, onnx_model in converted:
+        entry = part.entry()
+        stamp_part_metadata(onnx_model, part.name, entry, written["info"]["family"])
+        path = os.path.join(folder, part.model_file)
+        with _atomic.writing(path):
+            onnx.save(onnx_model, path)
+        diff = bundle_lib.max_abs_diff(part.reference, run_onnx(path, part.specs, part.feeds))
+        bundle_lib.check_parity(diff, tolerance, f"The ONNX {part.name} network")
+        parity["models"][part.model_file] = diff
+        entries[part.name] = entry
+    parity["max_abs_diff"] = max(parity["models"].values())
+    written["extra"]["parts"] = entries
+    return written
+
+
+def stamp_part_metadata(onnx_model, name, entry, family):
+    """Describe a part's graph in its own `metadata_props`, as `stamp_metadata` does the
+    generator's: `ganzoo.family` and `ganzoo.parts` (`{name: entry}`, JSON, the entry
+    `ganzoo.json` holds under `parts`), which `ganzoo.runtime` cross-checks
+    (`_bundle.check_stored_twice`) before it runs the part."""
+    del onnx_model.metadata_props[:]
+    for key, value in (("family", family), ("parts", {name: entry})):
+        prop = onnx_model.metadata_props.add()
+        prop.key = _bundle.ONNX_METADATA_PREFIX + key
+        prop.value = value if isinstance(value, str) else json.dumps(value)
+    description = {"family": family, "inputs": entry["inputs"], "outputs": entry["outputs"],
+                   "ganzoo_version": _version.__version__}
+    onnx_model.doc_string = summary(description, who=f"ganzoo {family} {name} network")
+    onnx_model.model_version = _bundle.FORMAT_VERSION
 
 
 def to_float16(float16, onnx_model):
@@ -226,15 +288,15 @@ def stamp_metadata(onnx_model, description):
     onnx_model.model_version = _bundle.FORMAT_VERSION
 
 
-def summary(description):
-    """One line: what the generator is, what it takes and what it returns."""
+def summary(description, who=None):
+    """One line: what the generator (or `who`) is, what it takes and what it returns."""
     def shape(entry):
         dims = ["N" if dim is None and index == 0 else "?" if dim is None else str(dim)
                 for index, dim in enumerate(entry["shape"])]
         return "(" + ", ".join(dims) + (",)" if len(dims) == 1 else ")")
 
     family = description.get("family") or "Keras"
-    who = f"ganzoo {family} generator"
+    who = who or f"ganzoo {family} generator"
     if description.get("preset"):
         who += f" (preset {description['preset']})"
     inputs = ", ".join(
@@ -244,8 +306,9 @@ def summary(description):
         for entry in description["inputs"]
     )
     outputs = ", ".join(
-        f"{entry['name']} {shape(entry)} {entry['dtype']} {entry.get('layout', 'NHWC')} "
-        f"in [{entry['range'][0]:g}, {entry['range'][1]:g}]"
+        f"{entry['name']} {shape(entry)} {entry['dtype']}"
+        + (f" {entry.get('layout', 'NHWC')} in [{entry['range'][0]:g}, {entry['range'][1]:g}]"
+           if "range" in entry else "")
         for entry in description["outputs"]
     )
     return f"{who}: {inputs} -> {outputs}. Written by ganzoo {description['ganzoo_version']}."

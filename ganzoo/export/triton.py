@@ -187,7 +187,7 @@ class _BundleGraph:
             shutil.copyfile(self.model_path, target)
         metadata = {
             key: value for key, value in self.metadata.items()
-            if key not in ("files", "variants", "triton", "models", "card")
+            if key not in ("files", "variants", "parts", "triton", "models", "card")
         }
         if isinstance(self.metadata.get("card"), str):
             card = os.path.join(folder, bundle_lib.CARD_FILE)

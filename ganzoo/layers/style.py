@@ -224,12 +224,23 @@ class AdaptiveInstanceNormalization(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="ganzoo")
 class NoiseInjection(keras.layers.Layer):
-    """inputs `[x (B, H, W, C), noise (B, H, W, 1)]` -> x + strength * noise, with a
-    learned strength per channel (zeros at the start)."""
+    """inputs `[x (B, H, W, C), noise (B, H, W, 1)]` -> x + strength * noise.
+
+    The learned strength (zeros at the start) is one scalar for the layer with
+    `per_channel=False` (StyleGAN2) or one per channel (StyleGAN, the default for layers
+    saved before the option existed).
+    """
+
+    def __init__(self, per_channel=True, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(per_channel, bool):
+            raise ValueError(f"per_channel must be True or False. Received: "
+                             f"per_channel={per_channel!r}")
+        self.per_channel = per_channel
 
     def build(self, input_shape):
-        self.strength = self.add_weight(name="strength", shape=(int(input_shape[0][-1]),),
-                                        initializer="zeros")
+        shape = (int(input_shape[0][-1]),) if self.per_channel else ()
+        self.strength = self.add_weight(name="strength", shape=shape, initializer="zeros")
 
     def call(self, inputs):
         x, noise = inputs
@@ -237,6 +248,9 @@ class NoiseInjection(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "per_channel": self.per_channel}
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")

@@ -248,6 +248,19 @@ class DigitsExtractor(FeatureExtractor):
     def probabilities(self, images):
         return self.features_and_probabilities(images)[1]
 
+    def float_features(self, images):
+        """Features of float images in [-1, 1] (N, H, W, 1 or 3), not rounded to 8 bits
+        first: what perceptual path length compares (`ganzoo.metrics.path_length`)."""
+        images = np.asarray(images, np.float32)
+        if images.ndim != 4 or images.shape[-1] not in (1, 3):
+            raise ValueError("float_features takes float images (N, H, W, 1 or 3). "
+                             f"Received: shape {images.shape}")
+        pixels = (np.clip(images, -1.0, 1.0) + 1.0) * 127.5
+        if pixels.shape[-1] == 3:
+            pixels = (pixels @ _LUMA)[..., None]
+        return np.concatenate([self._forward(pixels[start:start + self.batch_size])[0].numpy()
+                               for start in range(0, len(pixels), self.batch_size)])
+
     def features_and_probabilities(self, images):
         pixels = _grey_pixels(images)
         features, probabilities = [], []

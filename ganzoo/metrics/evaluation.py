@@ -25,9 +25,11 @@ from scipy import special
 from ganzoo import _imaging, _sampling
 from ganzoo import data as data_lib
 from ganzoo import sources
+from ganzoo.data import super_resolution
+from ganzoo.data.bundled import PHOTO_PATCH
 from ganzoo.data.super_resolution import bicubic_downscale
 from ganzoo.data.super_resolution import bicubic_upscale as upscale
-from ganzoo.metrics import _checks, image_quality
+from ganzoo.metrics import _checks, image_quality, path_length
 from ganzoo.metrics.distances import (frechet_distance_from_stats, kernel_inception_distance,
                                       precision_recall)
 from ganzoo.metrics.features import (FeatureExtractor, _resolve_inception_weights, get_extractor,
@@ -35,12 +37,16 @@ from ganzoo.metrics.features import (FeatureExtractor, _resolve_inception_weight
 from ganzoo.metrics.streaming import DEFAULT_RESERVOIR_CAPACITY, FeatureReservoir, FeatureStats
 from ganzoo.sources import parse_data_spec  # noqa: F401  (kept public here)
 
-# Metric names `evaluate` accepts; "pr" gives precision and recall, "acc" class accuracy.
-METRICS = ("fid", "kid", "is", "pr", "acc")
+# Metric names `evaluate` accepts; "pr" gives precision and recall, "acc" class accuracy,
+# "ppl" perceptual path length (a generator with a w space; needs no data).
+METRICS = ("fid", "kid", "is", "pr", "acc", "ppl")
 DEFAULT_METRICS = ("fid", "kid", "is", "pr")
 # Known metrics that need paired images (an input and its target); no source here has them.
 PAIRED_METRICS = ("psnr", "ssim")
 DEFAULT_N = 10_000
+# The tiles a folder of pictures is cut into for super-resolution without image_size:
+# those of the bundled `photos`.
+SUPER_RESOLUTION_TILE = PHOTO_PATCH
 SOURCE_STREAM, DATA_STREAM = 0, 1
 
 
@@ -106,7 +112,9 @@ def evaluate(
         data: the real images: any `ganzoo.data.load` source, with `split` (or a `:SPLIT`
             suffix, which wins). A generator is accepted too (generator-vs-generator).
         metrics: str or sequence. Some of "fid", "kid", "is", "pr" (precision and recall),
-            "acc" (class accuracy of a conditional source). Defaults to fid, kid, is, pr.
+            "acc" (class accuracy of a conditional source), "ppl" (perceptual path length
+            of a stylegan_lite model in w, `ganzoo.metrics.path_length`; `data` may be
+            None when it is the only metric). Defaults to fid, kid, is, pr.
             "psnr" and "ssim" need paired images and are refused for these sources.
         features: "inception_v3", "digits", or a built `FeatureExtractor`.
             Defaults to "inception_v3".
@@ -144,13 +152,34 @@ def evaluate(
     Returns:
         A dict: "source", "data", "features", "feature_weights", "feature_dim", "n",
         "n_data", "seed", and per metric "fid"; "kid", "kid_std"; "is", "is_std";
-        "precision", "recall"; "class_accuracy" (floats).
+        "precision", "recall"; "class_accuracy"; "ppl" (floats).
 
     Examples:
     >>> results = evaluate("runs/dcgan-400", "digits", features="digits", n=1000)  # doctest: +SKIP
     >>> results["fid"]  # doctest: +SKIP
     """
     metrics = check_options(metrics, features, n, batch_size, seed, n_data, inception_weights)
+    if "ppl" in metrics:
+        others = tuple(name for name in metrics if name != "ppl")
+        model, description = _w_space_model(source)
+        extractor = _build_extractor(features, inception_weights, batch_size)
+        results = {"source": description, "data": None, "n": n, "n_data": 0, "seed": seed,
+                   "features": extractor.name, "feature_weights": extractor.weights,
+                   "feature_dim": extractor.feature_dim,
+                   **path_length.perceptual_path_length(model, extractor, n=n, seed=seed,
+                                                        batch_size=batch_size)}
+        if not others:
+            return results
+        return {**evaluate(model, data, others, extractor, n, batch_size, seed,
+                           progress=progress, split=split, n_data=n_data,
+                           image_size=image_size, reservoir_capacity=reservoir_capacity,
+                           kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, k=k,
+                           is_splits=is_splits, inputs=inputs),
+                **{key: value for key, value in results.items() if key.startswith("ppl")},
+                "source": description}
+    if data is None:
+        raise ValueError(f"{', '.join(metrics)} compare with real images: give data= "
+                         "(--data SOURCE)")
 
     source_stream = open_source(source, default_split="train", stream=SOURCE_STREAM)
     if getattr(source_stream, "task", None) == "upscale":
@@ -252,10 +281,9 @@ def evaluate(
 
 def format_results(results):
     """The results of `evaluate` as a small text table."""
-    rows = [
-        ("source", f"{results['source']} ({results['n']} images)"),
-        ("data", f"{results['data']} ({results['n_data']} images)"),
-    ]
+    rows = [("source", f"{results['source']} ({results['n']} images)")]
+    if results.get("data") is not None:
+        rows.append(("data", f"{results['data']} ({results['n_data']} images)"))
     if "features" in results:
         rows.append(("features", f"{results['features']} ({results['feature_dim']}-d, "
                                  f"weights {results['feature_weights']})"))
@@ -275,6 +303,9 @@ def format_results(results):
         table.append(f"{'recall':<16} {results['recall']:.4f}")
     if "class_accuracy" in results:
         table.append(f"{'class accuracy':<16} {results['class_accuracy']:.4f}")
+    if "ppl" in results:
+        table.append(f"{'PPL':<16} {results['ppl']:.4f}  ({results['ppl_space']} space, "
+                     f"{results['ppl_sampling']} points, {results['ppl_n']} pairs)")
     for name in PAIRED_METRICS:
         if name in results:
             table.append(f"{name.upper():<16} {results[name]:.4f}  (bicubic "
@@ -283,6 +314,24 @@ def format_results(results):
 
 
 # -- sources ----------------------------------------------------------------------------
+
+
+def _w_space_model(source):
+    """(Keras model, description) of a source PPL can measure: a stylegan_lite model,
+    preset or run folder."""
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        found = sources.resolve(text)
+        if found.kind == sources.BUNDLE:
+            raise ValueError(
+                "Perceptual path length is measured on the Keras model (a preset or run "
+                f"folder), not on an exported bundle. Received: {text}")
+        # Lazy: ganzoo.models imports TensorFlow; the other metrics read bundles without it.
+        from ganzoo import models
+
+        model = models.load(found)
+        return model, f"{text} ({model.family} preset)"
+    return source, getattr(source, "family", None) or type(source).__name__
 
 
 class _GeneratorStream:
@@ -351,6 +400,32 @@ class _DatasetStream:
         dataset = dataset.unbatch().take(total).batch(batch_size)
         for images in dataset:
             yield _imaging.to_uint8(images.numpy()), None
+
+
+class _TileStream:
+    """The targets of super-resolution in a folder or NumPy images: their non-overlapping
+    tiles at full resolution (`ganzoo.data.super_resolution.picture_tiles`; `photos` is
+    tiled so by its loader), never resized; a seeded subset of them for fewer."""
+
+    kind = "dataset"
+
+    def __init__(self, dataset_stream):
+        self.source = dataset_stream.source
+        self.split = dataset_stream.split
+        self.description = dataset_stream.description
+
+    def count(self, n, image_size):
+        self._tiles = super_resolution.picture_tiles(
+            self.source, image_size or SUPER_RESOLUTION_TILE, split=self.split)
+        return min(n, len(self._tiles))
+
+    def batches(self, total, batch_size, seed, image_size):
+        tiles = self._tiles
+        if total < len(tiles):
+            chosen = np.random.default_rng(seed).choice(len(tiles), total, replace=False)
+            tiles = tiles[np.sort(chosen)]
+        for start in range(0, total, batch_size):
+            yield tiles[start:start + batch_size], None
 
 
 def open_source(source, default_split="train", stream=SOURCE_STREAM):
@@ -542,6 +617,8 @@ def _evaluate_super_resolution(source_stream, data, metrics, *, n, batch_size, s
     if data_stream.kind != "dataset":
         raise ValueError(f"Super-resolution is measured on a dataset of originals. "
                          f"Received: {data_stream.description}")
+    if super_resolution.is_folder_or_arrays(data_stream.source):
+        data_stream = _TileStream(data_stream)
     size = _normalize_size(image_size)
     count = data_stream.count(n, size)
     sums = {name: 0.0 for name in metrics}

@@ -17,6 +17,8 @@ It holds the step machinery every family shares: the networks (`build_generator`
 `build_discriminator`, or `build_networks` for more; every `keras.Model` attribute is saved,
 see `saved_networks`), optimizers by name (`optimizer_names`, `default_optimizers`,
 `optimizer_variables`), the loss trackers (`loss_names`, `record`), phases (`phases`),
+separate regularisation steps every few steps (`lazy_intervals`, StyleGAN2's lazy R1 and
+path length),
 the EMA generator (`ema_decay`, `update_ema`), augmentation of what the discriminator sees,
 the data-range checks of `fit`, and presets. Families do not subclass it directly but one
 of the two tasks in `ganzoo.models.tasks`: `NoiseToImage` (latents, class labels,
@@ -272,6 +274,14 @@ class AdversarialModel(keras.Model):
                 aggregation="only_first_replica",
             )
         self.phase = self.phases()[0][0]
+        if self.counts_lazy_steps():
+            # Steps trained so far, which decides the lazy regularisation steps due (see
+            # `lazy_intervals`): saved in checkpoints and presets like `phase_steps`.
+            self.lazy_steps = keras.Variable(
+                0, dtype="int64", trainable=False, name="lazy_steps",
+                aggregation="only_first_replica",
+            )
+        self.regularizers_due = None
         # Set by `compile(augment=...)`; kept out of Keras' tracking on purpose, so that
         # presets and exported generators are the same with or without augmentation.
         self.__dict__["_augmentation"] = None
@@ -336,6 +346,74 @@ class AdversarialModel(keras.Model):
                 return name
             start += steps
         return self.phases()[-1][0]
+
+    def lazy_intervals(self):
+        """`{name: interval}` of the regularisation steps the family takes apart from its
+        main steps, each every `interval` training steps (0: never); none here.
+
+        `fit` (and `train_on_batch`) trace one train function per set of names due and
+        pick it before each step from `lazy_steps`, the steps trained so far: step s runs
+        the names whose interval divides s. `train_step` reads the due names from
+        `self.regularizers_due` (a frozenset, fixed while a function is traced). A custom
+        loop that calls `train_step` itself sets `regularizers_due` before each step.
+        """
+        return {}
+
+    def counts_lazy_steps(self):
+        """Whether the model keeps the `lazy_steps` count in its weights (families with
+        `lazy_intervals`; a family whose old presets lack it says False for those)."""
+        return False
+
+    def due_regularizers(self):
+        """The names of `lazy_intervals` the step being traced takes: `regularizers_due`
+        as `fit` sets it, or, when unset (`train_step` called directly), those due at step
+        0: all of them."""
+        if self.regularizers_due is None:
+            return self.due_at(0)
+        return self.regularizers_due
+
+    def due_at(self, step):
+        """The names of `lazy_intervals` due at training step `step` (from 0)."""
+        return frozenset(name for name, interval in self.lazy_intervals().items()
+                         if interval and step % interval == 0)
+
+    def training_state(self):
+        """`{name: variable}` of the model's own training state outside the networks
+        (step counts, running means): what presets carry beside the networks."""
+        return {name: getattr(self, name) for name in ("phase_steps", "lazy_steps")
+                if getattr(self, name, None) is not None}
+
+    def make_train_function(self, force=False):
+        """Keras' train function, or, with `lazy_intervals`, one per set of due names,
+        chosen before each step from `lazy_steps` (which it then advances)."""
+        if not any(self.lazy_intervals().values()):
+            self.regularizers_due = frozenset()
+            return super().make_train_function(force=force)
+        if self.train_function is not None and not force:
+            return self.train_function
+        if int(getattr(self, "steps_per_execution", 1) or 1) > 1:
+            raise ValueError(
+                f"{type(self).__name__} takes its lazy regularisation steps "
+                f"({', '.join(sorted(self.lazy_intervals()))}) between Keras steps, so it "
+                "trains with steps_per_execution=1. Received: "
+                f"steps_per_execution={self.steps_per_execution}")
+        make_keras_function = super().make_train_function
+        functions = {}
+
+        def train_function(iterator):
+            due = self.due_at(int(keras.ops.convert_to_numpy(self.lazy_steps)))
+            if due not in functions:
+                make_keras_function(force=True)
+                functions[due] = self.train_function
+                self.train_function = train_function
+            # Read by `train_step` when the function for `due` is traced (first call).
+            self.regularizers_due = due
+            logs = functions[due](iterator)
+            self.lazy_steps.assign_add(1)
+            return logs
+
+        self.train_function = train_function
+        return train_function
 
     def default_optimizers(self):
         """The optimizers from the family's paper: a dict `{name: optimizer}` over
@@ -575,12 +653,19 @@ class AdversarialModel(keras.Model):
             self.num_replicas(), tf.float32)
 
     @staticmethod
-    def apply_gradients(optimizer, tape, scaled_loss, variables):
+    def apply_gradients(optimizer, tape, scaled_loss, variables, only_connected=False):
         """Apply the gradients of `scaled_loss`, which is `optimizer.scale_loss(loss)`
         computed inside `tape` (loss scaling for mixed precision; the identity otherwise).
+
+        With `only_connected`, variables the loss does not depend on (the logit's bias
+        for R1) are left out, untouched as in the authors' code, and unwarned about.
         """
         gradients = tape.gradient(scaled_loss, variables)
-        optimizer.apply_gradients(zip(gradients, variables))
+        pairs = list(zip(gradients, variables))
+        if only_connected:
+            pairs = [(gradient, variable) for gradient, variable in pairs
+                     if gradient is not None]
+        optimizer.apply_gradients(pairs)
 
     def optimizers(self):
         """`{name: optimizer}` of every optimizer the model trains with (schedules set

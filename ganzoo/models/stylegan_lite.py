@@ -7,7 +7,9 @@ small images (16 to 128 pixels) and widths that train on a CPU.
   layers with leaky ReLU and a learning-rate multiplier of 0.01;
 - synthesis network: a learned constant 4x4 input; at each resolution two 3x3 StyleGAN2
   modulated/demodulated convolutions (one at 4x4), each followed by per-pixel noise with a
-  learned per-channel strength, a bias and leaky ReLU; bilinear 2x upsampling between
+  learned strength (one scalar per layer as in StyleGAN2; `noise_strength="channel"`
+  gives StyleGAN's one per channel, what presets saved before the option hold), a bias
+  and leaky ReLU; bilinear 2x upsampling between
   resolutions; toRGB layers (1x1 modulated convolutions, no demodulation) at every
   resolution whose outputs are upsampled and summed (the "skip" generator). With
   `style="adain"` the convolutions are plain equalised-lr ones followed by StyleGAN's
@@ -20,12 +22,17 @@ small images (16 to 128 pixels) and widths that train on a CPU.
   convolutions and 2x2 average pooling, a pooled 1x1 shortcut, the sum scaled by
   1/sqrt(2)), then minibatch standard deviation (groups of 4 consecutive images), a 3x3
   convolution, a dense layer and the logit; equalised learning rate everywhere;
-- training: the non-saturating logistic loss, lazy R1 on real images every `r1_interval`
-  (16) steps weighted gamma/2 times the interval, style-mixing regularisation (each
-  generated image mixes two latents at a random crossover layer with probability 0.9), and
-  an exponential moving average of the generator whose decay comes from a half-life in
-  images (0.5 ** (global batch / half-life)); the EMA generator is the one users sample,
-  export and load.
+- training: the non-saturating logistic loss; style-mixing regularisation (each
+  generated image mixes two latents at a random crossover layer with probability 0.9);
+  lazy regularisation as the authors' code does it, each a separate optimizer step after
+  the main one of its network: R1 on real images every `r1_interval` (16) steps, weighted
+  gamma/2 times the interval, and path-length regularisation every `pl_interval` (4)
+  steps on half the batch (`pl_batch_shrink` 2), weighted `pl_weight` (2) times the
+  interval, the target length a moving average (`pl_decay` 0.01) of the global batch's
+  mean length; each optimizer's rate and betas adjusted by c = interval / (interval + 1)
+  for the extra steps (`AdversarialModel.lazy_intervals`); an exponential moving average
+  of the generator whose decay comes from a half-life in images (0.5 ** (global batch /
+  half-life)); the EMA generator is the one users sample, export and load.
 
 Randomness: the per-layer noise is an *input* of the generator (`noise_<k>`, (B, r, r, 1)
 for the k-th convolution), so the exported graph has no random ops. Training draws noise,
@@ -41,8 +48,8 @@ generator's skip sum is cut at the current resolution, the newest toRGB faded in
 1 - frac(lod), and upsampled to the final size; the discriminator sees real and fake
 images with the detail above the current resolution averaged away, blended the same way.
 
-Not included: path-length regularisation, the blur (FIR) filters of
-the up- and down-sampling (bilinear upsampling and average pooling instead).
+Not included: the blur (FIR) filters of the up- and down-sampling (bilinear upsampling
+and average pooling instead).
 """
 
 import math
@@ -51,7 +58,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import _sampling, _validation
+from ganzoo import _sampling, _validation, _walks
 from ganzoo import losses as losses_lib
 from ganzoo.layers.style import (
     AdaptiveInstanceNormalization,
@@ -71,6 +78,8 @@ from ganzoo.models.base import register_family
 from ganzoo.models.tasks import NoiseToImage
 
 STYLES = ("modulated", "adain")
+# "layer": one noise strength per layer (StyleGAN2); "channel": one per channel (StyleGAN).
+NOISE_STRENGTHS = ("layer", "channel")
 # Moving-average factor of the tracked mean w (StyleGAN's w_avg_beta).
 W_AVG_BETA = 0.995
 
@@ -127,14 +136,15 @@ def build_mapping_network(latent_dim, style_dim, mapping_layers, lr_multiplier=0
     return keras.Model(latent, x, name=name)
 
 
-def _styled_layer(x, w, noise, width, kernel_size, style, name):
+def _styled_layer(x, w, noise, width, kernel_size, style, name, noise_strength="layer"):
     """conv (modulated, or plain + AdaIN) -> noise -> bias -> leaky ReLU."""
     if style == "modulated":
         styles = EqualizedDense(x.shape[-1], bias_init=1.0, name=f"{name}_affine")(w)
         x = ModulatedConv2D(width, kernel_size, name=f"{name}_conv")([x, styles])
     else:
         x = EqualizedConv2D(width, kernel_size, use_bias=False, name=f"{name}_conv")(x)
-    x = NoiseInjection(name=f"{name}_noise")([x, noise])
+    x = NoiseInjection(per_channel=noise_strength == "channel", name=f"{name}_noise")(
+        [x, noise])
     x = BiasActivation("lrelu", name=f"{name}_act")(x)
     if style == "adain":
         scale = EqualizedDense(width, bias_init=1.0, name=f"{name}_style_scale")(w)
@@ -153,7 +163,8 @@ def _to_rgb(x, w, channels, style, name):
 
 
 def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
-                            style="modulated", progressive=False, name="synthesis"):
+                            style="modulated", progressive=False, noise_strength="layer",
+                            name="synthesis"):
     """[styles (B, num_styles, style_dim), noise_0, ..., noise_k] -> images (B, H, W, C).
 
     Style index of each layer as in StyleGAN2: the 4x4 conv takes w_0 and its toRGB w_1;
@@ -177,7 +188,7 @@ def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
 
     x = LearnedConstant(channels_at(4, channel_base, channel_max), name="constant")(styles)
     x = _styled_layer(x, w(0), noises[0], channels_at(4, channel_base, channel_max), 3,
-                      style, "b4_conv")
+                      style, "b4_conv", noise_strength)
     image = _to_rgb(x, w(1), channels, style, "b4_torgb")
     levels = [image]
     resolution, layer = 4, 1
@@ -185,9 +196,10 @@ def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
         resolution *= 2
         width = channels_at(resolution, channel_base, channel_max)
         x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"b{resolution}_up")(x)
-        x = _styled_layer(x, w(layer), noises[layer], width, 3, style, f"b{resolution}_conv0")
+        x = _styled_layer(x, w(layer), noises[layer], width, 3, style, f"b{resolution}_conv0",
+                          noise_strength)
         x = _styled_layer(x, w(layer + 1), noises[layer + 1], width, 3, style,
-                          f"b{resolution}_conv1")
+                          f"b{resolution}_conv1", noise_strength)
         image = keras.layers.UpSampling2D(2, interpolation="bilinear",
                                           name=f"b{resolution}_rgb_up")(image)
         rgb = _to_rgb(x, w(layer + 2), channels, style, f"b{resolution}_torgb")
@@ -203,7 +215,7 @@ def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
 def build_stylegan_generator(image_shape, latent_dim, style_dim, mapping_layers,
                              channel_base, channel_max, style="modulated",
                              mapping_lr_multiplier=0.01, progressive=False,
-                             name="generator"):
+                             noise_strength="layer", name="generator"):
     """[latent, truncation (B, 1), noise_0, ..., noise_k] -> images (B, H, W, C).
 
     The mapping and synthesis networks are the layers "mapping" and "synthesis" of the
@@ -214,7 +226,7 @@ def build_stylegan_generator(image_shape, latent_dim, style_dim, mapping_layers,
     mapping = build_mapping_network(latent_dim, style_dim, mapping_layers,
                                     mapping_lr_multiplier)
     synthesis = build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
-                                        style, progressive)
+                                        style, progressive, noise_strength)
     latent = keras.Input((latent_dim,), name="latent")
     truncation = keras.Input((1,), name="truncation")
     noises = [keras.Input(shape, name=f"noise_{index}")
@@ -298,6 +310,9 @@ class StyleGANLite(NoiseToImage):
         style: str. "modulated" (StyleGAN2's modulated/demodulated convolutions, the
             default) or "adain" (StyleGAN's AdaIN).
         mbstd_group_size: int. Images per minibatch-stddev group. Defaults to 4.
+        noise_strength: str. "layer" (one learned noise strength per layer, StyleGAN2,
+            the default) or "channel" (one per channel, StyleGAN; configs saved before the
+            option existed load with it).
         ema_half_life_images: int or None. Half-life of the generator's moving average,
             in training images: the decay per step is 0.5 ** (global batch / half-life).
             Defaults to 10,000 (the paper); None keeps no EMA generator (then `.generator`
@@ -307,9 +322,13 @@ class StyleGANLite(NoiseToImage):
 
     `compile` options (beside the optimizers): `r1_gamma` (R1 weight gamma, default 10 as
     in the paper for FFHQ; small images train well from 0.1 to 10), `r1_interval` (lazy R1
-    every that many steps, default 16; 0 turns R1 off), `style_mixing` (probability,
-    default 0.9). Default optimizers: Adam(0.002, betas (0, 0.99), eps 1e-8), the
-    discriminator's rate and betas adjusted for lazy R1 as in the paper (c = 16 / 17).
+    every that many steps, default 16; 0 turns R1 off), `pl_weight` (path-length weight,
+    default 2; 0 turns it off), `pl_interval` (default 4), `pl_decay` (default 0.01),
+    `pl_batch_shrink` (default 2), `style_mixing` (probability, default 0.9). Default
+    optimizers: Adam(0.002, betas (0, 0.99), eps 1e-8), each network's rate and betas
+    adjusted for its lazy regularisation steps as in the paper (c = 16 / 17 for the
+    discriminator, 4 / 5 for the generator). The logs add `r1_penalty` and `pl_penalty`
+    (means over the steps that took them) and `pl_mean`.
 
     Examples:
     ```python
@@ -326,7 +345,11 @@ class StyleGANLite(NoiseToImage):
     def __init__(self, image_shape=(64, 64, 3), latent_dim=512, style_dim=512,
                  mapping_layers=8, channel_base=16384, channel_max=512, style="modulated",
                  mbstd_group_size=4, ema_half_life_images=10_000, progressive=False,
-                 seed=None, name=None, **kwargs):
+                 noise_strength="layer", seed=None, name=None, **kwargs):
+        # Set by `from_config` for configs without `noise_strength` (presets saved before
+        # it and the training state existed): their weights hold neither `pl_mean` nor
+        # `lazy_steps`, so the model keeps those out of its weights.
+        format1 = bool(kwargs.pop("_format1", False))
         super().__init__(image_shape=image_shape, latent_dim=latent_dim, seed=seed,
                          name=name, **kwargs)
         size, width, _ = self.image_shape
@@ -357,10 +380,26 @@ class StyleGANLite(NoiseToImage):
             raise ValueError(f"progressive must be True or False. Received: "
                              f"progressive={progressive!r}")
         self.progressive = progressive
+        if noise_strength not in NOISE_STRENGTHS:
+            raise ValueError(f"noise_strength must be one of {NOISE_STRENGTHS}. Received: "
+                             f"noise_strength={noise_strength!r}")
+        self.noise_strength = noise_strength
+        self.__dict__["_format1"] = format1
+        pl_mean = keras.Variable(0.0, trainable=False, name="pl_mean",
+                                 aggregation="only_first_replica")
+        if format1:
+            self.__dict__["pl_mean"] = pl_mean
+            self.__dict__["lazy_steps"] = keras.Variable(
+                0, dtype="int64", trainable=False, name="lazy_steps",
+                aggregation="only_first_replica")
+        else:
+            # The moving average of path lengths: saved in checkpoints and presets.
+            self.pl_mean = pl_mean
         # Images per step the EMA decay is computed for: the global batch, known when the
         # step is traced (`default_batch_size` until then).
         self.__dict__["_ema_images_per_step"] = self.default_batch_size
         self.r1_gamma, self.r1_interval, self.style_mixing = 10.0, 16, 0.9
+        self.pl_weight, self.pl_interval, self.pl_decay, self.pl_batch_shrink = 2.0, 4, 0.01, 2
 
     @property
     def ema_decay(self):
@@ -380,7 +419,8 @@ class StyleGANLite(NoiseToImage):
         return build_stylegan_generator(
             self.image_shape, self.latent_dim, self.style_dim, self.mapping_layers,
             self.channel_base, self.channel_max, self.style,
-            progressive=self.__dict__.get("progressive", False))
+            progressive=self.__dict__.get("progressive", False),
+            noise_strength=self.__dict__.get("noise_strength", "layer"))
 
     def build_discriminator(self):
         return build_stylegan_discriminator(self.image_shape, self.channel_base,
@@ -435,32 +475,63 @@ class StyleGANLite(NoiseToImage):
 
     # -- compile --------------------------------------------------------------------------
 
+    loss_names = ("d_loss", "g_loss", "r1_penalty", "pl_penalty")
+
     def default_optimizers(self):
-        """Adam(0.002, betas (0, 0.99), eps 1e-8); the discriminator's rate times c and
-        betas to the power c, c = r1_interval / (r1_interval + 1) (lazy regularisation)."""
-        c = self.r1_interval / (self.r1_interval + 1) if self.r1_interval else 1.0
-        return (
-            keras.optimizers.Adam(0.002, beta_1=0.0, beta_2=0.99, epsilon=1e-8, name="g_adam"),
-            keras.optimizers.Adam(0.002 * c, beta_1=0.0, beta_2=0.99**c, epsilon=1e-8,
-                                  name="d_adam"),
-        )
+        """Adam(0.002, betas (0, 0.99), eps 1e-8), each network's rate times c and betas
+        to the power c, c = interval / (interval + 1) of its lazy regularisation (R1 for
+        the discriminator, path length for the generator; c = 1 when it is off): the
+        regularisation steps are extra optimizer steps, as in the authors' code."""
+        intervals = self.lazy_intervals()
+
+        def adam(interval, name):
+            c = interval / (interval + 1) if interval else 1.0
+            return keras.optimizers.Adam(0.002 * c, beta_1=0.0, beta_2=0.99**c, epsilon=1e-8,
+                                         name=name)
+
+        return adam(intervals["pl"], "g_adam"), adam(intervals["r1"], "d_adam")
 
     def configure_losses(self, r1_gamma=10.0, r1_interval=16, style_mixing=0.9,
+                         pl_weight=2.0, pl_interval=4, pl_decay=0.01, pl_batch_shrink=2,
                          **loss_options):
         """`r1_gamma`: R1 weight; `r1_interval`: lazy R1 period in steps (0: no R1);
-        `style_mixing`: probability that a generated training image mixes two latents."""
+        `style_mixing`: probability that a generated training image mixes two latents;
+        `pl_weight`, `pl_interval` (0: none), `pl_decay`, `pl_batch_shrink`: path-length
+        regularisation."""
         super().configure_losses(**loss_options)
-        if not _is_number(r1_gamma) or r1_gamma < 0:
-            raise ValueError(f"r1_gamma must be a non-negative number. Received: "
-                             f"r1_gamma={r1_gamma!r}")
-        if isinstance(r1_interval, bool) or not isinstance(r1_interval, int) or r1_interval < 0:
-            raise ValueError(f"r1_interval must be a non-negative integer. Received: "
-                             f"r1_interval={r1_interval!r}")
-        if not _is_number(style_mixing) or not 0.0 <= style_mixing <= 1.0:
-            raise ValueError(f"style_mixing must be a probability in [0, 1]. Received: "
-                             f"style_mixing={style_mixing!r}")
+        for name, value in (("r1_gamma", r1_gamma), ("pl_weight", pl_weight)):
+            if not _is_number(value) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number. Received: "
+                                 f"{name}={value!r}")
+        for name, value, least in (("r1_interval", r1_interval, 0),
+                                   ("pl_interval", pl_interval, 0),
+                                   ("pl_batch_shrink", pl_batch_shrink, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                kind = "non-negative" if least == 0 else "positive"
+                raise ValueError(f"{name} must be a {kind} integer. Received: "
+                                 f"{name}={value!r}")
+        for name, value, kind in (("style_mixing", style_mixing, "a probability"),
+                                  ("pl_decay", pl_decay, "a number")):
+            if not _is_number(value) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be {kind} in [0, 1]. Received: "
+                                 f"{name}={value!r}")
         self.r1_gamma, self.r1_interval = float(r1_gamma), r1_interval
         self.style_mixing = float(style_mixing)
+        self.pl_weight, self.pl_interval = float(pl_weight), pl_interval
+        self.pl_decay, self.pl_batch_shrink = float(pl_decay), pl_batch_shrink
+
+    def lazy_intervals(self):
+        """R1 ("r1") every `r1_interval` steps and path length ("pl") every `pl_interval`,
+        each off (0) when its weight is 0."""
+        return {"r1": self.r1_interval if self.r1_gamma else 0,
+                "pl": self.pl_interval if self.pl_weight else 0}
+
+    def counts_lazy_steps(self):
+        return not self.__dict__.get("_format1", False)
+
+    def training_state(self):
+        return {**super().training_state(), "lazy_steps": self.lazy_steps,
+                "pl_mean": self.pl_mean}
 
     # -- random draws of a training step (tests feed them per replica) --------------------
 
@@ -485,9 +556,16 @@ class StyleGANLite(NoiseToImage):
 
     # -- the step ---------------------------------------------------------------------------
 
-    def _generate_for_training(self, batch_size):
-        """Images from mixed styles and drawn noise; also the first latents' w."""
-        mapping, _, synthesis = self.parts(self.generator)
+    def sample_path_noise(self, shape):
+        """The random image y of the path-length step, N(0, 1) / sqrt(H W), for this
+        replica and step."""
+        scale = 1.0 / math.sqrt(self.image_shape[0] * self.image_shape[1])
+        return tf.random.stateless_normal(shape, seed=self.noise_seed()) * scale
+
+    def _training_styles(self, batch_size):
+        """Per-layer styles (B, num_styles, D), mixed from two latents at the drawn
+        crossovers; also the first latents' w."""
+        mapping, _, _ = self.parts(self.generator)
         w = mapping(self.sample_latents(batch_size), training=True)
         styles = tf.repeat(w[:, None], self.num_styles, axis=1)
         if self.style_mixing > 0:
@@ -495,21 +573,62 @@ class StyleGANLite(NoiseToImage):
             crossovers = self.sample_crossovers(batch_size)
             first = tf.range(self.num_styles)[None, :] < crossovers[:, None]
             styles = tf.where(first[:, :, None], styles, w_mix[:, None])
-        images = synthesis([styles, *self.sample_noise(batch_size)], training=True)
-        return images, w
+        return styles, w
 
-    def _lazy_r1(self, real_images):
-        """gamma / 2 * interval * mean ||grad D(x)||^2 on R1 steps, else 0."""
-        if not self.r1_interval or not self.r1_gamma:
-            return tf.constant(0.0)
+    def _generate_for_training(self, batch_size):
+        """Images from mixed styles and drawn noise; also the first latents' w."""
+        styles, w = self._training_styles(batch_size)
+        synthesis = self.parts(self.generator)[2]
+        return synthesis([styles, *self.sample_noise(batch_size)], training=True), w
+
+    def path_lengths(self, styles, noise):
+        """|J_w^T y| per image (B,): the gradient of sum(g(w) * y) with respect to the
+        styles, y the path noise, its squared norm summed over w's dimensions and averaged
+        over the styles, then the square root (the authors' code)."""
+        synthesis = self.parts(self.generator)[2]
+        with tf.GradientTape() as tape:
+            tape.watch(styles)
+            images = synthesis([styles, *noise], training=True)
+            projected = tf.reduce_sum(images * self.sample_path_noise(tf.shape(images)))
+        gradients = tape.gradient(projected, styles)
+        return tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(gradients), axis=2), axis=1))
+
+    def _global_mean(self, values):
+        """The mean of `values` over the global batch (all replicas)."""
+        total = tf.stack([tf.reduce_sum(values), tf.cast(tf.shape(values)[0], tf.float32)])
+        context = tf.distribute.get_replica_context()
+        if context is not None and self.num_replicas() > 1:
+            total = context.all_reduce(tf.distribute.ReduceOp.SUM, total)
+        return total[0] / total[1]
+
+    def _r1_step(self, real_images):
+        """The lazy R1 step: one discriminator update on gamma / 2 * interval * mean
+        ||grad D(x)||^2 over the (augmented) real images; returns the mean penalty."""
         weight = 0.5 * self.r1_gamma * self.r1_interval
+        with tf.GradientTape() as tape:
+            penalty = self.average_loss(losses_lib.r1_penalty(
+                self.discriminator, self.augment_images(real_images)))
+            scaled = self.d_optimizer.scale_loss(weight * penalty)
+        self.apply_gradients(self.d_optimizer, tape, scaled, self.discriminator_variables(),
+                             only_connected=True)
+        return penalty
 
-        def penalty():
-            return weight * self.average_loss(
-                losses_lib.r1_penalty(self.discriminator, real_images))
-
-        due = tf.equal(self.d_optimizer.iterations % self.r1_interval, 0)
-        return tf.cond(due, penalty, lambda: tf.constant(0.0))
+    def _path_length_step(self, batch_size):
+        """The lazy path-length step on batch / `pl_batch_shrink` images: one generator
+        update on pl_weight * interval * mean (|J_w^T y| - a)^2, the target a moved by
+        `pl_decay` towards the global batch's mean length (and stored); returns the mean
+        penalty."""
+        batch = tf.maximum(batch_size // self.pl_batch_shrink, 1)
+        with tf.GradientTape() as tape:
+            styles, _ = self._training_styles(batch)
+            lengths = self.path_lengths(styles, self.sample_noise(batch))
+            target = self.pl_mean + self.pl_decay * (self._global_mean(lengths) - self.pl_mean)
+            penalty = self.average_loss(tf.square(lengths - target))
+            scaled = self.g_optimizer.scale_loss(self.pl_weight * self.pl_interval * penalty)
+        self.apply_gradients(self.g_optimizer, tape, scaled, self.generator_variables(),
+                             only_connected=True)
+        self.pl_mean.assign(tf.stop_gradient(target))
+        return penalty
 
     def _track_w_avg(self, w):
         """Move w_avg (generator's truncation layer) towards the global batch's mean w."""
@@ -530,17 +649,19 @@ class StyleGANLite(NoiseToImage):
 
         with tf.GradientTape() as d_tape:
             fake_images, _ = self._generate_for_training(batch_size)
-            # With compile(augment=...) the discriminator sees augmented images, and R1
-            # is taken on the augmented reals it judged.
-            real_seen = self.augment_images(real_images)
-            real_logits = self.discriminator(real_seen, training=True)
+            # With compile(augment=...) the discriminator sees augmented images (and R1
+            # is taken on augmented reals).
+            real_logits = self.discriminator(self.augment_images(real_images), training=True)
             fake_logits = self.discriminator(self.augment_images(fake_images), training=True)
             d_loss = self.average_loss(self.d_loss_fn(real_logits, fake_logits))
-            d_total = d_loss + self._lazy_r1(real_seen) + self.network_losses(
-                self.discriminator)
+            d_total = d_loss + self.network_losses(self.discriminator)
             d_scaled = self.d_optimizer.scale_loss(d_total)
         self.apply_gradients(self.d_optimizer, d_tape, d_scaled, self.discriminator_variables())
         self.observe_real_logits(real_logits)
+        due = self.due_regularizers()
+        penalties = {}
+        if "r1" in due:
+            penalties["r1_penalty"] = self._r1_step(real_images)
         if self.progressive:
             self.discriminator.get_layer("lod").images_seen.assign_add(
                 tf.cast(batch_size * self.num_replicas(), tf.int64))
@@ -552,11 +673,13 @@ class StyleGANLite(NoiseToImage):
             g_total = g_loss + self.network_losses(self.generator)
             g_scaled = self.g_optimizer.scale_loss(g_total)
         self.apply_gradients(self.g_optimizer, g_tape, g_scaled, self.generator_variables())
+        if "pl" in due:
+            penalties["pl_penalty"] = self._path_length_step(batch_size)
         self._track_w_avg(w)
         if self.ema_decay is not None:
             global_batch = tf.cast(batch_size * self.num_replicas(), tf.float32)
             self.update_ema(0.5 ** (global_batch / float(self.ema_half_life_images)))
-        return self.record(d_loss=d_loss, g_loss=g_loss)
+        return self.record(d_loss=d_loss, g_loss=g_loss, **penalties)
 
     # -- sampling ------------------------------------------------------------------------
 
@@ -635,6 +758,70 @@ class StyleGANLite(NoiseToImage):
         noise = [keras.ops.convert_to_tensor(array) for array in noise]
         return keras.ops.convert_to_numpy(synthesis([styles, *noise], training=False))
 
+    def map_to_w(self, latents, truncation=None):
+        """The w of `latents` after the truncation trick, w_avg + psi (w - w_avg), as the
+        inference generator (the EMA one) computes it: float32 `(n, style_dim)`.
+
+        `latents` is `(n, latent_dim)` floats (`draw_latents(n, seed)` gives a seed's);
+        `truncation` psi, None for 1 (w itself); psi 0 gives the tracked mean w_avg. A
+        bundle's `map_to_w` gives the same (TF-free, `mapping.onnx`).
+        """
+        return _walks.map_to_w(latents, truncation, to_w=self._to_w,
+                               latent_dim=self.latent_dim)
+
+    def synthesize(self, styles, seed=None):
+        """uint8 images of the synthesis network for `styles`: `(n, num_styles,
+        style_dim)`, one w per layer, or w `(n, style_dim)` for every layer. The noise is
+        what `sample(n, seed=seed)` draws, so `synthesize(map_to_w(z, psi), seed=s)` is
+        `sample(latents=z, seed=s, truncation=psi)`."""
+        return _walks.synthesize(self._style_inputs(), styles, seed, render=self._render,
+                                 num_styles=self.num_styles, style_dim=self.style_dim)
+
+    def walk(self, seeds, frames, method=None, labels=None, batch_size=16, space="z",
+             **options):
+        """uint8 frames of a walk through the latents of `seeds` (`space="z"`, see
+        `NoiseToImage.walk`; method None: slerp) or through their w (`space="w"`: each
+        seed's w after truncation, lerp by default as in StyleGAN, every layer taking the
+        frame's w; noise follows the same path). Either way the frame of a seed is
+        `sample(1, seed=..., truncation=...)`. `options`: `truncation`."""
+        if _walks.check_space(space) == "z":
+            return super().walk(seeds, frames, method=method, labels=labels,
+                                batch_size=batch_size, **options)
+        if labels is not None:
+            raise ValueError(f"{self.family} is unconditional; it takes no labels")
+        options = {key: value for key, value in options.items() if value is not None}
+        truncation = options.pop("truncation", None)
+        self._refuse_options(options)
+        return _walks.walk_in_w(self._style_inputs(), seeds, frames, method,
+                                to_w=self._to_w, render=self._render,
+                                num_styles=self.num_styles, truncation=truncation,
+                                batch_size=batch_size)
+
+    def mix(self, rows, columns, cutoff=None, truncation=None, batch_size=16):
+        """The pictures of a style-mixing figure (Karras et al. 2019, figure 3): a
+        `ganzoo._walks.StyleMix` of uint8 `rows` (the row seeds' samples), `columns` and
+        `mixed` `(R, K, H, W, C)`, cell (i, j) taking styles 0 to `cutoff` - 1 (the
+        coarse ones; default 4: the 4x4 and 8x8 layers) from row i's w and the others
+        from column j's, with row i's noise: `sample(1, seed=rows[i],
+        style_mix=(columns[j], cutoff), truncation=truncation)`.
+        `ganzoo.images.mixing_grid(mix)` lays it out."""
+        return _walks.style_mix(self._style_inputs(), rows, columns, cutoff,
+                                to_w=self._to_w, render=self._render,
+                                num_styles=self.num_styles, truncation=truncation,
+                                batch_size=batch_size)
+
+    def _style_inputs(self):
+        return self.input_descriptions(self.inference_generator())
+
+    def _to_w(self, latents, psi):
+        mapping, truncation_layer, _ = self.parts(self.inference_generator())
+        return keras.ops.convert_to_numpy(
+            truncation_layer([mapping(latents, training=False), psi]))
+
+    def _render(self, inputs):
+        _, _, synthesis = self.parts(self.inference_generator())
+        return keras.ops.convert_to_numpy(synthesis(list(inputs), training=False))
+
     def get_config(self):
         config = super().get_config()
         config.update({
@@ -648,4 +835,14 @@ class StyleGANLite(NoiseToImage):
         })
         if self.progressive:  # absent otherwise: configs without growing stay as they were
             config["progressive"] = True
+        if not self.__dict__.get("_format1", False):
+            config["noise_strength"] = self.noise_strength
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Configs written before `noise_strength` existed: per-channel noise strengths and
+        # no training state (`pl_mean`, `lazy_steps`) in their weights.
+        if "noise_strength" not in config:
+            return cls(**config, noise_strength="channel", _format1=True)
+        return cls(**config)

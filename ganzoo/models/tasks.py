@@ -37,6 +37,8 @@ def _wrong_task(model, name):
     """Raise `WrongTask` for a method of the other task; AttributeError for any other name."""
     if _tasks.task_of_method(name) is not None:
         raise _tasks.wrong_task(name, f"a {model.family} model", model.does, model.use)
+    if name in _tasks.STYLE_METHODS:
+        raise _tasks.WrongTask(_tasks.no_w_space(f"{name}()", f"a {model.family} model"))
     raise AttributeError(f"{type(model).__name__!r} object has no attribute {name!r}")
 
 
@@ -285,6 +287,10 @@ class NoiseToImage(AdversarialModel):
         `labels=K` the class of the whole walk; else the first seed's class). `method`:
         "slerp" (great circles, for Gaussian latents) or "lerp". `options`: the family's
         (stylegan_lite: `truncation`). Noise inputs follow the path as the latents do."""
+        if options.get("space", "z") != "z":
+            raise ValueError(_tasks.no_w_space(f"walk(space={options['space']!r})",
+                                               f"a {self.family} model"))
+        options.pop("space", None)
         generator = self.inference_generator()
         options = self._sampling_options(options)
         truncation = options.pop("truncation", None)

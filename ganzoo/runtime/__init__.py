@@ -23,13 +23,14 @@ from ganzoo.runtime import tasks
 from ganzoo.runtime.providers import PROVIDERS, gpu_problem, physical_cores, provider_problem
 from ganzoo.runtime.session import Session
 from ganzoo.runtime.tasks import (
-    Generator, ImageToImage, Sampler, SuperResolver, Translator, WrongTask,
+    Generator, ImageToImage, Sampler, StyleSampler, SuperResolver, Translator, WrongTask,
 )
 
 __all__ = [
     "load",
     "Generator",
     "Sampler",
+    "StyleSampler",
     "ImageToImage",
     "Translator",
     "SuperResolver",
@@ -60,7 +61,10 @@ def load(bundle, providers="auto", threads=None, optimized=True):
 
     Returns:
         The bundle's task object, chosen from its input roles: a `Sampler` (`.sample`)
-        for a bundle that draws its inputs from a seed, a `Translator` (`.translate`) or
+        for a bundle that draws its inputs from a seed (a `StyleSampler` for a
+        style-based generator, stylegan_lite: also `.map_to_w`, `.synthesize`,
+        `.walk(space="w")` and `.mix`, on the mapping and synthesis graphs the bundle
+        lists under `parts`, opened when first used), a `Translator` (`.translate`) or
         a `SuperResolver` (`.upscale`, srgan) for one with an image input. Each is a
         `Generator`: `.provider` says which provider runs the bundle, `.model_file`
         which graph, `.run(...)` runs it on arrays.
@@ -71,9 +75,11 @@ def load(bundle, providers="auto", threads=None, optimized=True):
     `ganzoo.json` describes. Every fact stored both in `ganzoo.json` and in the graph's own
     `metadata_props` (family, the inputs' names, shapes, dtypes, roles and ranges, the
     outputs' ranges and layout, latent_dim, num_classes, image_shape ...) must agree: the
-    checksums cannot cover `ganzoo.json`, so an edited one is refused here. A bundle from a
-    ganzoo that wrote no checksums loads with a `RuntimeWarning` saying to re-export it; a
-    fact its graph does not record is not cross-checked.
+    checksums cannot cover `ganzoo.json`, so an edited one is refused here. The graphs of
+    `parts` must be among the listed files (their checksums checked with the others);
+    each is checked against its entry and its own `metadata_props` when it is opened. A
+    bundle from a ganzoo that wrote no checksums loads with a `RuntimeWarning` saying to
+    re-export it; a fact its graph does not record is not cross-checked.
 
     Raises:
         ValueError: `bundle` is not an ONNX bundle, an unknown provider name, or the
@@ -95,6 +101,7 @@ def load(bundle, providers="auto", threads=None, optimized=True):
         raise ValueError(f"{path} is not a complete bundle: {model_path} is missing")
     cpu_path = _bundle.variant_path(path, metadata, "cpu")
     _bundle.verify_files(path, metadata)
+    parts = _part_entries(path, metadata)
     if not optimized or (cpu_path is not None and not os.path.isfile(cpu_path)):
         cpu_path = None
     session = Session(
@@ -107,4 +114,56 @@ def load(bundle, providers="auto", threads=None, optimized=True):
         path, metadata, session.ort_session.get_modelmeta().custom_metadata_map,
         os.path.relpath(session.model_path, path).replace(os.sep, "/"),
     )
-    return tasks.for_bundle(path, metadata, session)
+
+    def open_part(name):
+        # Opened when first used: sampling never pays for the parts.
+        return _open_part(path, metadata, parts, name, providers, threads)
+
+    return tasks.for_bundle(path, metadata, session, open_part if parts else None)
+
+
+def _part_entries(path, metadata):
+    """The `parts` of a bundle's `ganzoo.json` (`{}` when it has none), checked like its
+    model: each an entry with `model`, `inputs` and `outputs`, its file inside the bundle
+    and among the files `ganzoo.json` lists (when it lists them; `verify_files` checked
+    their checksums).
+
+    Raises:
+        ValueError: one line naming the field.
+    """
+    parts = metadata.get("parts")
+    if parts is None:
+        return {}
+    listed = metadata.get(_bundle.FILES_FIELD)
+    if not isinstance(parts, dict):
+        raise ValueError(f"{path}: ganzoo.json field parts must map each part to its graph; "
+                         "re-export the bundle")
+    for name, entry in parts.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("model"), str)
+                and all(isinstance(entry.get(kind), list) and entry[kind]
+                        and all(isinstance(item, dict) and {"name", "shape", "dtype"} <= set(item)
+                                for item in entry[kind])
+                        for kind in ("inputs", "outputs"))):
+            raise ValueError(f"{path}: ganzoo.json field parts.{name} needs model, inputs and "
+                             "outputs; re-export the bundle")
+        _bundle.inside(path, entry["model"], f"parts.{name}.model")
+        if isinstance(listed, dict) and entry["model"] not in listed:
+            raise ValueError(f"{path}: ganzoo.json lists no checksum for {entry['model']} "
+                             f"(field parts.{name}.model); re-export the bundle")
+    return parts
+
+
+def _open_part(path, metadata, parts, name, providers, threads):
+    """A `Session` on the graph of part `name` (mapping, synthesis), its inputs and
+    outputs checked against its entry and the facts its file records against
+    `ganzoo.json` (`_bundle.check_stored_twice`), as `load` checks the generator."""
+    entry = parts[name]
+    part_path = _bundle.inside(path, entry["model"], f"parts.{name}.model")
+    if not os.path.isfile(part_path):
+        raise ValueError(f"{path} is not a complete bundle: {part_path} is missing")
+    session = Session(part_path, entry["inputs"], [item["name"] for item in entry["outputs"]],
+                      providers=providers, threads=threads, outputs=entry["outputs"])
+    _bundle.check_stored_twice(
+        path, {"family": metadata.get("family"), "parts": {name: entry}},
+        session.ort_session.get_modelmeta().custom_metadata_map, entry["model"])
+    return session

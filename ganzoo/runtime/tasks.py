@@ -3,11 +3,13 @@
 `ganzoo.runtime.load` picks the task from the bundle's input roles: a bundle with an
 `image` input maps images (a `SuperResolver` with `upscale` for the srgan family, a
 `Translator` with `translate` otherwise); any other bundle draws its inputs from a seed (a
-`Sampler` with `sample`): the two tasks of `ganzoo._tasks`, `task` "image_to_image" and
-"noise_to_image", as on the Keras models. All of them are `Generator`s: `.provider`, `.run(...)`,
-`.inputs`, `.outputs`, `.family`, `.latent_dim`, `.num_classes`, `.image_shape`. Calling
-another task's method (`upscale` on a sampler) raises one line naming what the bundle does
-and the method to use.
+`Sampler` with `sample`; a `StyleSampler`, which also maps latents to w, walks in w and
+mixes styles, for a style-based generator: stylegan_lite): the two tasks of
+`ganzoo._tasks`, `task` "image_to_image" and "noise_to_image", as on the Keras models. All
+of them are `Generator`s: `.provider`, `.run(...)`, `.inputs`, `.outputs`, `.family`,
+`.latent_dim`, `.num_classes`, `.image_shape`. Calling another task's method (`upscale` on
+a sampler) raises one line naming what the bundle does and the method to use; so does a
+method of style-based generators (`mix`, `map_to_w`, `synthesize`) on any other bundle.
 """
 
 import os
@@ -19,6 +21,10 @@ from ganzoo.runtime.session import format_shape
 
 # Raised by a task's method on a bundle of the other task (`upscale` on a sampler).
 WrongTask = _tasks.WrongTask
+# Methods of style-based generators only (`StyleSampler`): a w space to work in.
+STYLE_METHODS = _tasks.STYLE_METHODS
+# The families whose bundles are `StyleSampler`s, with or without their parts' graphs.
+STYLE_FAMILIES = ("stylegan_lite",)
 
 
 class Generator:
@@ -88,6 +94,8 @@ class Generator:
             raise _tasks.wrong_task(
                 name, f"this bundle ({self.metadata.get('family') or 'generator'})",
                 self.does, self.use)
+        if name in STYLE_METHODS:
+            raise WrongTask(no_w_space(f"{name}()", self.metadata.get("family")))
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def run(self, *arrays, **named):
@@ -168,19 +176,27 @@ class Sampler(Generator):
         batches = self._feed_batches(n, seed, labels, truncation, batch_size, latents)
         return self._generate(batches, n, self._output_image_shape())
 
-    def walk(self, seeds, frames, method="slerp", labels=None, truncation=None,
-             batch_size=16):
+    def walk(self, seeds, frames, method=None, labels=None, truncation=None,
+             batch_size=16, space="z"):
         """uint8 frames `(k, H, W, C)`, `batch_size` at a time, of a latent walk through
-        the latents of `seeds`: the same frames as the Keras model's `walk` (within a
-        level); see `ganzoo._walks.input_batches`."""
+        the latents of `seeds` (method None: slerp): the same frames as the Keras model's
+        `walk` (within a level); see `ganzoo._walks.input_batches`. `space="w"` (a walk
+        through the seeds' w) is for style-based generators (`StyleSampler`)."""
+        if _walks.check_space(space) == "w":
+            raise ValueError(no_w_space("walk(space='w')", self.family)
+                             + ": walk in z (space='z')")
         names = [entry["name"] for entry in self._inputs]
         value_range = tuple(self._outputs[0].get("range", (-1.0, 1.0)))
         batches = _walks.input_batches(self._inputs, seeds, frames, method, labels=labels,
                                        truncation=truncation, num_classes=self.num_classes,
                                        batch_size=batch_size)
-        for arrays in batches:
-            feeds = self.session.feeds(named=dict(zip(names, arrays)))
-            yield _imaging.to_uint8(self.session.run(feeds)[0], value_range)
+
+        def frames_of():
+            for arrays in batches:
+                feeds = self.session.feeds(named=dict(zip(names, arrays)))
+                yield _imaging.to_uint8(self.session.run(feeds)[0], value_range)
+
+        return frames_of()
 
     def draw_latents(self, n, seed=None):
         """The `(n, latent_dim)` float32 latents `sample(n, seed=seed)` draws."""
@@ -210,6 +226,118 @@ class Sampler(Generator):
         if not shape or any(not isinstance(dim, int) or dim < 1 for dim in shape):
             return None
         return tuple(shape)
+
+
+def no_w_space(what, family):
+    """The one line for `what` (a method, an option) asked of a bundle without w."""
+    return _tasks.no_w_space(what, f"this bundle ({family or 'generator'})")
+
+
+class StyleSampler(Sampler):
+    """A style-based generator's bundle (stylegan_lite): a `Sampler` that also works in w.
+
+    Beside the whole generator (`model.onnx`) its bundle holds the mapping network with
+    the truncation trick (`mapping.onnx`) and the synthesis network (`synthesis.onnx`),
+    listed under `parts` in `ganzoo.json` and opened when first used, so truncation,
+    walks in w and style mixing run here without TensorFlow: `map_to_w`, `synthesize`,
+    `walk(space="w")` and `mix` give what the Keras model's methods of the same names
+    give (within a level). A stylegan_lite bundle exported before the parts existed
+    samples and walks in z as before; the methods in w then say in one line to re-export it.
+    """
+
+    def __init__(self, path, metadata, session, open_part=None):
+        super().__init__(path, metadata, session)
+        self._open_part = open_part
+        self._parts = {}
+
+    def _part(self, name):
+        if name not in self._parts:
+            if self._open_part is None or name not in (self.metadata.get("parts") or {}):
+                raise ValueError(
+                    f"{self.path} holds the whole generator only (exported by an older ganzoo, "
+                    "or not as an ONNX bundle), not its mapping and synthesis networks, which "
+                    "style mixing and walks in w need: re-export it with `ganzoo export SOURCE "
+                    "--format onnx`")
+            self._parts[name] = self._open_part(name)
+        return self._parts[name]
+
+    @property
+    def num_styles(self):
+        """The synthesis network's w inputs (2 log2(size) - 2), or None without parts."""
+        return self._styles_shape()[0]
+
+    @property
+    def style_dim(self):
+        """Size of w, or None without parts."""
+        return self._styles_shape()[1]
+
+    def _styles_shape(self):
+        entry = (self.metadata.get("parts") or {}).get("synthesis") or {}
+        for item in entry.get("inputs") or []:
+            if item.get("role") == "styles":
+                return tuple(int(dim) for dim in item["shape"][1:])
+        return None, None
+
+    def _to_w(self, latents, psi):
+        session = self._part("mapping")
+        inputs = self.metadata["parts"]["mapping"]["inputs"]
+        names = {entry["role"]: entry["name"] for entry in inputs}
+        feeds = session.feeds(named={names["latent"]: latents, names["truncation"]: psi})
+        return session.run(feeds)[0]
+
+    def _render(self, inputs):
+        session = self._part("synthesis")
+        names = [entry["name"] for entry in self.metadata["parts"]["synthesis"]["inputs"]]
+        return session.run(session.feeds(named=dict(zip(names, inputs))))[0]
+
+    def _styled(self):
+        """Keywords of the `ganzoo._walks` functions in w for this bundle (opening the
+        parts, or saying to re-export)."""
+        self._part("mapping")
+        self._part("synthesis")
+        output = self.metadata["parts"]["synthesis"]["outputs"][0]
+        return {"to_w": self._to_w, "render": self._render, "num_styles": self.num_styles,
+                "value_range": tuple(output.get("range", (-1.0, 1.0)))}
+
+    def map_to_w(self, latents, truncation=None):
+        """The w of `latents` `(n, latent_dim)` after the truncation trick, w_avg + psi
+        (w - w_avg), float32 `(n, style_dim)`: psi None is 1 (w itself), 0 gives the
+        tracked mean w_avg. As the Keras model's `map_to_w`."""
+        self._part("mapping")
+        return _walks.map_to_w(latents, truncation, to_w=self._to_w, latent_dim=self.latent_dim)
+
+    def synthesize(self, styles, seed=None):
+        """uint8 images of the synthesis network for `styles` `(n, num_styles,
+        style_dim)` (one w per layer) or w `(n, style_dim)` (every layer), with the noise
+        `sample(n, seed=seed)` draws: `synthesize(map_to_w(z, psi), seed=s)` is
+        `sample(latents=z, seed=s, truncation=psi)`."""
+        styled = self._styled()
+        return _walks.synthesize(self._inputs, styles, seed, render=styled["render"],
+                                 num_styles=styled["num_styles"], style_dim=self.style_dim,
+                                 value_range=styled["value_range"])
+
+    def walk(self, seeds, frames, method=None, labels=None, truncation=None,
+             batch_size=16, space="z"):
+        """uint8 frames `(k, H, W, C)`, `batch_size` at a time, of a walk through the
+        latents of `seeds` (`space="z"`, method None: slerp) or through their w
+        (`space="w"`, method None: lerp; every layer takes the frame's w, noise follows
+        the same path): the frames of the Keras model's `walk` (within a level)."""
+        if _walks.check_space(space) == "z":
+            return super().walk(seeds, frames, method, labels=labels, truncation=truncation,
+                                batch_size=batch_size)
+        if labels is not None:
+            raise ValueError(f"{self.family} is unconditional; it takes no labels")
+        return _walks.walk_in_w(self._inputs, seeds, frames, method, truncation=truncation,
+                                batch_size=batch_size, **self._styled())
+
+    def mix(self, rows, columns, cutoff=None, truncation=None, batch_size=16):
+        """The pictures of a style-mixing figure, `ganzoo._walks.StyleMix(rows, columns,
+        mixed)`: cell (i, j) takes styles 0 to `cutoff` - 1 (default 4: the 4x4 and 8x8
+        layers) from row i's w and the others from column j's, with row i's noise; as the
+        Keras model's `mix` (within a level). `ganzoo.images.mixing_grid(mix)` lays it
+        out."""
+        return _walks.style_mix(self._inputs, rows, columns, cutoff, truncation=truncation,
+                                batch_size=batch_size, **self._styled())
 
 
 class ImageToImage(Generator):
@@ -293,10 +421,17 @@ class SuperResolver(ImageToImage):
         return results[0] if single else np.stack(results)
 
 
-def for_bundle(path, metadata, session):
-    """The task object for a bundle, chosen from its input roles (and family for images)."""
+def for_bundle(path, metadata, session, open_part=None):
+    """The task object for a bundle, chosen from its input roles and family.
+
+    `open_part(name)` opens the session of a part of the generator (`parts` in
+    `ganzoo.json`: a style-based generator's mapping and synthesis networks); None when
+    the bundle has none.
+    """
     roles = {entry["role"] for entry in metadata["inputs"]}
     if "image" not in roles:
+        if open_part is not None or metadata.get("family") in STYLE_FAMILIES:
+            return StyleSampler(path, metadata, session, open_part)
         return Sampler(path, metadata, session)
     if metadata.get("family") == "srgan":
         return SuperResolver(path, metadata, session)

@@ -5,10 +5,13 @@
 Trains on the `train` split (1,437 images) at 32x32 grey with z and w of size 64, a
 4-layer mapping network, widths min(512 / r, 32) (32 at 4x4 to 16x16, 16 at 32x32) for
 both networks, for 3,036 steps of batch 32 (69 epochs of 44) with the paper's settings (non-saturating
-logistic loss, lazy R1 every 16 steps, style mixing 0.9, Adam 0.002 with betas (0, 0.99),
-generator EMA with a half-life of 10,000 images) and R1 gamma 1, then writes the preset
-(weights, config, card, manifest), its sample grid and the documentation pictures. About
-18 minutes on 2 CPU cores shared with test runs.
+logistic loss, lazy R1 every 16 steps, lazy path-length regularisation every 4 steps
+(weight 2, decay 0.01, half batch), style mixing 0.9, Adam 0.002 with betas (0, 0.99)
+adjusted for the lazy steps, generator EMA with a half-life of 10,000 images, one noise
+strength per layer) and R1 gamma 1, then measures it (FID, KID, IS, precision/recall and
+perceptual path length) and writes the preset (weights, config, card, manifest), its
+sample grid and the documentation pictures. About 25 minutes on 2 CPU cores shared with
+other trainings.
 """
 
 import sys
@@ -37,12 +40,12 @@ handwritten digits, unconditional.
 | family | `stylegan_lite` |
 | images | 32x32, 1 channel, values in [-1, 1] |
 | latent | z of 64, standard normal; w of 64 (4-layer mapping network, lr multiplier 0.01) |
-| networks | modulated/demodulated 3x3 convolutions, per-layer noise inputs (7), toRGB skips; residual discriminator with minibatch stddev; widths min(512 / r, 32) |
+| networks | modulated/demodulated 3x3 convolutions, per-layer noise inputs (7) with one learned strength per layer, toRGB skips; residual discriminator with minibatch stddev; widths min(512 / r, 32) |
 | data | `ganzoo.data.load("digits", image_size=32)`: the `train` split, 1,437 images of 8x8 digits upscaled to 32x32 (bilinear) |
-| recipe | `pretrained/recipes/stylegan_lite_digits.py`: {steps} steps of batch {batch_size}, non-saturating logistic loss, lazy R1 (gamma {r1_gamma:g}, every 16 steps), style mixing 0.9, Adam(0.002, betas (0, 0.99); the discriminator's adjusted for lazy R1), generator EMA half-life 10,000 images, seed 0 |
+| recipe | `pretrained/recipes/stylegan_lite_digits.py`: {steps} steps of batch {batch_size}, non-saturating logistic loss, lazy R1 (gamma {r1_gamma:g}, every 16 steps, its own discriminator step), lazy path-length regularisation (weight 2, every 4 steps on half the batch, decay 0.01, its own generator step), style mixing 0.9, Adam(0.002, betas (0, 0.99); each network's adjusted for its lazy steps: c = 16/17 and 4/5), generator EMA half-life 10,000 images, seed 0 |
 | sampled generator | the EMA generator (what `sample`, `export` and `load_generator` use) |
 | training time | {minutes:.1f} minutes on {cores} CPU cores shared with other trainings |
-| final losses | d_loss {d_loss:.3f}, g_loss {g_loss:.3f} (mean over the last epoch) |
+| final losses | d_loss {d_loss:.3f}, g_loss {g_loss:.3f}, r1_penalty {r1_penalty:.4f}, pl_penalty {pl_penalty:.4f} (means over the last epoch) |
 
 ## Measured
 
@@ -55,6 +58,39 @@ ambiguous or malformed. The images are 8x8 scans upscaled to 32x32, so samples a
 do not expect detail beyond that. Unconditional: `ganzoo sample` cannot choose the digit
 (`--truncation 0.7` trades variety for cleaner digits).
 """
+
+
+# The first stylegan_lite-digits (per-channel noise strengths, no path-length
+# regularisation, R1 folded into the main step), measured the same way before it was
+# replaced; its recipe is this file at the commit before path-length regularisation.
+BEFORE = ("the first preset (per-channel noise, no path-length regularisation, 3,036 "
+          "steps)", {"fid": 5.93, "kid": 0.040, "is": 7.67, "precision": 0.697,
+                     "recall": 0.444})
+BEFORE_PPL = 363.9  # ganzoo evaluate OLD_PRESET --metrics ppl --features digits -n 10000
+PPL_N = 10_000
+
+PPL_TEXT = """
+Perceptual path length (`ganzoo.metrics.path_length`): {n:,} pairs of latents (seed 0),
+w space, end points (t = 0), epsilon 1e-4, the 1 % tails dropped, as StyleGAN2 reports it
+("PPL, end"), but with the `digits` features' squared distance where the paper uses LPIPS
+(no VGG weights offline), so it compares ganzoo models with each other, not with the
+paper's numbers. Lower is smoother.
+
+| | PPL (w, end) |
+| --- | --- |
+| this preset | {ppl:.1f} |
+| {before_name} | {before:.1f} |
+
+Reproduce: `ganzoo evaluate pretrained/stylegan_lite-digits --metrics ppl --features digits -n {n}`.
+"""
+
+
+def measure_ppl(gan):
+    """The card's path-length text."""
+    results = ganzoo.metrics.evaluate(gan, None, metrics="ppl", features="digits", n=PPL_N,
+                                      progress=False)
+    return PPL_TEXT.format(n=PPL_N, ppl=results["ppl"], before_name=BEFORE[0],
+                           before=BEFORE_PPL), results
 
 
 # The text above the card's table.
@@ -105,7 +141,10 @@ def main(argv=None):
         extra=lambda parser: parser.add_argument("--docs-img", default="docs/img"))
     gan, trained = _recipe.train_digits(lambda: ganzoo.models.StyleGANLite(**SETTINGS),
                                         args.steps, BATCH_SIZE, r1_gamma=R1_GAMMA)
-    measured, _ = _recipe.measure_digits(gan, "stylegan_lite-digits", intro=MEASURED)
+    measured, _ = _recipe.measure_digits(gan, "stylegan_lite-digits", comparisons=[BEFORE],
+                                         intro=MEASURED)
+    ppl_text, _ = measure_ppl(gan)
+    measured += ppl_text
     card = _recipe.card(CARD, trained, batch_size=BATCH_SIZE, measured=measured,
                         r1_gamma=R1_GAMMA)
     _recipe.save_digits(gan, args, card, "pretrained/recipes/stylegan_lite_digits.py",

@@ -120,6 +120,19 @@ def test_noise_injection_adds_one_map_per_example_times_a_per_channel_strength()
     np.testing.assert_allclose(numpy_of(layer([x, noise])), x + noise * strength, rtol=1e-6)
 
 
+def test_noise_injection_per_layer_has_one_scalar_strength_and_round_trips_its_config():
+    layer = NoiseInjection(per_channel=False)
+    x = rng(8).normal(size=(2, 3, 3, 4)).astype("float32")
+    noise = rng(9).normal(size=(2, 3, 3, 1)).astype("float32")
+    layer([x, noise])
+    assert tuple(layer.strength.shape) == ()
+    layer.strength.assign(-1.5)
+    np.testing.assert_allclose(numpy_of(layer([x, noise])), x - 1.5 * noise, rtol=1e-6)
+    assert NoiseInjection.from_config(layer.get_config()).per_channel is False
+    with pytest.raises(ValueError, match="per_channel must be True or False"):
+        NoiseInjection(per_channel="yes")
+
+
 def test_bias_activation_pixel_norm_and_learned_constant():
     x = rng(10).normal(size=(2, 3, 3, 4)).astype("float32")
     layer = BiasActivation("lrelu")

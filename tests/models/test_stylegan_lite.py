@@ -2,9 +2,11 @@
 
 Hand computations: the tracked mean w after a step is (1 - 0.995) times the mean w of the
 generator step's latents; the EMA generator is decay * old + (1 - decay) * new with the
-decay from the half-life in images; lazy R1 is gamma / 2 * interval * mean ||grad D||^2 on
-R1 steps and 0 on the others; style mixing takes styles before the crossover layer from
-the first latents. The layers' own hand computations are in tests/layers/test_style.py.
+decay from the half-life in images; lazy R1 is a separate discriminator step on gamma / 2
+* interval * mean ||grad D||^2 every r1_interval steps, lazy path length a separate
+generator step on pl_weight * interval * mean (|J^T y| - a)^2 every pl_interval steps on
+half the batch; style mixing takes styles before the crossover layer from the first
+latents. The layers' own hand computations are in tests/layers/test_style.py.
 """
 
 import json
@@ -49,25 +51,32 @@ def zero_noise(n, size=16):
 
 
 def fed_stylegan(global_batch=8, seed=0):
-    """A test subclass whose per-layer noise and crossover layers are fixed global arrays
-    sliced by replica id, like the latents of `family_helpers.fed_latents`."""
+    """A test subclass whose per-layer noise, crossover layers and path-length noise y are
+    fixed global arrays sliced by replica id, like the latents of
+    `family_helpers.fed_latents` (y is the class attribute `path_noise`)."""
     generator = np.random.default_rng(seed + 100)
     noise = [generator.standard_normal((global_batch, *shape)).astype("float32")
              for shape in noise_shapes(16)]
     count = models.stylegan_lite.num_styles(16)
     crossovers = generator.integers(1, count + 1, global_batch).astype("int32")
+    path_noise = generator.standard_normal((global_batch, 16, 16, 1)).astype("float32") / 16
 
     def rows(array, batch_size):
         start = family_helpers._replica_id() * batch_size
         return tf.constant(array)[start:start + batch_size]
 
     class FedStyleGANLite(models.StyleGANLite):
+        path_noise = None
         def sample_noise(self, batch_size):
             return [rows(array, batch_size) for array in noise]
 
         def sample_crossovers(self, batch_size):
             return rows(crossovers, batch_size)
 
+        def sample_path_noise(self, shape):
+            return rows(path_noise, shape[0])
+
+    FedStyleGANLite.path_noise = path_noise
     return FedStyleGANLite
 
 
@@ -103,7 +112,7 @@ def test_one_fit_step_gives_every_trainable_weight_a_gradient():
         # The step `fit` runs, eagerly (tracing it costs more than the step; the slow
         # distribution checks run it through `fit`).
         logs = gan.train_step(tf.constant(random_images(8)))
-        assert set(logs) == {"d_loss", "g_loss"}
+        assert set(logs) == {"d_loss", "g_loss", "r1_penalty", "pl_penalty"}
         assert all(np.isfinite(float(value)) for value in logs.values())
         unchanged = [v.path for v, old in zip(variables, before)
                      if np.array_equal(old, v.numpy())]
@@ -128,12 +137,17 @@ def test_config_round_trip_and_bad_arguments():
         (dict(mapping_layers=9), "mapping_layers must be 1 to 8"),
         (dict(style_dim=0), "style_dim must be a positive integer"),
         (dict(ema_half_life_images=0), "ema_half_life_images must be a positive number"),
+        (dict(noise_strength="pixel"), r"noise_strength must be one of \('layer', 'channel'\)"),
     ]:
         with pytest.raises(ValueError, match=message):
             tiny(**kwargs)
     for options, message in [(dict(r1_gamma=-1), "r1_gamma"),
                              (dict(style_mixing=1.5), "style_mixing must be a probability"),
-                             (dict(r1_interval=2.5), "r1_interval")]:
+                             (dict(r1_interval=2.5), "r1_interval"),
+                             (dict(pl_weight=-2), "pl_weight must be a non-negative number"),
+                             (dict(pl_interval=-1), "pl_interval must be a non-negative"),
+                             (dict(pl_batch_shrink=0), "pl_batch_shrink must be a positive"),
+                             (dict(pl_decay=2), r"pl_decay must be a number in \[0, 1\]")]:
         with pytest.raises(ValueError, match=message):
             tiny().compile(**options)
 
@@ -202,57 +216,168 @@ def test_a_step_tracks_w_avg_exactly_and_moves_the_ema_by_the_half_life_decay():
                                   numpy_of(truncation.w_avg))
 
 
-def test_lazy_r1_is_gamma_over_two_times_the_interval_on_r1_steps_and_zero_between():
+def test_noise_strength_is_one_scalar_per_layer_and_per_channel_on_request():
+    strengths = [v for v in tiny().generator.weights if v.path.endswith("noise/strength")]
+    assert len(strengths) == len(noise_shapes(16)) and all(v.shape == () for v in strengths)
+    per_channel = [v for v in tiny(noise_strength="channel").generator.weights
+                   if v.path.endswith("noise/strength")]
+    assert [tuple(v.shape) for v in per_channel][:2] == [(8,), (8,)]
+    assert tiny().get_config()["noise_strength"] == "layer"
+
+
+def test_a_preset_saved_before_noise_strength_loads_per_channel_and_draws_the_same():
+    """tests/golden/stylegan_lite-format1: a tiny preset saved by the first stylegan_lite
+    (per-channel noise strengths, no `pl_mean` or `lazy_steps` in its weights)."""
+    golden = Path(__file__).parents[1] / "golden"
+    config = json.loads((golden / "stylegan_lite-format1" / "config.json").read_text())
+    assert "noise_strength" not in config["config"]
+    gan = models.load(golden / "stylegan_lite-format1")
+    assert gan.noise_strength == "channel" and "noise_strength" not in gan.get_config()
+    np.testing.assert_array_equal(gan.sample(4, seed=0),
+                                  np.load(golden / "stylegan_lite-format1-samples.npy"))
+    # It still trains (its training state kept outside its weights) and saves as it was.
+    gan.compile()
+    gan.train_step(tf.constant(random_images(8)))
+    assert "pl_mean" not in [v.path for v in gan.variables]
+
+
+def test_default_optimizers_adjust_each_networks_adam_for_its_lazy_steps():
+    """c = interval / (interval + 1): 16 / 17 for the discriminator (R1), 4 / 5 for the
+    generator (path length); c = 1 for a network whose regularisation is off."""
     gan = tiny()
-    gan.compile(r1_gamma=2.0, r1_interval=4)
-    images = tf.constant(random_images(4))
-    with tf.GradientTape() as tape:
-        tape.watch(images)
-        total = tf.reduce_sum(gan.discriminator(images, training=True))
-    squared_norms = tf.reduce_sum(tf.square(tape.gradient(total, images)), axis=[1, 2, 3])
-    expected = 0.5 * 2.0 * 4 * float(tf.reduce_mean(squared_norms))
-    assert expected > 0
-    for step, want in ((0, expected), (1, 0.0), (3, 0.0), (4, expected), (8, expected)):
-        gan.d_optimizer.iterations.assign(step)
-        assert float(gan._lazy_r1(images)) == pytest.approx(want, rel=1e-4), step
-    # The paper's optimizer adjustment for lazy regularisation: c = 4 / 5.
-    assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.002 * 4 / 5)
-    assert gan.d_optimizer.beta_2 == pytest.approx(0.99 ** 0.8)
+    gan.compile()
+    for optimizer, c in ((gan.d_optimizer, 16 / 17), (gan.g_optimizer, 4 / 5)):
+        assert float(optimizer.learning_rate) == pytest.approx(0.002 * c)
+        assert optimizer.beta_2 == pytest.approx(0.99**c)
+        assert optimizer.beta_1 == 0.0
+    gan.compile(pl_weight=0.0, r1_interval=4)
+    assert gan.lazy_intervals() == {"r1": 4, "pl": 0}
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.002)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.002 * 4 / 5)
 
 
-def test_discriminator_step_on_an_r1_step_descends_the_logistic_loss_plus_r1_on_reals():
-    """On an R1 step (iteration 0), one SGD step moves the discriminator by exactly
-    -lr * grad of mean softplus(-D(x)) + softplus(D(G(z))) + gamma / 2 * interval *
-    mean ||grad_x D(x)||^2, the penalty taken on the real images x; generated images
-    from fed latents and noise (no style mixing), computed here."""
+def test_fit_takes_each_lazy_step_apart_every_interval_and_counts_the_steps():
+    """Over 7 steps with r1_interval 3 and pl_interval 2: R1 steps at 0, 3, 6 (3 extra
+    discriminator updates), path-length steps at 0, 2, 4, 6 (4 extra generator updates)."""
+    gan = tiny()
+    gan.compile(r1_interval=3, pl_interval=2)
+    data = tf.data.Dataset.from_tensor_slices(random_images(56)).batch(8)
+    history = gan.fit(data, epochs=1, verbose=0)
+    assert int(numpy_of(gan.lazy_steps)) == 7
+    assert int(numpy_of(gan.d_optimizer.iterations)) == 7 + 3
+    assert int(numpy_of(gan.g_optimizer.iterations)) == 7 + 4
+    assert history.history["pl_penalty"][0] > 0 and history.history["r1_penalty"][0] > 0
+    assert float(numpy_of(gan.pl_mean)) > 0
+    assert [sorted(gan.due_at(step)) for step in range(4)] == [["pl", "r1"], [], ["pl"], ["r1"]]
+    # The count is saved with the weights, so a resumed run goes on with the same steps.
+    gan.fit(data.take(1), epochs=1, verbose=0)
+    assert int(numpy_of(gan.lazy_steps)) == 8
+    assert int(numpy_of(gan.g_optimizer.iterations)) == 8 + 4
+    assert {"lazy_steps", "pl_mean"} <= {v.path for v in gan.variables}
+
+
+def test_lazy_steps_need_steps_per_execution_one():
+    gan = tiny()
+    gan.compile()
+    keras.Model.compile(gan, optimizer=None, steps_per_execution=2)
+    with pytest.raises(ValueError, match="trains with steps_per_execution=1"):
+        gan.make_train_function(force=True)
+
+
+def test_discriminator_r1_step_follows_its_main_step_as_a_separate_update():
+    """On an R1 step, one SGD step moves the discriminator by -lr * grad of mean
+    softplus(-D(x)) + softplus(D(G(z))), then a second one by -lr * grad of gamma / 2 *
+    interval * mean ||grad_x D(x)||^2 at the updated weights (the authors' separate R1
+    step); generated images from fed latents and noise (no style mixing)."""
     rate = 0.01
     cls = family_helpers.fed_latents(fed_stylegan())
     gan = cls(**TINY_STYLEGAN_LITE, seed=1)
     gan.latent_feed = family_helpers.latent_feed(1, 8, 8, seed=0)
     gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(rate), r1_gamma=10.0,
                 r1_interval=4, style_mixing=0.0)
+    gan.regularizers_due = frozenset({"r1"})
     real = tf.constant(random_images(8))
     fakes = gan.generator([tf.constant(gan.latent_feed[0]), tf.ones([8, 1]),
                            *gan.sample_noise(8)], training=True)
     discriminator = gan.discriminator
     variables = discriminator.trainable_variables
     with tf.GradientTape() as tape:
-        with tf.GradientTape() as inner:
-            inner.watch(real)
-            real_logits = discriminator(real, training=True)
-            summed = tf.reduce_sum(real_logits)
-        slopes = inner.gradient(summed, real)
-        r1 = 0.5 * 10.0 * 4 * tf.reduce_mean(tf.reduce_sum(tf.square(slopes), axis=[1, 2, 3]))
+        real_logits = discriminator(real, training=True)
         fake_logits = discriminator(fakes, training=True)
         logistic = tf.reduce_mean(tf.nn.softplus(-real_logits) + tf.nn.softplus(fake_logits))
-        total = logistic + r1
-    gradients = tape.gradient(total, variables)
-    expected = [v.numpy() - rate * g.numpy() for v, g in zip(variables, gradients)]
+    after_main = [v.numpy() - rate * g.numpy()
+                  for v, g in zip(variables, tape.gradient(logistic, variables))]
+    twin = keras.models.clone_model(discriminator)
+    twin.set_weights([w.numpy() for w in discriminator.weights])
+    for variable, value in zip(twin.trainable_variables, after_main):
+        variable.assign(value)
+    with tf.GradientTape() as tape:
+        with tf.GradientTape() as inner:
+            inner.watch(real)
+            summed = tf.reduce_sum(twin(real, training=True))
+        slopes = inner.gradient(summed, real)
+        r1 = 0.5 * 10.0 * 4 * tf.reduce_mean(tf.reduce_sum(tf.square(slopes), axis=[1, 2, 3]))
+    gradients = tape.gradient(r1, twin.trainable_variables)
+    expected = [value - (0.0 if g is None else rate * g.numpy())
+                for value, g in zip(after_main, gradients)]
     assert float(r1) > 1e-3
     logs = gan.train_step(real)
     assert float(logs["d_loss"]) == pytest.approx(float(logistic), rel=1e-5)
+    assert float(logs["r1_penalty"]) == pytest.approx(float(r1) / 20, rel=1e-4)
+    assert "pl_penalty" not in gan.regularizers_due
     for variable, value in zip(variables, expected):
+        np.testing.assert_allclose(variable.numpy(), value, rtol=1e-4, atol=1e-6,
+                                   err_msg=variable.path)
+
+
+def test_path_length_step_descends_the_penalty_on_half_the_batch_and_moves_the_mean():
+    """On a path-length step the generator takes, after its main step, one more SGD step on
+    pl_weight * interval * mean over batch / 2 images of (|J_w^T y| - a)^2, with
+    |J_w^T y| = sqrt(mean over styles of the squared gradient of sum(g(w) y)) and
+    a = pl_mean + decay * (mean length - pl_mean); pl_mean becomes a."""
+    rate, weight, interval, decay = 0.05, 2.0, 4, 0.3
+    cls = family_helpers.fed_latents(fed_stylegan())
+    y = cls.path_noise
+    gan = cls(**TINY_STYLEGAN_LITE, seed=1)
+    feed = family_helpers.latent_feed(3, 8, 8, seed=0)
+    gan.latent_feed = feed
+    gan.compile(keras.optimizers.SGD(rate), keras.optimizers.SGD(0.0), pl_weight=weight,
+                pl_interval=interval, pl_decay=decay, style_mixing=0.0)
+    gan.regularizers_due = frozenset({"pl"})
+    gan.pl_mean.assign(0.5)
+    noise = [array[:4] for array in gan.sample_noise(8)]
+    # What the step does before its path-length step: the main generator update.
+    gan.regularizers_due = frozenset()
+    twin = cls(**TINY_STYLEGAN_LITE, seed=1)
+    twin.latent_feed = feed
+    twin.compile(keras.optimizers.SGD(rate), keras.optimizers.SGD(0.0), style_mixing=0.0)
+    twin.set_weights(gan.get_weights())
+    twin.regularizers_due = frozenset()
+    real = tf.constant(random_images(8))
+    twin.train_step(real)
+    variables = twin.generator.trainable_variables
+    mapping, _, synthesis = twin.parts(twin.generator)
+    latents = tf.constant(feed[2][:4])  # the path-length step's draw: the third one
+    with tf.GradientTape() as tape:
+        styles = tf.repeat(mapping(latents, training=True)[:, None], twin.num_styles, axis=1)
+        with tf.GradientTape() as inner:
+            inner.watch(styles)
+            images = synthesis([styles, *noise], training=True)
+            projected = tf.reduce_sum(images * y[:4])
+        slopes = inner.gradient(projected, styles)
+        lengths = tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(slopes), axis=2), axis=1))
+        target = 0.5 + decay * (tf.reduce_mean(lengths) - 0.5)
+        penalty = tf.reduce_mean(tf.square(lengths - target))
+        loss = weight * interval * penalty
+    gradients = tape.gradient(loss, variables)
+    expected = [v.numpy() - (0.0 if g is None else rate * g.numpy())
+                for v, g in zip(variables, gradients)]
+    assert float(penalty) > 1e-4
+    gan.regularizers_due = frozenset({"pl"})
+    logs = gan.train_step(real)
+    assert float(logs["pl_penalty"]) == pytest.approx(float(penalty), rel=1e-4)
+    assert float(numpy_of(gan.pl_mean)) == pytest.approx(float(target), rel=1e-5)
+    for variable, value in zip(gan.generator.trainable_variables, expected):
         np.testing.assert_allclose(variable.numpy(), value, rtol=1e-4, atol=1e-6,
                                    err_msg=variable.path)
 
@@ -303,6 +428,7 @@ def test_training_styles_cross_over_from_the_first_latents_w_to_the_second_ones(
     mapping = gan.parts(gan.generator)[0]
     w = [numpy_of(mapping(latents)) for latents in gan.latent_feed]
     gan.compile(style_mixing=1.0)
+    gan.regularizers_due = frozenset()  # the main steps only
     gan.train_step(tf.constant(random_images(4)))
     # The discriminator step draws latents 0 (first) and 1 (second), the generator step
     # 2 and 3, both before the generator's update.
@@ -328,8 +454,7 @@ def test_training_styles_cross_over_from_the_first_latents_w_to_the_second_ones(
 
 def test_sample_style_mix_takes_early_styles_from_seed_and_late_ones_from_seed_b():
     gan = tiny()
-    gan.parts(gan.generator_ema)[2].get_layer("b16_conv1_noise").strength.assign(
-        np.full(4, 0.5, "float32"))
+    gan.parts(gan.generator_ema)[2].get_layer("b16_conv1_noise").strength.assign(0.5)
     plain = gan.generate(3, seed=5, truncation=0.8)
     # Crossover at the last layer + 1: every style from seed 5; at 0: every style from 6,
     # with seed 5's noise.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ganzoo import _tasks, models, runtime
-from tests.cli_helpers import assert_one_line_error, ganzoo_cli_inprocess
+from cli_helpers import assert_one_line_error, ganzoo_cli_inprocess
 
 IMAGE_TO_IMAGE = {"cyclegan", "srgan"}
 

@@ -397,6 +397,31 @@ def test_killed_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_path):
     assert different == []
 
 
+@pytest.mark.slow
+def test_a_resumed_stylegan_run_takes_its_lazy_steps_where_the_straight_run_does(tmp_path):
+    """R1 every 3 steps and path length every 2, 32 steps an epoch: the run killed after
+    epoch 2 resumes at step 64, not due for R1; a count of steps that restarted at 0 would
+    take R1 at other steps and end elsewhere."""
+    settings = dict(data="digits", image_size=16, batch_size=64, latent_dim=8, samples=4,
+                    model_options={"style_dim": 8, "mapping_layers": 2, "channel_base": 64,
+                                   "channel_max": 8},
+                    compile_options={"r1_gamma": 1.0, "r1_interval": 3, "pl_interval": 2},
+                    family="stylegan_lite", epochs=3, deterministic=True, seed=3)
+    straight = _run_process(tmp_path / "straight", settings)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    killed = _run_process(tmp_path / "killed", settings, "--kill-after-epoch", "2")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    resumed = ganzoo("train", "stylegan_lite", "--out", tmp_path / "killed", "--resume")
+    assert "after epoch 2 of 3" in resumed.stderr
+    expected = weights_of(tmp_path / "straight" / "preset")
+    got = weights_of(tmp_path / "killed" / "preset")
+    assert expected.keys() == got.keys()
+    # The model's own variables, pl_mean and the count of steps (lazy_steps), are saved.
+    assert {"vars/0", "vars/1"} <= set(expected) and int(expected["vars/1"]) == 96
+    different = [name for name in expected if not np.array_equal(expected[name], got[name])]
+    assert different == []
+
+
 def test_checkpoint_restores_the_noise_stream(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
