@@ -10,7 +10,7 @@ from ganzoo import sources
 from ganzoo._version import __version__
 
 _SUBMODULES = ("models", "layers", "losses", "data", "training", "metrics", "presets",
-               "export", "runtime", "sources")
+               "export", "runtime", "sources", "precision", "projection")
 
 __all__ = list(_SUBMODULES) + ["list_presets", "load_generator", "__version__"]
 

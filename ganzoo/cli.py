@@ -215,6 +215,9 @@ def list_command(ctx):
 @click.option("--features", help="Feature extractor of --eval-every (default digits).")
 @click.option("--stop-on-collapse", is_flag=True,
               help="End the run cleanly when the samples collapse (best/ is kept).")
+@click.option("--precision", type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]),
+              help="Dtype policy of the networks (default float32); mixed_float16 adds "
+                   "dynamic loss scaling. Presets are saved in float32.")
 @click.option("--no-health", is_flag=True,
               help="Do not watch for collapse, an overpowering discriminator or exploding "
                    "losses.")
@@ -222,7 +225,7 @@ def list_command(ctx):
 def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, image_size, latent_dim,
           model_options, compile_options, preset, distribute, peer_timeout, run_dir, resume, overwrite, seed,
           samples, deterministic, lr_factor, augment, eval_every, eval_data, eval_metrics,
-          eval_n, features, stop_on_collapse, no_health):
+          eval_n, features, stop_on_collapse, precision, no_health):
     """Train FAMILY on --data and save a preset, sample grids and logs in --out.
 
     Python: `ganzoo.training.plan_run(FAMILY, DATA, OUT, ...).train()`, or
@@ -244,6 +247,7 @@ def train(ctx, family, data_source, data_b, scale, epochs, steps, batch_size, im
         "augment": augment, "eval_every": eval_every, "eval_data": eval_data,
         "eval_metrics": eval_metrics, "eval_n": eval_n, "features": features,
         "stop_on_collapse": stop_on_collapse, "health": False if no_health else None,
+        "precision": precision,
     }
 
     def run():
@@ -534,6 +538,107 @@ def mix(ctx, source, rows, columns, cutoff, truncation, out_path, overwrite):
                    "styles, the columns the others)")
 
     _run_guarded(run, debug)
+
+
+@main.command()
+@click.argument("source")
+@click.argument("target_path", metavar="TARGET.png")
+@click.option("--steps", default="300", show_default=True, metavar="N",
+              help="Optimisation steps.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write: latent.npz, reconstruction.png, side_by_side.png, "
+                   "projection.json.")
+@click.option("--label", type=int,
+              help="Class of the target (conditional generators; default: every class "
+                   "searched, the best kept).")
+@click.option("--space", metavar="z|w|w+",
+              help="What is searched: z, or w / w+ with the noise maps (stylegan_lite; its "
+                   "default w). Default z for the other families.")
+@click.option("--distance", default="auto", show_default=True,
+              metavar="auto|pixels|digits|vgg",
+              help="pixels; pixels plus the digits classifier's features; pixels plus "
+                   "VGG16 features (weights in the Keras cache); auto picks vgg for RGB "
+                   "when cached, digits for grey images, else pixels.")
+@click.option("--starts", default="1", show_default=True, metavar="K",
+              help="Starting points per target (the mean, then random ones); best kept.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the search (and of stylegan_lite's noise with --space z).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing projection folder.")
+@click.pass_context
+def project(ctx, source, target_path, steps, out_dir, label, space, distance, starts, seed,
+            overwrite):
+    """Find the latent whose image best matches TARGET.png (the StyleGAN2 projector).
+
+    SOURCE is a preset or run folder (gradients need the Keras model). A target of another
+    size is resized, RGB turned grey (or grey RGB) for the model, each with a notice.
+    latent.npz holds the latent z ('latent', and 'label': `ganzoo sample SOURCE --latents
+    DIR/latent.npz` redraws the reconstruction) or, for stylegan_lite in w / w+, 'w' or
+    'w_plus' and the noise maps.
+
+    Python: `ganzoo.projection.project(ganzoo.models.load(SOURCE), TARGET, steps=N)`,
+    then `ganzoo.projection.write(result, DIR)`.
+    """
+    debug = _state(ctx)["debug"]
+
+    def run():
+        step_count = _parse_count(steps, "--steps")
+        start_count = _parse_count(starts, "--starts")
+        if os.path.exists(out_dir) and not overwrite:
+            raise FileExistsError(f"{out_dir} already exists; pass --overwrite to replace it")
+        if not os.path.isfile(target_path):
+            raise FileNotFoundError(f"The projection target {target_path} does not exist")
+        found = sources.resolve(source)
+        if found.kind == sources.BUNDLE:
+            raise ValueError(
+                f"ganzoo project follows gradients through the Keras generator; {source} is "
+                "an export bundle: give the preset or run folder it was exported from")
+        _load_tensorflow(debug)
+        # Lazy: ganzoo.models and ganzoo.projection import TensorFlow (started when needed).
+        from ganzoo import models, projection
+
+        model = models.load(found)
+        projection.check_model(model)
+        chosen_space = projection.check_space(model, space)
+        targets, notices = projection.prepare_target(target_path, model.image_shape)
+        for notice in notices:
+            _info(notice)
+        every = max(1, step_count // 10)
+
+        def progress(step, total, mean_distance):
+            if step % every == 0 or step == total:
+                _info(f"step {step}/{total}: distance {mean_distance:.5f}")
+
+        result = projection.project(model, targets, step_count, labels=label,
+                                    space=chosen_space, distance=distance,
+                                    starts=start_count, seed=seed, progress=progress)
+        projection.write(result, out_dir, overwrite=overwrite)
+        facts = (f"{result.space} space, {result.distance} distance, {result.steps} steps"
+                 + ("" if result.labels is None else f", label {int(result.labels[0])}"))
+        click.echo(f"wrote the projection of {target_path} into {found.kind} {source} to "
+                   f"{out_dir}: PSNR {result.psnr.mean():.2f} dB, SSIM "
+                   f"{result.ssim.mean():.3f} ({facts})")
+        if result.latents is not None:
+            redraw = f"ganzoo sample {source} --latents {os.path.join(out_dir, 'latent.npz')}"
+            if result.noise:
+                redraw += f" --seed {result.seed}"
+            click.echo(f"redraw it: {redraw} -n 1 --out reconstruction.png")
+        else:
+            click.echo("latent.npz holds w and the noise maps (ganzoo sample --latents takes "
+                       "z: use --space z for one it reads); redraw it in Python with "
+                       "ganzoo.projection.render(model, 'latent.npz')")
+
+    _run_guarded(run, debug)
+
+
+def _parse_count(text, option):
+    """A positive int from an option's text, or one line naming the option."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or value < 1:
+        raise ValueError(f"{option} must be a positive integer. Received: {text!r}")
+    return value
 
 
 def _frames_of(batches):

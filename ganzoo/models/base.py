@@ -37,6 +37,7 @@ import tensorflow as tf
 from ganzoo import _tasks, _validation
 from ganzoo import augment as augment_lib
 from ganzoo import losses as losses_lib
+from ganzoo import precision as precision_lib
 from ganzoo import presets
 
 # Registered families by name: the one place a family's name is given is its
@@ -253,6 +254,9 @@ class AdversarialModel(keras.Model):
         family never calls it itself.
         """
         self.__dict__["_ganzoo_networks_built"] = True
+        # The dtype policy the networks are built with (`ganzoo.precision`); a training
+        # setting, never saved in configs: presets load into any policy.
+        self.__dict__["precision"] = precision_lib.current()
         self.build_networks()
         if self.ema_decay is not None:
             if not 0.0 <= float(self.ema_decay) < 1.0:
@@ -472,13 +476,22 @@ class AdversarialModel(keras.Model):
             with self.distribute_strategy.scope():
                 augmentation.build()
         self.__dict__["_augmentation"] = augmentation
-        defaults = self.default_optimizers()
+        with self.distribute_strategy.scope():
+            defaults = self.default_optimizers()
         if not isinstance(defaults, dict):
             defaults = dict(zip(self.optimizer_names, defaults))
         # Optimizer slots must exist, as mirrored variables, before `fit` traces the
         # step under a strategy.
         for name in self.optimizer_names:
-            optimizer = self._ensure_optimizer(given.get(name) or defaults[name], name)
+            with self.distribute_strategy.scope():
+                optimizer = self._ensure_optimizer(given.get(name) or defaults[name], name)
+            if self.precision == "mixed_float16" and not isinstance(
+                    optimizer, keras.optimizers.LossScaleOptimizer):
+                # Dynamic loss scaling: a step whose gradients overflow in float16 is
+                # skipped (on every replica alike) and the scale halved. Its variables
+                # are the strategy's, like the slots below.
+                with self.distribute_strategy.scope():
+                    optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             setattr(self, name, optimizer)
             with self.distribute_strategy.scope():
                 optimizer.build(self.optimizer_variables(name))

@@ -36,7 +36,7 @@ def build_mlp_generator(image_shape, latent_dim, units, name="generator"):
         x = keras.layers.Dense(width, activation="relu", name=f"hidden{index}")(x)
     x = keras.layers.Dense(math.prod(image_shape), name="to_pixels")(x)
     x = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
-    images = keras.layers.Reshape(image_shape, name="images")(x)
+    images = keras.layers.Reshape(image_shape, dtype="float32", name="images")(x)
     return keras.Model(latent, images, name=name)
 
 

@@ -590,7 +590,8 @@ class StyleGANLite(NoiseToImage):
             tape.watch(styles)
             images = synthesis([styles, *noise], training=True)
             projected = tf.reduce_sum(images * self.sample_path_noise(tf.shape(images)))
-        gradients = tape.gradient(projected, styles)
+        # In float32 under mixed precision, as the regularisers are kept.
+        gradients = tf.cast(tape.gradient(projected, styles), tf.float32)
         return tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(gradients), axis=2), axis=1))
 
     def _global_mean(self, values):
@@ -633,7 +634,7 @@ class StyleGANLite(NoiseToImage):
     def _track_w_avg(self, w):
         """Move w_avg (generator's truncation layer) towards the global batch's mean w."""
         global_batch = tf.cast(tf.shape(w)[0] * self.num_replicas(), tf.float32)
-        total = tf.reduce_sum(w, axis=0)
+        total = tf.reduce_sum(tf.cast(w, tf.float32), axis=0)
         context = tf.distribute.get_replica_context()
         if context is not None and self.num_replicas() > 1:
             total = context.all_reduce(tf.distribute.ReduceOp.SUM, total)

@@ -49,6 +49,7 @@ from pathlib import Path
 
 from ganzoo import _atomic, _imaging, _tasks, _validation
 from ganzoo import data as data_lib
+from ganzoo import precision as precision_lib
 from ganzoo import presets, training
 from ganzoo.metrics.evaluation import parse_metrics
 from ganzoo.metrics.features import list_extractors
@@ -65,12 +66,13 @@ RUN_FORMAT = "ganzoo-run"
 DEFAULTS = {"seed": 0, "samples": 64,
             "lr_factor": 1.0, "deterministic": False, "augment": None,
             "eval_every": None, "eval_data": None, "eval_metrics": "fid", "eval_n": 500,
-            "features": "digits", "health": True, "stop_on_collapse": False}
+            "features": "digits", "health": True, "stop_on_collapse": False,
+            "precision": "float32"}
 # Settings that define a run: `resume` refuses to change them.
 SETTINGS = ("family", "data", "data_b", "epochs", "steps", "batch_size", "image_size",
             "latent_dim", "model_options", "compile_options", "preset", "seed", "samples",
             "deterministic", "lr_factor", "augment", "eval_every", "eval_data", "eval_metrics", "eval_n",
-            "features", "health", "stop_on_collapse")
+            "features", "health", "stop_on_collapse", "precision")
 # A CLI epoch is at least this many images: small data is repeated, so the per-epoch work
 # (a sample grid, a checkpoint, the weight checks) stays a small part of the time however
 # few images there are.
@@ -263,7 +265,8 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
              compile_options=None, preset=None, seed=None,
              samples=None, deterministic=False, lr_factor=None, augment=None, eval_every=None,
              eval_data=None, eval_metrics=None, eval_n=None, features=None, health=True,
-             stop_on_collapse=False, distribute="auto", overwrite=False, log=None):
+             stop_on_collapse=False, precision=None, distribute="auto", overwrite=False,
+             log=None):
     """Check the settings and the run folder of a new run; nothing is written yet.
 
     Args:
@@ -311,6 +314,9 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
             Defaults to True.
         stop_on_collapse: bool. End the run cleanly when the samples collapse (the preset
             and `best/` are kept). Defaults to False.
+        precision: str or None. "float32", "mixed_float16" or "mixed_bfloat16": the
+            dtype policy the model is built with (`ganzoo.precision`); recorded, and kept
+            by `plan_resume`. Defaults to float32.
         distribute: str. `ganzoo.training.strategy` kind. Defaults to "auto".
         overwrite: bool. Replace an existing run folder. Defaults to False.
         log: callable or None. Receives progress lines (default: standard error).
@@ -328,12 +334,15 @@ def plan_run(family, data, out=None, *, data_b=None, epochs=None, steps=None,
         "lr_factor": lr_factor, "augment": augment, "eval_every": eval_every,
         "eval_data": eval_data, "eval_metrics": eval_metrics, "eval_n": eval_n,
         "features": features, "health": True if health is None else bool(health), "stop_on_collapse": bool(stop_on_collapse),
+        "precision": precision,
     }
     _check_positive(settings, ("epochs", "steps", "batch_size", "image_size", "latent_dim",
                                "samples", "eval_every", "eval_n"))
     _check_monitoring(settings)
     _validation.check_seed(settings["seed"])
     _check_lr_factor(lr_factor)
+    if precision is not None:
+        precision_lib.check(precision)
     if epochs and steps:
         raise ValueError("Give either epochs (--epochs) or steps (--steps), not both")
     if data is None or data == "":
@@ -584,7 +593,9 @@ class TrainingRun:
             settings["data"], image_size=settings["image_size"], **data_options)
         image_shape = (settings["image_size"], settings["image_size"], description["channels"])
         keras.utils.set_random_seed(settings["seed"])
-        with strategy.scope():
+        precision = settings.get("precision") or precision_lib.DEFAULT
+        precision_lib.check_devices(precision)
+        with strategy.scope(), precision_lib.policy(precision):
             if settings["preset"]:
                 model = family_class.from_preset(settings["preset"])
                 if tuple(model.image_shape) != image_shape:
