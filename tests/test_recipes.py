@@ -47,6 +47,23 @@ def test_the_faces_recipe_fine_tunes_with_ada_and_measures_its_card(tmp_path):
     assert ganzoo.presets.read_config(out)["training"]["augment"] == "ada"
 
 
+def test_the_srgan_recipe_without_apt_stops_in_one_line(tmp_path):
+    """The srgan recipe fetches Debian's wallpapers with apt-get and dpkg-deb: where they
+    are missing it says so in one line (and the tests never need the wallpapers)."""
+    import os
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "pretrained" / "recipes" / "srgan_x4_photos.py"),
+         "--prepare-only", "--cache", str(tmp_path / "cache")],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={**os.environ, "PATH": str(tmp_path / "no-tools")})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        "srgan_x4_photos.py: needs apt-get and dpkg-deb (Debian or Ubuntu) to fetch the "
+        "wallpapers of mate-backgrounds; apt-get and dpkg-deb not found")
+    assert not (tmp_path / "cache" / "packages").exists()
+
+
 # -- the harness: every recipe goes through pretrained/recipes/_recipe.py ---------------
 
 RECIPES = ROOT / "pretrained" / "recipes"

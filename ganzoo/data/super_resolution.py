@@ -26,6 +26,10 @@ arrays) is as many crops as the pictures hold non-overlapping `patch_size` tiles
 picture chosen in proportion to that count; an epoch of a TFDS dataset is one crop per
 image.
 
+`picture_tiles(data, tile_size)` gives what super-resolution is measured on in pictures
+(`ganzoo evaluate` of an upscaler on a folder): their non-overlapping tiles at full
+resolution.
+
 Example:
 
 ```python
@@ -47,7 +51,7 @@ from ganzoo.data import bundled as _bundled
 from ganzoo.data import folders as _folders
 from ganzoo.data import loading
 from ganzoo.data import tfds_source as _tfds
-from ganzoo.data._common import data_error
+from ganzoo.data._common import data_error, tile
 
 _DIV2K_SCALE = re.compile(r"_x(\d+)$")
 
@@ -148,6 +152,55 @@ def load_super_resolution(data, scale=4, patch_size=96, *, batch_size=16, seed=N
     batches = crops.batch(batch_size, drop_remainder=True)
     return batches.map(_to_pairs(tf, scale), num_parallel_calls=tf.data.AUTOTUNE) \
         .prefetch(tf.data.AUTOTUNE)
+
+
+def is_folder_or_arrays(data):
+    """Whether `data` is a folder of images or NumPy images (not `photos`, not a TensorFlow
+    Datasets name): pictures of any size that `picture_tiles` cuts for measuring."""
+    return not _bundled.is_bundled(data) and not _is_tfds(data)
+
+
+def picture_tiles(data, tile_size=None, split="train", channels=None):
+    """The non-overlapping `tile_size` tiles of in-memory pictures, at full resolution.
+
+    What super-resolution is measured on (`ganzoo evaluate` of an upscaler on a folder or
+    NumPy images): each picture is cut on a grid centred in it, as the bundled `photos`
+    are (`ganzoo.data.load("photos", image_size=...)`), and never resized, since resizing
+    would change the very detail an upscaler must restore. Pictures smaller than a tile
+    give none.
+
+    Args:
+        data: `"photos"`, a folder of images (any sizes) or NumPy images, as in
+            `load_super_resolution`.
+        tile_size: int, (height, width) or None. Side(s) of the tiles. None: the whole
+            pictures when they all have one size, else the 96x96 tiles of `photos`.
+            Defaults to None.
+        split: str. As in `load_super_resolution`. Defaults to `"train"`.
+        channels: 1, 3 or None. As in `load_super_resolution`.
+
+    Returns:
+        uint8 tiles (N, height, width, C), picture by picture (sorted file names for a
+        folder), row by row.
+
+    Raises:
+        ValueError: one line naming the data, for the errors of `ganzoo.data.load` or no
+            picture at least one tile large.
+    """
+    pictures = _pictures(data, split, channels)
+    if tile_size is None:
+        sizes = {p.shape[:2] for p in pictures}
+        tile_size = sizes.pop() if len(sizes) == 1 else _bundled.PHOTO_PATCH
+    if isinstance(tile_size, (int, np.integer)) and not isinstance(tile_size, bool):
+        tile_size = (int(tile_size), int(tile_size))
+    height, width = tile_size
+    pictures = [p for p in pictures if p.shape[0] >= height and p.shape[1] >= width]
+    if not pictures:
+        raise data_error(
+            data,
+            f"has no picture of at least {height}x{width} pixels to cut into tiles; use a "
+            "smaller tile size (--image-size on the command line)",
+        )
+    return np.concatenate([tile(picture, (height, width)) for picture in pictures])
 
 
 def describe_super_resolution(data, scale=4, patch_size=96, split="train"):

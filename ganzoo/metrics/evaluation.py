@@ -26,7 +26,6 @@ from ganzoo import _imaging, _sampling
 from ganzoo import data as data_lib
 from ganzoo import sources
 from ganzoo.data import super_resolution
-from ganzoo.data.bundled import PHOTO_PATCH
 from ganzoo.data.super_resolution import bicubic_downscale
 from ganzoo.data.super_resolution import bicubic_upscale as upscale
 from ganzoo.metrics import _checks, image_quality, path_length
@@ -44,9 +43,6 @@ DEFAULT_METRICS = ("fid", "kid", "is", "pr")
 # Known metrics that need paired images (an input and its target); no source here has them.
 PAIRED_METRICS = ("psnr", "ssim")
 DEFAULT_N = 10_000
-# The tiles a folder of pictures is cut into for super-resolution without image_size:
-# those of the bundled `photos`.
-SUPER_RESOLUTION_TILE = PHOTO_PATCH
 SOURCE_STREAM, DATA_STREAM = 0, 1
 
 
@@ -146,8 +142,12 @@ def evaluate(
     "ssim" on `data`'s images as targets: each is downscaled by the source's scale
     (bicubic with antialiasing, as `ganzoo.data.load_super_resolution` does), upscaled by
     the source, and compared with the original; the same for plain bicubic upscaling
-    ("psnr_bicubic", "ssim_bicubic"), the baseline it must beat. A translating source takes
-    the feature metrics (fid, kid, is, pr) on its translations of `inputs`.
+    ("psnr_bicubic", "ssim_bicubic"), the baseline it must beat. The targets of a folder
+    or NumPy images are their non-overlapping `image_size` tiles at full resolution,
+    never resized, as `photos` is tiled (`ganzoo.data.super_resolution.picture_tiles`;
+    without image_size the whole pictures when they share one size, else 96x96 tiles).
+    A translating source takes the feature metrics (fid, kid, is, pr) on its
+    translations of `inputs`.
 
     Returns:
         A dict: "source", "data", "features", "feature_weights", "feature_dim", "n",
@@ -415,8 +415,8 @@ class _TileStream:
         self.description = dataset_stream.description
 
     def count(self, n, image_size):
-        self._tiles = super_resolution.picture_tiles(
-            self.source, image_size or SUPER_RESOLUTION_TILE, split=self.split)
+        self._tiles = super_resolution.picture_tiles(self.source, image_size,
+                                                     split=self.split)
         return min(n, len(self._tiles))
 
     def batches(self, total, batch_size, seed, image_size):

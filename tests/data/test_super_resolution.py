@@ -119,6 +119,35 @@ def test_a_folder_of_pictures_of_any_size_and_numpy_images(tmp_path):
     np.testing.assert_array_equal(to_uint8(high), arrays[:3])
 
 
+def test_picture_tiles_cut_pictures_of_any_size_at_full_resolution(tmp_path):
+    from ganzoo.data.super_resolution import picture_tiles
+
+    rng = np.random.default_rng(0)
+    pictures = [rng.integers(0, 256, size, dtype=np.uint8)
+                for size in [(70, 100, 3), (40, 33, 3), (20, 20, 3)]]  # the last is too small
+    for index, picture in enumerate(pictures):
+        Image.fromarray(picture).save(tmp_path / f"{index}.png")
+    tiles = picture_tiles(tmp_path, 32)
+    # 2x3 tiles on a grid centred in the first picture (3 rows and 2 columns left over),
+    # 1x1 in the second: the pictures' own pixels, never resized.
+    assert tiles.shape == (7, 32, 32, 3) and tiles.dtype == np.uint8
+    np.testing.assert_array_equal(tiles[0], pictures[0][3:35, 2:34])
+    np.testing.assert_array_equal(tiles[5], pictures[0][35:67, 66:98])
+    np.testing.assert_array_equal(tiles[6], pictures[1][4:36, 0:32])
+    assert picture_tiles(tmp_path, (16, 32)).shape == (4 * 3 + 2 * 1, 16, 32, 3)
+    # The bundled photos give the tiles of their loader.
+    np.testing.assert_array_equal(
+        picture_tiles("photos", 96, split="test"),
+        bundled.load_arrays("photos", split="test", image_size=(96, 96)).images)
+    with pytest.raises(ValueError, match="no picture of at least 128x128 pixels"):
+        picture_tiles(tmp_path, 128)
+    # Without a size: pictures of one size whole, else the 96x96 tiles of `photos`.
+    arrays = rng.integers(0, 256, (3, 40, 24, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(picture_tiles(arrays), arrays)
+    with pytest.raises(ValueError, match="no picture of at least 96x96 pixels"):
+        picture_tiles(tmp_path)
+
+
 def test_div2k_pairs_use_the_datasets_own_low_res_images():
     import tensorflow_datasets as tfds
 

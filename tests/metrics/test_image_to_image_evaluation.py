@@ -58,6 +58,39 @@ def test_super_resolution_numbers_equal_a_hand_computation():
     assert results["psnr"] == pytest.approx(expected, rel=1e-12)
 
 
+def test_super_resolution_on_a_folder_measures_full_resolution_tiles(tmp_path):
+    """Pictures of different sizes are cut into tiles, as `photos` is, never resized:
+    resizing a photograph to the tile size would measure another picture."""
+    from PIL import Image
+
+    from ganzoo.data.super_resolution import picture_tiles
+
+    rng = np.random.default_rng(0)
+    for index, size in enumerate([(70, 100), (40, 33)]):
+        smooth = np.cumsum(rng.integers(0, 8, (*size, 3)), axis=1) % 256
+        Image.fromarray(smooth.astype(np.uint8)).save(tmp_path / f"{index}.png")
+    upscaler = _Upscaler(2, nearest=True)
+    results = evaluation.evaluate(upscaler, str(tmp_path), metrics="psnr,ssim",
+                                  batch_size=3, progress=False, image_size=32)
+    targets = picture_tiles(tmp_path, 32)
+    small = evaluation.downscale(targets, 2)
+    made = small.repeat(2, axis=1).repeat(2, axis=2)
+    assert results["n"] == len(targets) == 7
+    assert results["psnr"] == pytest.approx(
+        np.mean([image_quality.psnr(a, b) for a, b in zip(made, targets)]), rel=1e-12)
+    assert results["ssim_bicubic"] == pytest.approx(np.mean(
+        [image_quality.ssim(a, b)
+         for a, b in zip(evaluation.bicubic_upscale(small, 2), targets)]), rel=1e-12)
+    # Without image_size, the tiles of `photos` (96x96); fewer than all: a seeded subset.
+    with pytest.raises(ValueError, match="no picture of at least 96x96 pixels"):
+        evaluation.evaluate(upscaler, str(tmp_path), metrics="psnr", progress=False)
+    subset = evaluation.evaluate(upscaler, str(tmp_path), metrics="psnr", n=3,
+                                 progress=False, image_size=32)
+    assert subset["n"] == 3
+    assert subset == evaluation.evaluate(upscaler, str(tmp_path), metrics="psnr", n=3,
+                                         progress=False, image_size=32)
+
+
 def test_super_resolution_refuses_feature_metrics_and_odd_sizes():
     with pytest.raises(ValueError, match="upscales images: it is measured with psnr and ssim"):
         evaluation.evaluate(_Upscaler(4), "photos", metrics="fid", features="digits", n=4,
