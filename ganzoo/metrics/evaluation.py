@@ -146,7 +146,9 @@ def evaluate(
     or NumPy images are their non-overlapping `image_size` tiles at full resolution,
     never resized, as `photos` is tiled (`ganzoo.data.super_resolution.picture_tiles`;
     without image_size the whole pictures when they share one size, else 96x96 tiles).
-    A translating source takes the feature metrics (fid, kid, is, pr) on its
+    Flat targets (every pixel of a channel alike: sky, blank margins) are left out and
+    counted in "flat_left_out": any upscaler that keeps a constant gives them back
+    exactly, an infinite PSNR that would make the mean infinite. A translating source takes the feature metrics (fid, kid, is, pr) on its
     translations of `inputs`.
 
     Returns:
@@ -289,6 +291,9 @@ def format_results(results):
                                  f"weights {results['feature_weights']})"))
     if "scale" in results:
         rows.append(("scale", f"x{results['scale']} (low-res: bicubic, antialiased)"))
+    if results.get("flat_left_out"):
+        rows.append(("left out", f"{results['flat_left_out']} flat targets (one value per "
+                                 "channel: any upscaler gives them back exactly)"))
     rows.append(("seed", str(results["seed"])))
     table = [f"{key:<10} {value}" for key, value in rows]
     table += ["", f"{'metric':<16} value"]
@@ -624,7 +629,13 @@ def _evaluate_super_resolution(source_stream, data, metrics, *, n, batch_size, s
     sums = {name: 0.0 for name in metrics}
     sums.update({f"{name}_bicubic": 0.0 for name in metrics})
     bar = _Progress(f"targets: {data_stream.description}", count, enabled=progress)
+    measured = 0
     for targets, _ in data_stream.batches(count, batch_size, seed, size):
+        bar.update(len(targets))
+        targets = targets[~_flat(targets)]
+        if not len(targets):
+            continue
+        measured += len(targets)
         small = downscale(targets, scale)
         made = {"": source_stream.map(small), "_bicubic": bicubic_upscale(small, scale)}
         for suffix, images in made.items():
@@ -637,12 +648,20 @@ def _evaluate_super_resolution(source_stream, data, metrics, *, n, batch_size, s
                 measure = getattr(image_quality, name)
                 values = [measure(a, b) for a, b in zip(images, targets)]
                 sums[name + suffix] += float(np.sum(values))
-        bar.update(len(targets))
     bar.close()
+    if not measured:
+        raise ValueError(f"every one of the {count} targets of {data_stream.description} is "
+                         "flat (one value per channel): there is nothing to upscale")
     results = {"source": source_stream.description, "data": data_stream.description,
-               "n": count, "n_data": count, "seed": seed, "scale": scale}
-    results.update({name: total / count for name, total in sums.items()})
+               "n": measured, "n_data": measured, "flat_left_out": count - measured,
+               "seed": seed, "scale": scale}
+    results.update({name: total / measured for name, total in sums.items()})
     return results
+
+
+def _flat(images):
+    """Which of the NHWC `images` hold one value per channel."""
+    return np.all(images == images[:, :1, :1, :], axis=(1, 2, 3))
 
 
 # -- checks -----------------------------------------------------------------------------

@@ -125,3 +125,23 @@ def test_image_to_image_mistakes_are_one_line(source, kwargs, message):
     options.update(kwargs)
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         evaluation.evaluate(source, "textures/gravel", **options)
+
+
+def test_flat_targets_are_left_out_of_super_resolution_and_counted(tmp_path):
+    """A flat tile comes back exactly from bicubic (an infinite PSNR); were it measured,
+    the means would be infinite whatever the upscaler does elsewhere."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    picture = rng.integers(0, 256, (32, 96, 3)).astype(np.uint8)
+    picture[:, 32:64] = (10, 200, 30)  # the middle 32x32 tile is one colour
+    Image.fromarray(picture).save(tmp_path / "sky.png")
+    results = evaluation.evaluate(_Upscaler(2, nearest=True), str(tmp_path),
+                                  metrics="psnr,ssim", progress=False, image_size=32)
+    assert results["n"] == 2 and results["flat_left_out"] == 1
+    assert np.isfinite(results["psnr"]) and np.isfinite(results["psnr_bicubic"])
+    assert "1 flat targets" in evaluation.format_results(results)
+    Image.fromarray(np.full((32, 32, 3), 7, np.uint8)).save(tmp_path / "sky.png")
+    with pytest.raises(ValueError, match="every one of the 1 targets .* is flat"):
+        evaluation.evaluate(_Upscaler(2), str(tmp_path), metrics="psnr", progress=False,
+                            image_size=32)
