@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ganzoo import models, precision
+from ganzoo import export, models, precision
+from ganzoo.training import checkpoints
 from ganzoo.training import run as run_lib
 
 from cli_helpers import assert_one_line_error, ganzoo_cli_inprocess
@@ -117,11 +118,120 @@ def test_a_float16_step_that_overflows_is_skipped_and_halves_the_scale():
         assert float(optimizer.dynamic_scale.numpy()) == huge / 2
 
 
+class _Logs(keras.callbacks.Callback):
+    """Keeps every batch's logs as floats; plants an overflow before batch `overflow_at`
+    (a loss scale float16 gradients overflow at)."""
+
+    def __init__(self, overflow_at=None):
+        super().__init__()
+        self.overflow_at, self.batches = overflow_at, []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.overflow_at:
+            for optimizer in self.model.optimizers().values():
+                optimizer.dynamic_scale.assign(2.0**40)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append({name: float(np.asarray(value).reshape(-1)[0])
+                             for name, value in logs.items()})
+
+
+def test_skipped_float16_steps_are_counted_and_left_out_of_the_losses():
+    gan = build("dcgan", "mixed_float16")
+    gan.compile()
+    data = tf.data.Dataset.from_tensor_slices(images(12, (16, 16, 1))).batch(4)
+    seen = _Logs(overflow_at=2)
+    gan.fit(data, epochs=1, verbose=0,
+            callbacks=[seen, checkpoints.NonFiniteGuard("never raised")])
+    first, second, third = seen.batches
+    assert [logs["skipped_steps"] for logs in seen.batches] == [0.0, 0.0, 1.0]
+    assert first["g_optimizer_loss_scale"] == first["d_optimizer_loss_scale"] == 2.0**15
+    assert third["g_optimizer_loss_scale"] == third["d_optimizer_loss_scale"] == 2.0**39
+    # The skipped step added nothing to the epoch's mean losses.
+    assert third["d_loss"] == second["d_loss"] and third["g_loss"] == second["g_loss"]
+    plain = build("dcgan", "float32")
+    plain.compile()
+    assert "skipped_steps" not in [metric.name for metric in plain.metrics]
+
+
+def test_a_float16_step_whose_losses_overflow_is_skipped_not_a_divergence():
+    """A step whose forward pass overflows float16 (its losses are NaN) is skipped by
+    the loss scaling and must not stop training; a model that overflows on every step,
+    whatever the scale, has diverged."""
+    gan = build("dcgan", "mixed_float16")
+    gan.compile()
+    kernel = gan.discriminator.trainable_weights[0]
+    saved = kernel.numpy()
+    data = tf.data.Dataset.from_tensor_slices(images(8, (16, 16, 1))).batch(4)
+
+    class BlowUpOnce(_Logs):
+        def on_train_batch_begin(self, batch, logs=None):
+            kernel.assign(saved * (1e6 if batch == 0 else 1.0))
+
+    seen = BlowUpOnce()
+    gan.fit(data.take(1), epochs=1, verbose=0)  # traced and stepped once, fine
+    kernel.assign(saved)
+    gan.fit(data, epochs=1, verbose=0, callbacks=[seen, checkpoints.NonFiniteGuard()])
+    assert seen.batches[0]["skipped_steps"] == 1.0
+    assert all(np.isfinite(value) for logs in seen.batches for value in logs.values())
+
+    kernel.assign(saved * 1e6)  # now every step overflows
+    forever = tf.data.Dataset.from_tensor_slices(images(4, (16, 16, 1))).batch(4).repeat(40)
+    with pytest.raises(checkpoints.TrainingDiverged,
+                       match=r"loss_scale=0\.5: float16 gradients overflow even unscaled"):
+        gan.fit(forever, epochs=1, verbose=0, callbacks=[checkpoints.NonFiniteGuard()])
+
+
+def test_a_skipped_float16_step_leaves_the_ema_generator_and_statistics_as_they_were():
+    gan = build("stylegan_lite", "mixed_float16")
+    gan.compile()
+    batch = tf.constant(images(4, (16, 16, 1)))
+    skipped = float(gan.train_step(batch)["skipped_steps"])
+    kept = gan.network_statistics() + gan.generator_ema.weights
+    assert any("w_avg" in variable.path for variable in gan.network_statistics())
+    before = [variable.numpy().copy() for variable in kept]
+    for optimizer in gan.optimizers().values():
+        optimizer.dynamic_scale.assign(2.0**40)
+    logs = gan.train_step(batch)
+    assert float(logs["skipped_steps"]) == skipped + 1
+    for variable, old in zip(kept, before):
+        np.testing.assert_array_equal(variable.numpy(), old, err_msg=variable.path)
+
+
+def test_stylegan_clips_its_float16_activations_as_stylegan2_ada():
+    kwargs = {**FAMILIES["stylegan_lite"][0], "seed": 1}
+    plain = models.StyleGANLite(**kwargs)
+    assert "conv_clamp" not in plain.get_config()  # float32 configs stay as they were
+    with precision.policy("mixed_float16"):
+        half = models.StyleGANLite(**kwargs)
+        unclipped = models.StyleGANLite(**kwargs, conv_clamp=0)
+    assert half.get_config()["conv_clamp"] == 256.0
+    assert unclipped.get_config()["conv_clamp"] == 0
+    synthesis = half.parts(half.generator)[2]
+    clipped = {layer.name for network in (synthesis, half.discriminator)
+               for layer in network.layers if getattr(layer, "clamp", None) == 256.0}
+    assert {"b4_conv_act", "b16_conv1_act", "b16_torgb_bias", "from_rgb", "d16_conv0",
+            "d4_conv"} <= clipped
+    assert not any(getattr(layer, "clamp", None) for network in (
+        unclipped.parts(unclipped.generator)[2], plain.discriminator) for layer in network.layers)
+    # An activation beyond float16's range (65504) is clipped: finite images, where
+    # the same model without the clip draws Inf or NaN.
+    for model, finite in ((half, True), (unclipped, False)):
+        bias = model.parts(model.inference_generator())[2].get_layer("b16_conv0_act").bias
+        bias.assign(np.full(bias.shape, 1e5, "float32"))
+        drawn = model.generate(4, seed=0, batch_size=4)
+        assert np.all(np.isfinite(drawn)) == finite
+    loaded = models.StyleGANLite.from_config(half.get_config())  # float32 policy
+    assert loaded.get_config()["conv_clamp"] == 256.0
+    with pytest.raises(ValueError, match="conv_clamp must be a non-negative number"):
+        models.StyleGANLite(**kwargs, conv_clamp=-1)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_every_family_trains_saves_and_loads_in_float32_under_each_policy(family, policy,
-                                                                          tmp_path):
+def test_every_family_trains_saves_loads_and_exports_in_float32_under_each_policy(
+        family, policy, tmp_path):
     gan = build(family, policy)
     gan.compile()
     batch = tf.nest.map_structure(tf.constant, FAMILIES[family][1]())
@@ -144,6 +254,13 @@ def test_every_family_trains_saves_and_loads_in_float32_under_each_policy(family
     with precision.policy(policy):
         again = models.load(folder)
     assert again.precision == policy
+    # The float32 preset exports with parity (the check raises above 1e-4); the graph is
+    # float32 whatever the model trained in.
+    for generator in loaded.generator_names():
+        bundle = export.to_onnx(loaded, tmp_path / f"onnx-{generator}", generator=generator,
+                                optimize=False)
+        assert bundle["parity"]["max_abs_diff"] <= 1e-4, (family, generator)
+        assert bundle["fp16"] is False
 
 
 def test_a_run_records_its_precision_and_resume_keeps_it(tmp_path):
@@ -204,10 +321,14 @@ def test_a_float16_step_that_overflows_is_skipped_on_every_replica(two_cpu_strat
     gan.compile()
     for optimizer in gan.optimizers().values():
         optimizer.dynamic_scale.assign(2.0**40)
-    variables = [v for v in gan.generator.weights + gan.discriminator.weights if v.trainable]
+    # Every weight, the batch-norm statistics the forward pass moved included.
+    variables = gan.generator.weights + gan.discriminator.weights
+    assert gan.network_statistics()
     before = [v.numpy().copy() for v in variables]
     data = tf.data.Dataset.from_tensor_slices(images(8, (16, 16, 1))).batch(8)
-    gan.fit(data, epochs=1, verbose=0)
+    history = gan.fit(data, epochs=1, verbose=0)
+    assert history.history["skipped_steps"] == [1.0]  # counted once, not per replica
+    assert history.history["g_optimizer_loss_scale"] == [2.0**39]
     for variable, old in zip(variables, before):
         for copy in two_cpu_strategy.experimental_local_results(variable.value):
             np.testing.assert_array_equal(copy.numpy(), old, err_msg=variable.path)

@@ -47,10 +47,20 @@ def _check_activation(activation):
     return activation
 
 
-def activate(x, activation):
-    """Leaky ReLU(0.2) times sqrt(2), or the identity."""
+def _check_clamp(clamp):
+    if clamp is None:
+        return None
+    return float(_check_positive(clamp, "clamp"))
+
+
+def activate(x, activation, clamp=None):
+    """Leaky ReLU(0.2) times sqrt(2), or the identity; then clipped to [-clamp, clamp]
+    when `clamp` is set (StyleGAN2-ADA's `conv_clamp`, which keeps float16 activations
+    from overflowing)."""
     if activation == "lrelu":
-        return ops.leaky_relu(x, negative_slope=0.2) * LRELU_GAIN
+        x = ops.leaky_relu(x, negative_slope=0.2) * LRELU_GAIN
+    if clamp is not None:
+        x = ops.clip(x, -clamp, clamp)
     return x
 
 
@@ -114,14 +124,17 @@ class EqualizedConv2D(keras.layers.Layer):
         kernel_size: int. Square kernel size.
         activation: str. "linear" or "lrelu". Defaults to "linear".
         use_bias: bool. Defaults to True.
+        clamp: float or None. Clip the activations to [-clamp, clamp]. Defaults to None.
     """
 
-    def __init__(self, filters, kernel_size, activation="linear", use_bias=True, **kwargs):
+    def __init__(self, filters, kernel_size, activation="linear", use_bias=True, clamp=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.activation = _check_activation(activation)
         self.use_bias = bool(use_bias)
+        self.clamp = _check_clamp(clamp)
 
     def build(self, input_shape):
         channels = int(input_shape[-1])
@@ -137,7 +150,7 @@ class EqualizedConv2D(keras.layers.Layer):
         x = ops.conv(inputs, self.kernel * self.weight_gain, padding="same")
         if self.use_bias:
             x = x + self.bias
-        return activate(x, self.activation)
+        return activate(x, self.activation, self.clamp)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
@@ -145,7 +158,7 @@ class EqualizedConv2D(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=self.kernel_size,
-                      activation=self.activation, use_bias=self.use_bias)
+                      activation=self.activation, use_bias=self.use_bias, clamp=self.clamp)
         return config
 
 
@@ -255,24 +268,26 @@ class NoiseInjection(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="ganzoo")
 class BiasActivation(keras.layers.Layer):
-    """A learned bias per channel, then "lrelu" (leaky ReLU 0.2 times sqrt(2)) or "linear"."""
+    """A learned bias per channel, then "lrelu" (leaky ReLU 0.2 times sqrt(2)) or "linear",
+    then clipped to [-clamp, clamp] when `clamp` is set."""
 
-    def __init__(self, activation="lrelu", **kwargs):
+    def __init__(self, activation="lrelu", clamp=None, **kwargs):
         super().__init__(**kwargs)
         self.activation = _check_activation(activation)
+        self.clamp = _check_clamp(clamp)
 
     def build(self, input_shape):
         self.bias = self.add_weight(name="bias", shape=(int(input_shape[-1]),),
                                     initializer="zeros")
 
     def call(self, inputs):
-        return activate(inputs + self.bias, self.activation)
+        return activate(inputs + self.bias, self.activation, self.clamp)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "activation": self.activation}
+        return {**super().get_config(), "activation": self.activation, "clamp": self.clamp}
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")

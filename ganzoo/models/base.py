@@ -30,6 +30,7 @@ writes `train_step` only when its step differs, using `average_loss`, `apply_gra
 
 import functools
 import inspect
+import threading
 
 import keras
 import tensorflow as tf
@@ -43,6 +44,8 @@ from ganzoo import presets
 # Registered families by name: the one place a family's name is given is its
 # `@register_family(name)` decorator.
 _FAMILIES = {}
+# The logged count of steps a float16 overflow skipped (see `record`).
+SKIPPED_STEPS = "skipped_steps"
 
 
 def register_family(name):
@@ -152,6 +155,36 @@ def _finishing(init):
     return __init__
 
 
+def _restoring_statistics(train_step):
+    """Wrap a family's `train_step`: under float16 loss scaling, a step that skipped an
+    update (its gradients overflowed) also leaves the networks' statistics as they were:
+    batch norm's moving mean and variance, spectral normalisation's power-iteration
+    vectors, the tracked mean w, which the forward pass updates and an overflowing one
+    would fill with Inf. Only the outermost `train_step` of a family that calls its
+    parent's does this."""
+
+    @functools.wraps(train_step)
+    def wrapped(self, data):
+        key = self._step_key()
+        running = self.__dict__.setdefault("_steps_running", set())
+        if key in running or not self.loss_scaled_optimizers():
+            return train_step(self, data)
+        statistics = self.network_statistics()
+        before = [tf.identity(variable.value) for variable in statistics]
+        running.add(key)
+        try:
+            logs = train_step(self, data)
+        finally:
+            running.discard(key)
+        skipped = self.__dict__.setdefault("_skipped_by_step", {}).pop(key, None)
+        if skipped is not None:
+            for variable, old in zip(statistics, before):
+                variable.assign(tf.where(skipped, old, variable.value))
+        return logs
+
+    return wrapped
+
+
 # Float training images may exceed [-1, 1] by this much (resampling overshoot).
 _RANGE_TOLERANCE = 1e-3
 # In-graph checks of the training data (`tf.debugging.Assert`): each marker leads the
@@ -236,6 +269,8 @@ class AdversarialModel(keras.Model):
         # forget.
         if "__init__" in cls.__dict__:
             cls.__init__ = _finishing(cls.__dict__["__init__"])
+        if "train_step" in cls.__dict__:
+            cls.train_step = _restoring_statistics(cls.__dict__["train_step"])
 
     def __init__(self, image_shape, seed=None, name=None, **kwargs):
         super().__init__(name=name or self.family, **kwargs)
@@ -495,6 +530,11 @@ class AdversarialModel(keras.Model):
             setattr(self, name, optimizer)
             with self.distribute_strategy.scope():
                 optimizer.build(self.optimizer_variables(name))
+        self.loss_trackers.pop(SKIPPED_STEPS, None)
+        if self.loss_scaled_optimizers():
+            # Steps a float16 overflow made an optimizer skip, this epoch (`record`).
+            with self.distribute_strategy.scope():
+                self.loss_trackers[SKIPPED_STEPS] = keras.metrics.Sum(name=SKIPPED_STEPS)
 
     @staticmethod
     def _ensure_optimizer(optimizer, name):
@@ -665,20 +705,66 @@ class AdversarialModel(keras.Model):
         return tf.add_n([tf.cast(loss, tf.float32) for loss in found]) / tf.cast(
             self.num_replicas(), tf.float32)
 
-    @staticmethod
-    def apply_gradients(optimizer, tape, scaled_loss, variables, only_connected=False):
+    def apply_gradients(self, optimizer, tape, scaled_loss, variables, only_connected=False):
         """Apply the gradients of `scaled_loss`, which is `optimizer.scale_loss(loss)`
         computed inside `tape` (loss scaling for mixed precision; the identity otherwise).
 
         With `only_connected`, variables the loss does not depend on (the logit's bias
         for R1) are left out, untouched as in the authors' code, and unwarned about.
+
+        A `LossScaleOptimizer` skips an update whose gradients overflow (and halves its
+        scale); the step's `record` then leaves its losses out of the logs and counts it
+        in `skipped_steps`.
         """
         gradients = tape.gradient(scaled_loss, variables)
         pairs = list(zip(gradients, variables))
         if only_connected:
             pairs = [(gradient, variable) for gradient, variable in pairs
                      if gradient is not None]
+        if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            optimizer.apply_gradients(pairs)
+            return
+        before = tf.identity(optimizer.dynamic_scale.value)
         optimizer.apply_gradients(pairs)
+        # Only a skipped update lowers the scale (a finite one keeps or doubles it).
+        self._step_skips().append(optimizer.dynamic_scale.value < before)
+
+    @staticmethod
+    def _step_key():
+        """Which step is being run or traced: its graph and thread (MirroredStrategy runs
+        each replica's step in its own thread, in the same graph)."""
+        return id(tf.compat.v1.get_default_graph()), threading.get_ident()
+
+    def _step_skips(self, take=False):
+        """The skipped flags `apply_gradients` noted in the step being run or traced;
+        `take` hands them over and forgets them."""
+        skips = self.__dict__.setdefault("_skips_by_step", {})
+        if take:
+            return skips.pop(self._step_key(), [])
+        return skips.setdefault(self._step_key(), [])
+
+    def _step_skipped(self):
+        """Whether an update of the step so far was skipped (a bool tensor), or None
+        when no update of it is loss-scaled."""
+        skips = self._step_skips()
+        return tf.reduce_any(tf.stack(skips)) if skips else None
+
+    def network_statistics(self):
+        """The float variables of the trained networks that the forward pass updates
+        (batch-norm statistics, power-iteration vectors, the tracked mean w): their
+        non-trainable weights, the EMA generator's aside."""
+        found = []
+        for name, network in self.saved_networks().items():
+            if name == "generator_ema":
+                continue
+            found += [variable for variable in network.non_trainable_weights
+                      if "float" in str(variable.dtype)]
+        return found
+
+    def loss_scaled_optimizers(self):
+        """`{name: optimizer}` of the optimizers that scale their loss (float16)."""
+        return {name: optimizer for name, optimizer in self.optimizers().items()
+                if isinstance(optimizer, keras.optimizers.LossScaleOptimizer)}
 
     def optimizers(self):
         """`{name: optimizer}` of every optimizer the model trains with (schedules set
@@ -702,19 +788,22 @@ class AdversarialModel(keras.Model):
         `ema_decay`), the others (batch-norm statistics) copied.
 
         Call right after the generator update. Exact under distribution: the update runs
-        once, in cross-replica context, on weights that are equal on every replica.
+        once, in cross-replica context, on weights that are equal on every replica. A
+        step whose float16 update was skipped leaves the EMA generator as it was.
         """
         decay = tf.cast(self.ema_decay if decay is None else decay, tf.float32)
         pairs = list(zip(self.generator_ema.weights, self.generator.weights))
         trainable = {id(v) for v in self.generator.trainable_weights}
+        skipped = self._step_skipped()
 
         def update(*_):
             for ema_weight, weight in pairs:
                 value = weight.value if hasattr(weight, "value") else weight
                 if id(weight) in trainable:
-                    ema_weight.assign(decay * ema_weight.value + (1.0 - decay) * value)
-                else:
-                    ema_weight.assign(value)
+                    value = decay * ema_weight.value + (1.0 - decay) * value
+                if skipped is not None:
+                    value = tf.where(skipped, ema_weight.value, value)
+                ema_weight.assign(value)
 
         context = tf.distribute.get_replica_context()
         if context is None or not tf.distribute.has_strategy():
@@ -731,11 +820,34 @@ class AdversarialModel(keras.Model):
         return self.optimizer_variables("d_optimizer")
 
     def record(self, **replica_losses):
-        """Update the trackers with replica losses; return the logs `fit` shows."""
+        """Update the trackers with replica losses; return the logs `fit` shows.
+
+        With float16 loss scaling, a step one of whose updates overflowed and was skipped
+        (its weights untouched) adds nothing to the losses shown (they may be Inf or NaN)
+        and one to `skipped_steps`; the logs also show each such optimizer's loss scale
+        (`g_optimizer_loss_scale`, ...).
+        """
         replicas = tf.cast(self.num_replicas(), tf.float32)
+        skipped = self._step_skipped()
+        self._step_skips(take=True)
+        if skipped is not None:
+            # For `train_step`'s wrapper, which restores the statistics of a skipped step.
+            self.__dict__.setdefault("_skipped_by_step", {})[self._step_key()] = skipped
         for loss_name, value in replica_losses.items():
-            self.loss_trackers[loss_name].update_state(value * replicas)
+            value = tf.cast(value, tf.float32) * replicas
+            if skipped is None:
+                self.loss_trackers[loss_name].update_state(value)
+            else:
+                self.loss_trackers[loss_name].update_state(
+                    tf.where(skipped, tf.zeros_like(value), value),
+                    sample_weight=1.0 - tf.cast(skipped, tf.float32))
+        if SKIPPED_STEPS in self.loss_trackers:
+            # Every replica skips alike, and trackers are averaged over replicas when read.
+            self.loss_trackers[SKIPPED_STEPS].update_state(
+                tf.cast(skipped if skipped is not None else False, tf.float32))
         logs = {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+        logs.update({f"{name}_loss_scale": tf.identity(optimizer.dynamic_scale.value)
+                     for name, optimizer in self.loss_scaled_optimizers().items()})
         # Global values, equal on every replica (ADA's p and r_t).
         logs.update({name: tf.identity(value) for name, value in self.augmentation_logs().items()})
         if _in_multi_worker_mode():

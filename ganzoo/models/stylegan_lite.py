@@ -60,6 +60,7 @@ import tensorflow as tf
 
 from ganzoo import _sampling, _validation, _walks
 from ganzoo import losses as losses_lib
+from ganzoo import precision as precision_lib
 from ganzoo.layers.style import (
     AdaptiveInstanceNormalization,
     BiasActivation,
@@ -80,6 +81,8 @@ from ganzoo.models.tasks import NoiseToImage
 STYLES = ("modulated", "adain")
 # "layer": one noise strength per layer (StyleGAN2); "channel": one per channel (StyleGAN).
 NOISE_STRENGTHS = ("layer", "channel")
+# StyleGAN2-ADA's clip of float16 activations (`conv_clamp`).
+FLOAT16_CONV_CLAMP = 256.0
 # Moving-average factor of the tracked mean w (StyleGAN's w_avg_beta).
 W_AVG_BETA = 0.995
 
@@ -136,8 +139,9 @@ def build_mapping_network(latent_dim, style_dim, mapping_layers, lr_multiplier=0
     return keras.Model(latent, x, name=name)
 
 
-def _styled_layer(x, w, noise, width, kernel_size, style, name, noise_strength="layer"):
-    """conv (modulated, or plain + AdaIN) -> noise -> bias -> leaky ReLU."""
+def _styled_layer(x, w, noise, width, kernel_size, style, name, noise_strength="layer",
+                  conv_clamp=None):
+    """conv (modulated, or plain + AdaIN) -> noise -> bias -> leaky ReLU (-> clamp)."""
     if style == "modulated":
         styles = EqualizedDense(x.shape[-1], bias_init=1.0, name=f"{name}_affine")(w)
         x = ModulatedConv2D(width, kernel_size, name=f"{name}_conv")([x, styles])
@@ -145,7 +149,7 @@ def _styled_layer(x, w, noise, width, kernel_size, style, name, noise_strength="
         x = EqualizedConv2D(width, kernel_size, use_bias=False, name=f"{name}_conv")(x)
     x = NoiseInjection(per_channel=noise_strength == "channel", name=f"{name}_noise")(
         [x, noise])
-    x = BiasActivation("lrelu", name=f"{name}_act")(x)
+    x = BiasActivation("lrelu", clamp=conv_clamp, name=f"{name}_act")(x)
     if style == "adain":
         scale = EqualizedDense(width, bias_init=1.0, name=f"{name}_style_scale")(w)
         offset = EqualizedDense(width, name=f"{name}_style_offset")(w)
@@ -153,18 +157,18 @@ def _styled_layer(x, w, noise, width, kernel_size, style, name, noise_strength="
     return x
 
 
-def _to_rgb(x, w, channels, style, name):
+def _to_rgb(x, w, channels, style, name, conv_clamp=None):
     if style == "modulated":
         styles = EqualizedDense(x.shape[-1], bias_init=1.0, name=f"{name}_affine")(w)
         x = ModulatedConv2D(channels, 1, demodulate=False, name=f"{name}_conv")([x, styles])
     else:
         x = EqualizedConv2D(channels, 1, use_bias=False, name=f"{name}_conv")(x)
-    return BiasActivation("linear", name=f"{name}_bias")(x)
+    return BiasActivation("linear", clamp=conv_clamp, name=f"{name}_bias")(x)
 
 
 def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
                             style="modulated", progressive=False, noise_strength="layer",
-                            name="synthesis"):
+                            conv_clamp=None, name="synthesis"):
     """[styles (B, num_styles, style_dim), noise_0, ..., noise_k] -> images (B, H, W, C).
 
     Style index of each layer as in StyleGAN2: the 4x4 conv takes w_0 and its toRGB w_1;
@@ -172,6 +176,8 @@ def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
     The output is linear (no tanh), as in the paper; images lie roughly in [-1, 1].
     With `progressive`, the skip sum goes through a `ProgressiveImages` layer ("lod")
     that cuts it at the current level of detail (the graph is the same at lod 0).
+    `conv_clamp` clips every layer's activations and every toRGB output to
+    [-conv_clamp, conv_clamp] (StyleGAN2-ADA, for float16).
     """
     size, _, channels = image_shape
     count = num_styles(size)
@@ -188,8 +194,8 @@ def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
 
     x = LearnedConstant(channels_at(4, channel_base, channel_max), name="constant")(styles)
     x = _styled_layer(x, w(0), noises[0], channels_at(4, channel_base, channel_max), 3,
-                      style, "b4_conv", noise_strength)
-    image = _to_rgb(x, w(1), channels, style, "b4_torgb")
+                      style, "b4_conv", noise_strength, conv_clamp)
+    image = _to_rgb(x, w(1), channels, style, "b4_torgb", conv_clamp)
     levels = [image]
     resolution, layer = 4, 1
     while resolution < size:
@@ -197,12 +203,12 @@ def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
         width = channels_at(resolution, channel_base, channel_max)
         x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"b{resolution}_up")(x)
         x = _styled_layer(x, w(layer), noises[layer], width, 3, style, f"b{resolution}_conv0",
-                          noise_strength)
+                          noise_strength, conv_clamp)
         x = _styled_layer(x, w(layer + 1), noises[layer + 1], width, 3, style,
-                          f"b{resolution}_conv1", noise_strength)
+                          f"b{resolution}_conv1", noise_strength, conv_clamp)
         image = keras.layers.UpSampling2D(2, interpolation="bilinear",
                                           name=f"b{resolution}_rgb_up")(image)
-        rgb = _to_rgb(x, w(layer + 2), channels, style, f"b{resolution}_torgb")
+        rgb = _to_rgb(x, w(layer + 2), channels, style, f"b{resolution}_torgb", conv_clamp)
         levels += [image, rgb]
         image = keras.layers.Add(name=f"b{resolution}_rgb")([image, rgb])
         layer += 2
@@ -215,7 +221,7 @@ def build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
 def build_stylegan_generator(image_shape, latent_dim, style_dim, mapping_layers,
                              channel_base, channel_max, style="modulated",
                              mapping_lr_multiplier=0.01, progressive=False,
-                             noise_strength="layer", name="generator"):
+                             noise_strength="layer", conv_clamp=None, name="generator"):
     """[latent, truncation (B, 1), noise_0, ..., noise_k] -> images (B, H, W, C).
 
     The mapping and synthesis networks are the layers "mapping" and "synthesis" of the
@@ -226,7 +232,7 @@ def build_stylegan_generator(image_shape, latent_dim, style_dim, mapping_layers,
     mapping = build_mapping_network(latent_dim, style_dim, mapping_layers,
                                     mapping_lr_multiplier)
     synthesis = build_synthesis_network(image_shape, style_dim, channel_base, channel_max,
-                                        style, progressive, noise_strength)
+                                        style, progressive, noise_strength, conv_clamp)
     latent = keras.Input((latent_dim,), name="latent")
     truncation = keras.Input((1,), name="truncation")
     noises = [keras.Input(shape, name=f"noise_{index}")
@@ -238,24 +244,27 @@ def build_stylegan_generator(image_shape, latent_dim, style_dim, mapping_layers,
     return keras.Model([latent, truncation, *noises], images, name=name)
 
 
-def _discriminator_block(x, width_in, width_out, name):
+def _discriminator_block(x, width_in, width_out, name, conv_clamp=None):
     """Residual down-block: two 3x3 convs and pooling; pooled 1x1 shortcut; / sqrt(2)."""
     shortcut = keras.layers.AveragePooling2D(2, name=f"{name}_skip_pool")(x)
     shortcut = EqualizedConv2D(width_out, 1, use_bias=False, name=f"{name}_skip")(shortcut)
-    x = EqualizedConv2D(width_in, 3, activation="lrelu", name=f"{name}_conv0")(x)
-    x = EqualizedConv2D(width_out, 3, activation="lrelu", name=f"{name}_conv1")(x)
+    x = EqualizedConv2D(width_in, 3, activation="lrelu", clamp=conv_clamp,
+                        name=f"{name}_conv0")(x)
+    x = EqualizedConv2D(width_out, 3, activation="lrelu", clamp=conv_clamp,
+                        name=f"{name}_conv1")(x)
     x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
     x = keras.layers.Add(name=f"{name}_sum")([x, shortcut])
     return keras.layers.Rescaling(1.0 / math.sqrt(2.0), name=f"{name}_out")(x)
 
 
 def build_stylegan_discriminator(image_shape, channel_base, channel_max,
-                                 mbstd_group_size=4, progressive=False,
+                                 mbstd_group_size=4, progressive=False, conv_clamp=None,
                                  name="discriminator"):
     """images (B, H, W, C) -> one logit per image (B, 1).
 
     With `progressive`, the images first go through a `ProgressiveBlend` layer ("lod")
     that keeps only the detail of the current level (the identity at lod 0).
+    `conv_clamp` clips the activations of fromRGB and of every 3x3 convolution.
     """
     size = image_shape[0]
     images = keras.Input(image_shape, name="images")
@@ -263,16 +272,16 @@ def build_stylegan_discriminator(image_shape, channel_base, channel_max,
     if progressive:
         x = ProgressiveBlend(int(math.log2(size)) - 2, name="lod")(x)
     x = EqualizedConv2D(channels_at(size, channel_base, channel_max), 1, activation="lrelu",
-                        name="from_rgb")(x)
+                        clamp=conv_clamp, name="from_rgb")(x)
     resolution = size
     while resolution > 4:
         x = _discriminator_block(x, channels_at(resolution, channel_base, channel_max),
                                  channels_at(resolution // 2, channel_base, channel_max),
-                                 f"d{resolution}")
+                                 f"d{resolution}", conv_clamp)
         resolution //= 2
     width = channels_at(4, channel_base, channel_max)
     x = MinibatchStdDev(mbstd_group_size, 1, name="minibatch_stddev")(x)
-    x = EqualizedConv2D(width, 3, activation="lrelu", name="d4_conv")(x)
+    x = EqualizedConv2D(width, 3, activation="lrelu", clamp=conv_clamp, name="d4_conv")(x)
     x = keras.layers.Flatten(name="d4_flatten")(x)
     x = EqualizedDense(width, activation="lrelu", name="d4_dense")(x)
     logits = EqualizedDense(1, name="logit")(x)
@@ -313,6 +322,11 @@ class StyleGANLite(NoiseToImage):
         noise_strength: str. "layer" (one learned noise strength per layer, StyleGAN2,
             the default) or "channel" (one per channel, StyleGAN; configs saved before the
             option existed load with it).
+        conv_clamp: number or None. Clip the activations of every synthesis layer and
+            toRGB and of the discriminator's convolutions to [-conv_clamp, conv_clamp],
+            as StyleGAN2-ADA does wherever it runs in float16. None (the default): 256
+            (the authors' value) when the model is built under `mixed_float16`, no clip
+            otherwise; 0: never. The config records the clip in force.
         ema_half_life_images: int or None. Half-life of the generator's moving average,
             in training images: the decay per step is 0.5 ** (global batch / half-life).
             Defaults to 10,000 (the paper); None keeps no EMA generator (then `.generator`
@@ -345,7 +359,7 @@ class StyleGANLite(NoiseToImage):
     def __init__(self, image_shape=(64, 64, 3), latent_dim=512, style_dim=512,
                  mapping_layers=8, channel_base=16384, channel_max=512, style="modulated",
                  mbstd_group_size=4, ema_half_life_images=10_000, progressive=False,
-                 noise_strength="layer", seed=None, name=None, **kwargs):
+                 noise_strength="layer", conv_clamp=None, seed=None, name=None, **kwargs):
         # Set by `from_config` for configs without `noise_strength` (presets saved before
         # it and the training state existed): their weights hold neither `pl_mean` nor
         # `lazy_steps`, so the model keeps those out of its weights.
@@ -384,6 +398,14 @@ class StyleGANLite(NoiseToImage):
             raise ValueError(f"noise_strength must be one of {NOISE_STRENGTHS}. Received: "
                              f"noise_strength={noise_strength!r}")
         self.noise_strength = noise_strength
+        if conv_clamp is not None and (not _is_number(conv_clamp) or conv_clamp < 0):
+            raise ValueError("conv_clamp must be a non-negative number or None. Received: "
+                             f"conv_clamp={conv_clamp!r}")
+        self.conv_clamp = conv_clamp
+        if conv_clamp is None and precision_lib.current() == "mixed_float16":
+            conv_clamp = FLOAT16_CONV_CLAMP
+        # The clip the layers apply (None: none).
+        self.__dict__["_clamp"] = float(conv_clamp) if conv_clamp else None
         self.__dict__["_format1"] = format1
         pl_mean = keras.Variable(0.0, trainable=False, name="pl_mean",
                                  aggregation="only_first_replica")
@@ -420,12 +442,14 @@ class StyleGANLite(NoiseToImage):
             self.image_shape, self.latent_dim, self.style_dim, self.mapping_layers,
             self.channel_base, self.channel_max, self.style,
             progressive=self.__dict__.get("progressive", False),
-            noise_strength=self.__dict__.get("noise_strength", "layer"))
+            noise_strength=self.__dict__.get("noise_strength", "layer"),
+            conv_clamp=self.__dict__.get("_clamp"))
 
     def build_discriminator(self):
         return build_stylegan_discriminator(self.image_shape, self.channel_base,
                                             self.channel_max, self.mbstd_group_size,
-                                            progressive=self.__dict__.get("progressive", False))
+                                            progressive=self.__dict__.get("progressive", False),
+                                            conv_clamp=self.__dict__.get("_clamp"))
 
     # -- progressive growing ----------------------------------------------------------------
 
@@ -838,6 +862,10 @@ class StyleGANLite(NoiseToImage):
             config["progressive"] = True
         if not self.__dict__.get("_format1", False):
             config["noise_strength"] = self.noise_strength
+        # Absent when nothing was asked and nothing clips: such configs stay as they were.
+        clamp = self.__dict__.get("_clamp")
+        if clamp is not None or self.conv_clamp is not None:
+            config["conv_clamp"] = clamp if clamp is not None else self.conv_clamp
         return config
 
     @classmethod

@@ -164,6 +164,11 @@ class NonFiniteGuard(keras.callbacks.Callback):
     Losses are checked after every batch, weights at the end of every epoch (before any
     checkpoint of that epoch is written). Raises `TrainingDiverged` with `advice` appended.
 
+    Under float16 loss scaling, a step skipped for overflowing gradients is not a
+    divergence (its weights are untouched, its losses left out of the logs, and it is
+    counted in `skipped_steps`); a loss scale that falls below `MIN_LOSS_SCALE` is: the
+    gradients then overflow even unscaled and no step applies any more.
+
     Args:
         advice: str, or a callable returning one. What the user can do, appended to the
             error message.
@@ -178,7 +183,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        bad = _non_finite_logs(logs)
+        bad = _non_finite_logs(logs) or _collapsed_loss_scale(logs)
         if bad:
             self._stop(f"{bad} at epoch {self._epoch + 1}, step {batch + 1}")
 
@@ -198,12 +203,39 @@ class NonFiniteGuard(keras.callbacks.Callback):
         raise TrainingDiverged(f"training diverged: {what}. {advice}".strip())
 
 
+# Below this, float16 gradients overflow even unscaled: every step is being skipped.
+MIN_LOSS_SCALE = 1.0
+
+
+def _collapsed_loss_scale(logs):
+    """What diverged, when a float16 loss scale (`g_optimizer_loss_scale`, ...) fell
+    below MIN_LOSS_SCALE; None otherwise. A skipped float16 step alone is not a
+    divergence: its weights are untouched and its losses are left out of the logs."""
+    for name, value in (logs or {}).items():
+        if not name.endswith("_loss_scale"):
+            continue
+        number = _first_number(value)
+        if number is not None and not number >= MIN_LOSS_SCALE:
+            skipped = _first_number((logs or {}).get("skipped_steps"))
+            seen = f", {skipped:.0f} steps skipped this epoch" if skipped is not None else ""
+            return (f"{name}={number:g}: float16 gradients overflow even unscaled, so every "
+                    f"step is skipped{seen} (train with --precision mixed_bfloat16 or "
+                    "float32 if the model is sound)")
+    return None
+
+
+def _first_number(value):
+    if value is None:
+        return None
+    try:
+        return float(np.asarray(keras.ops.convert_to_numpy(value)).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def _non_finite_logs(logs):
     for name, value in (logs or {}).items():
-        try:
-            number = float(np.asarray(keras.ops.convert_to_numpy(value)).reshape(-1)[0])
-        except (TypeError, ValueError, IndexError):
-            continue
-        if not math.isfinite(number):
+        number = _first_number(value)
+        if number is not None and not math.isfinite(number):
             return f"{name}={number}"
     return None
