@@ -586,6 +586,9 @@ class AdversarialModel(keras.Model):
             if message is None:
                 raise
             raise ValueError(message) from None
+        finally:
+            # The due set of fit's last step is not the next direct `train_step`'s.
+            self.regularizers_due = None
 
     def _check_global_batch(self, data):
         """A global batch must split evenly over the replicas: each replica's losses are
