@@ -1028,8 +1028,12 @@ def _parse_list(text, option, convert=str):
               default="auto", show_default=True, help="onnxruntime provider (onnx backend).")
 @click.option("--threads", type=click.IntRange(min=1),
               help="onnxruntime CPU threads (default: physical cores).")
+@click.option("--tune", is_flag=True,
+              help="Load the onnx backend with ganzoo.runtime.load(..., tune=True): on CPU, "
+                   "batches of one run on the graph and thread count timed fastest at "
+                   "load; the table says which.")
 @click.pass_context
-def bench(ctx, source, backend_list, batch_list, repeats, warmup, provider, threads):
+def bench(ctx, source, backend_list, batch_list, repeats, warmup, provider, threads, tune):
     """Measure latency and images/s of SOURCE's backends side by side.
 
     SOURCE is a preset name or a preset/run folder (its generator is exported to a
@@ -1037,7 +1041,7 @@ def bench(ctx, source, backend_list, batch_list, repeats, warmup, provider, thre
     runs on its own backend only).
 
     Python: `report = ganzoo.export.bench.run(SOURCE, backends=[...], batches=[1, 32],
-    repeats=5, warmup=2, providers="auto", threads=None)`, then
+    repeats=5, warmup=2, providers="auto", threads=None, tune=False)`, then
     `print(ganzoo.export.bench.format_report(report))`.
     """
     debug = _state(ctx)["debug"]
@@ -1054,7 +1058,7 @@ def bench(ctx, source, backend_list, batch_list, repeats, warmup, provider, thre
         if found.kind != sources.BUNDLE or found.metadata["format"] == "savedmodel":
             _load_tensorflow(debug)
         report = bench_lib.run(found, backends, batches, repeats=repeats, warmup=warmup,
-                               providers=provider, threads=threads, log=_info)
+                               providers=provider, threads=threads, tune=tune, log=_info)
         click.echo(bench_lib.format_report(report))
 
     _run_guarded(run, debug)

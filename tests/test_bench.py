@@ -78,6 +78,16 @@ def test_bench_a_bundle_runs_its_own_backend(tiny_bundle):
     assert set(rows(result.output)) == {("onnx", 1), ("onnx", 2)}
 
 
+def test_bench_tune_shows_what_the_runtime_chose(tiny_bundle):
+    result = CliRunner().invoke(
+        cli.main, ["bench", str(tiny_bundle), "--batch", "1", "--repeats", "1",
+                   "--warmup", "1", "--provider", "cpu", "--tune"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "tuned: batch 1 on model." in result.output
+    assert "other batches on model.cpu.onnx" in result.output
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -474,3 +474,56 @@ def test_runtime_never_imports_tensorflow(bundles, stylegan, tmp_path):
         assert np.abs(made["walked"].astype(int) - walked).max() <= 1
         mixed = gan.mix([1, 2], [3, 4], cutoff=2, truncation=0.7).mixed
         assert np.abs(made["mixed"].astype(int) - mixed).max() <= 1
+
+
+def test_tuning_times_every_cpu_candidate_and_keeps_the_default_unless_clearly_beaten(
+        bundles):
+    from ganzoo.runtime import session as session_lib
+
+    path, generator = bundles["dcgan"]
+    tuned = runtime.load(path, providers="cpu", tune=True)
+    assert runtime.load(path).cpu_choice is None  # no tuning unless asked
+    choice = tuned.cpu_choice
+    cores = runtime.physical_cores()
+    threads = [f"{cores} thread{'s' * (cores > 1)}"] + (["1 thread"] if cores > 1 else [])
+    assert sorted(choice["timings_ms"]) == sorted(
+        f"{graph}, {count}" for graph in ("model.cpu.onnx", "model.onnx") for count in threads)
+    assert all(value > 0 for value in choice["timings_ms"].values())
+    assert choice["other batches"] == f"model.cpu.onnx, {threads[0]}"
+    latents = _sampling.latents(3, LATENT_DIM, 0)
+    np.testing.assert_allclose(tuned.run(latents[:1]), generator(latents[:1]).numpy(),
+                               atol=1e-5)
+    default = ("cpu", 2)
+    assert session_lib.choose({default: 1.0, ("plain", 1): 0.97}, default) == default
+    assert session_lib.choose({default: 1.0, ("plain", 1): 0.90}, default) == ("plain", 1)
+    assert session_lib.choose({default: 1.0, ("plain", 1): 1.2}, default) == default
+
+
+def test_a_tuned_choice_runs_batches_of_one_only(bundles, monkeypatch):
+    """When another graph and thread count win for a batch of one, batches of one run on
+    that session and larger ones on the default, with the same images either way."""
+    from ganzoo.runtime import session as session_lib
+
+    path, generator = bundles["dcgan"]
+    portable_one = (os.path.join(path, "model.onnx"), 1)
+    monkeypatch.setattr(session_lib, "choose", lambda medians, default: portable_one)
+    tuned = runtime.load(path, providers="cpu", tune=True)
+    assert tuned.cpu_choice["batch 1"] == "model.onnx, 1 thread"
+    used = []
+    for name in ("ort_session", "_single"):
+        session = getattr(tuned.session, name)
+        monkeypatch.setattr(tuned.session, name, _Spy(session, name, used))
+    latents = _sampling.latents(3, LATENT_DIM, 0)
+    one, three = tuned.run(latents[:1]), tuned.run(latents)
+    assert used == ["_single", "ort_session"]
+    np.testing.assert_allclose(one, three[:1], atol=1e-5)
+    np.testing.assert_allclose(three, generator(latents).numpy(), atol=1e-5)
+
+
+class _Spy:
+    def __init__(self, session, name, used):
+        self._session, self._name, self._used = session, name, used
+
+    def run(self, *args, **kwargs):
+        self._used.append(self._name)
+        return self._session.run(*args, **kwargs)

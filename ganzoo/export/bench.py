@@ -159,14 +159,19 @@ class OnnxBackend:
 
     name = "onnx"
 
-    def __init__(self, bundle, providers="auto", threads=None, optimized=True, name="onnx"):
+    def __init__(self, bundle, providers="auto", threads=None, optimized=True, name="onnx",
+                 tune=False):
         # Lazy: onnxruntime loads for the onnx backend only.
         from ganzoo import runtime
 
         self.name = name
         self.generator = runtime.load(bundle, providers=providers, threads=threads,
-                                      optimized=optimized)
+                                      optimized=optimized, tune=tune)
         self.detail = f"{self.generator.provider}, {self.generator.model_file}"
+        choice = self.generator.cpu_choice
+        if choice:
+            self.detail += (f"; tuned: batch 1 on {choice['batch 1']}, other batches on "
+                            f"{choice['other batches']}")
 
     def prepare(self, feeds):
         return lambda: self.generator.run(**feeds)
@@ -282,7 +287,7 @@ def format_report(report, baseline="keras"):
 
 
 def run(source, backends=None, batches=(1, 32), *, repeats=5, warmup=2, providers="auto",
-        threads=None, log=None, **measure_options):
+        threads=None, tune=False, log=None, **measure_options):
     """Time SOURCE's generator on its backends side by side: what `ganzoo bench` does.
 
     Args:
@@ -297,6 +302,9 @@ def run(source, backends=None, batches=(1, 32), *, repeats=5, warmup=2, provider
         providers: onnxruntime providers of the onnx backend (`ganzoo.runtime.load`).
             Defaults to "auto".
         threads: int or None. onnxruntime CPU threads. Defaults to the physical cores.
+        tune: bool. Load the onnx backend with `ganzoo.runtime.load(..., tune=True)`: on
+            CPU, batches of one run on the graph and thread count timed fastest at load
+            (its detail says which). Defaults to False.
         log: callable or None. Called with one line saying what is measured, before the
             measuring starts. Defaults to None (silent).
         **measure_options: further arguments of `measure` (`pause`, `min_time`, `seed` ...).
@@ -312,7 +320,7 @@ def run(source, backends=None, batches=(1, 32), *, repeats=5, warmup=2, provider
     found = source if isinstance(source, sources.Source) else sources.resolve(source)
     with tempfile.TemporaryDirectory(prefix="ganzoo-bench-") as scratch:
         chosen = runners_for(found, backends, providers=providers, threads=threads,
-                             scratch_dir=scratch)
+                             tune=tune, scratch_dir=scratch)
         check_memory(chosen, max(batches), spatial=measure_options.get(
             "spatial", DEFAULT_SPATIAL_SIZE))
         if log is not None:
@@ -365,13 +373,14 @@ def check_memory(runners, batch, spatial=DEFAULT_SPATIAL_SIZE):
         )
 
 
-def runners_for(source, backends=None, *, providers="auto", threads=None, scratch_dir):
+def runners_for(source, backends=None, *, providers="auto", threads=None, tune=False,
+                scratch_dir):
     """Build the backends of a SOURCE; temporary exports go to `scratch_dir`.
 
     Args:
         source: a SOURCE string or path, or a `ganzoo.sources.Source`.
         backends: list of str or None. As in `run`.
-        providers, threads: of the onnx backend, as in `run`.
+        providers, threads, tune: of the onnx backend, as in `run`.
         scratch_dir: str or path-like. An existing folder for the savedmodel and onnx
             exports of a preset; it must outlive the runners.
 
@@ -380,7 +389,7 @@ def runners_for(source, backends=None, *, providers="auto", threads=None, scratc
     """
     found = source if isinstance(source, sources.Source) else sources.resolve(source)
     backends = _check_backends(backends)
-    onnx_options = {"providers": providers, "threads": threads}
+    onnx_options = {"providers": providers, "threads": threads, "tune": tune}
     if found.kind == sources.BUNDLE:
         return _bundle_runners(found, backends, onnx_options)
     # Lazy: a preset's backends import TensorFlow; a bundle's ran without it above.

@@ -21,7 +21,11 @@ Add), so the rewritten graph still runs anywhere:
   fraction of the speed of a wide one, because the blocked kernels pad output channels
   to 8 or 16. It becomes a 1x1 Conv to k*k*C channels and a sum of k*k shifted slices.
   When its input is a DepthToSpace of per-phase Convs, the 1x1 Conv moves before the
-  DepthToSpace, so the wide tensor at full resolution is never interleaved.
+  DepthToSpace, so the wide tensor at full resolution is never interleaved. A narrow
+  Conv with more taps than that allows (srgan's 9x9 to RGB from 64 channels) has only
+  its columns split: a kh x 1 Conv to kw*C channels and a sum of kw shifted slices.
+- `fuse_prelu`: tf2onnx writes Keras' PReLU as Relu(x) + Mul(Relu(Neg(x)), -alpha), four
+  passes over the tensor and a fifth for the sum; it becomes one ONNX PRelu.
 
 This module needs NumPy and onnx only.
 """
@@ -39,26 +43,33 @@ _ELEMENTWISE = {
 # (their block is 8 floats on AVX2, 16 on AVX-512).
 _NARROW_CHANNELS = 8
 _INT64_MAX = np.iinfo(np.int64).max
+# The rewrites, in the order they apply.
+REWRITES = ("fold_channel_affine", "lower_conv_transpose", "split_narrow_conv", "fuse_prelu")
 
 
-def optimize_for_cpu(model):
+def optimize_for_cpu(model, rewrites=None):
     """Rewrite an ONNX model for onnxruntime's CPU provider.
 
     Args:
         model: `onnx.ModelProto`. Left untouched; a rewritten copy is returned.
+        rewrites: names from `REWRITES` to apply, in that order, or None for all.
 
     Returns:
         `(rewritten_model, applied)`: `applied` maps each rewrite's name to how many
-        times it applied.
+        times it applied (0 for those not asked for).
     """
+    wanted = REWRITES if rewrites is None else tuple(rewrites)
+    unknown = sorted(set(wanted) - set(REWRITES))
+    if unknown:
+        raise ValueError(f"rewrites must be among {', '.join(REWRITES)}. Received: "
+                         f"{', '.join(unknown)}")
     rewritten = onnx.ModelProto()
     rewritten.CopyFrom(model)
     graph = _Graph(rewritten.graph)
-    applied = {
-        "fold_channel_affine": fold_channel_affine(graph),
-        "lower_conv_transpose": lower_conv_transpose(graph),
-        "split_narrow_conv": split_narrow_conv(graph),
-    }
+    functions = {"fold_channel_affine": fold_channel_affine,
+                 "lower_conv_transpose": lower_conv_transpose,
+                 "split_narrow_conv": split_narrow_conv, "fuse_prelu": fuse_prelu}
+    applied = {name: functions[name](graph) if name in wanted else 0 for name in REWRITES}
     graph.commit()
     return rewritten, applied
 
@@ -153,16 +164,83 @@ def _attribute(node, name, default=None):
     return default
 
 
-def _is_plain_2d(node, weights):
-    """A 2-D convolution onnxruntime's blocked kernels handle: group 1, no dilation."""
+def _is_plain_2d(node, weights, same_padding=False):
+    """A 2-D convolution onnxruntime's blocked kernels handle: group 1, no dilation;
+    explicit pads, or with `same_padding` also tf2onnx's `auto_pad` (SAME_UPPER for a
+    Keras "same" Conv of dynamic size) at stride 1, which `_pads` makes explicit."""
+    padding = _attribute(node, "auto_pad", "NOTSET")
     return (
         weights is not None
         and weights.ndim == 4
         and weights.dtype == np.float32
         and _attribute(node, "group", 1) == 1
         and list(_attribute(node, "dilations", [1, 1])) == [1, 1]
-        and _attribute(node, "auto_pad", "NOTSET") == "NOTSET"
+        and (padding == "NOTSET" or same_padding and padding in _AUTO_PADS
+             and list(_attribute(node, "strides", [1, 1])) == [1, 1])
     )
+
+
+# `auto_pad` values a stride-1 Conv's explicit pads follow from.
+_AUTO_PADS = ("SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+def _pads(node, height, width):
+    """[top, left, bottom, right] of a stride-1 Conv of kernel height x width: its `pads`,
+    or what its `auto_pad` amounts to (SAME: k - 1 in all, the odd one after the input
+    for SAME_UPPER, before it for SAME_LOWER; VALID: none)."""
+    padding = _attribute(node, "auto_pad", "NOTSET")
+    if padding == "NOTSET":
+        return list(_attribute(node, "pads", [0, 0, 0, 0]))
+    if padding == "VALID":
+        return [0, 0, 0, 0]
+    small = [(height - 1) // 2, (width - 1) // 2]
+    large = [height - 1 - small[0], width - 1 - small[1]]
+    return small + large if padding == "SAME_UPPER" else large + small
+
+
+# --- fuse_prelu ------------------------------------------------------------------------
+
+
+def fuse_prelu(graph):
+    """Replace Add(Relu(x), Mul(Relu(Neg(x)), c)) with PRelu(x, -c), c a constant."""
+    count = 0
+    for node in list(graph.nodes):
+        if node.op_type != "Add" or len(node.input) != 2 or node not in graph.nodes:
+            continue
+        found = _prelu_parts(graph, node)
+        if found is None:
+            continue
+        source, slope, parts = found
+        graph.replace(parts + [node], [helper.make_node(
+            "PRelu", [source, graph.constant(f"{node.name}_slope", slope)], [node.output[0]],
+            name=graph.fresh(f"{node.name}_prelu"))])
+        count += 1
+    return count
+
+
+def _prelu_parts(graph, add):
+    """(x, slope, the nodes to drop) when `add` sums tf2onnx's PReLU pattern, else None."""
+    for positive_name, negative_name in (add.input, add.input[::-1]):
+        relu, mul = graph.producer(positive_name), graph.producer(negative_name)
+        if not (relu and mul and relu.op_type == "Relu" and mul.op_type == "Mul"):
+            continue
+        for branch_name, constant_name in (mul.input, mul.input[::-1]):
+            constant = graph.array(constant_name)
+            negative_relu = graph.producer(branch_name)
+            if constant is None or not negative_relu or negative_relu.op_type != "Relu":
+                continue
+            neg = graph.producer(negative_relu.input[0])
+            if not neg or neg.op_type != "Neg" or neg.input[0] != relu.input[0]:
+                continue
+            inner = [relu.output[0], mul.output[0], negative_relu.output[0], neg.output[0]]
+            if any(graph.only_consumer(name) is None for name in inner):
+                continue
+            # PRelu's slope broadcasts to x from the right: drop leading ones of (1, C, 1, 1).
+            slope = -constant.astype(np.float32)
+            while slope.ndim > 1 and slope.shape[0] == 1:
+                slope = slope[0]
+            return relu.input[0], slope, [relu, mul, negative_relu, neg]
+    return None
 
 
 # --- fold_channel_affine ---------------------------------------------------------------
@@ -341,21 +419,28 @@ def split_narrow_conv(graph):
         if node.op_type != "Conv" or len(node.input) < 2:
             continue
         weights = graph.array(node.input[1])
-        if not _is_plain_2d(node, weights):
+        if not _is_plain_2d(node, weights, same_padding=True):
             continue
         out_channels, in_channels, height, width = weights.shape
         taps = height * width
         if (
             out_channels >= _NARROW_CHANNELS
             or taps < 2
-            or taps * out_channels > in_channels
             or list(_attribute(node, "strides", [1, 1])) != [1, 1]
         ):
             continue
         has_bias = len(node.input) > 2 and bool(node.input[2])
         if has_bias and graph.array(node.input[2]) is None:
             continue
-        top, left, bottom, right = list(_attribute(node, "pads", [0, 0, 0, 0]))
+        if taps * out_channels > in_channels:
+            # Too many taps for one wide 1x1 Conv (srgan's 9x9 to RGB from 64 channels):
+            # split the columns only.
+            if width < 2 or width * out_channels > in_channels:
+                continue
+            _split_columns(graph, node, weights, has_bias)
+            count += 1
+            continue
+        top, left, bottom, right = _pads(node, height, width)
         # Channel (i*kw + j)*C + c of the 1x1 Conv holds tap (i, j) of output channel c.
         pointwise = weights.transpose(2, 3, 0, 1).reshape(taps * out_channels, in_channels)
         pointwise = pointwise[:, :, None, None]
@@ -406,6 +491,52 @@ def split_narrow_conv(graph):
         graph.replace([node], new_nodes)
         count += 1
     return count
+
+
+def _split_columns(graph, node, weights, has_bias):
+    """Replace a kh x kw Conv to C channels by a kh x 1 Conv to kw*C channels (channel
+    j*C + c holds column j of output channel c) and a sum of kw slices shifted along the
+    width: the same products, kw times fewer shifted copies than splitting every tap."""
+    out_channels, _, height, width = weights.shape
+    top, left, bottom, right = _pads(node, height, width)
+    columns = weights.transpose(3, 0, 1, 2).reshape(width * out_channels, -1, height, 1)
+    new_nodes = []
+    wide = graph.fresh(f"{node.name}_columns")
+    new_nodes.append(helper.make_node(
+        "Conv", [node.input[0], graph.constant(f"{wide}_W", columns)], [wide], name=wide,
+        kernel_shape=[height, 1], pads=[top, 0, bottom, 0], strides=[1, 1]))
+    padded = wide
+    if left or right:
+        padded = graph.fresh(f"{node.name}_padded")
+        pads = graph.constant(f"{padded}_pads",
+                              np.array([0, 0, 0, left, 0, 0, 0, right], np.int64))
+        new_nodes.append(helper.make_node("Pad", [wide, pads], [padded], name=padded))
+    total = None
+    for j in range(width):
+        sliced = graph.fresh(f"{node.name}_column{j}")
+        ends = [(j + 1) * out_channels, _INT64_MAX if j == width - 1 else j - (width - 1)]
+        new_nodes.append(helper.make_node(
+            "Slice",
+            [padded,
+             graph.constant(f"{sliced}_starts", np.array([j * out_channels, j], np.int64)),
+             graph.constant(f"{sliced}_ends", np.array(ends, np.int64)),
+             graph.constant(f"{sliced}_axes", np.array([1, 3], np.int64))],
+            [sliced], name=sliced))
+        if total is None:
+            total = sliced
+        else:
+            summed = graph.fresh(f"{node.name}_sum{j}")
+            new_nodes.append(helper.make_node("Add", [total, sliced], [summed], name=summed))
+            total = summed
+    if has_bias:
+        bias = graph.array(node.input[2]).reshape(out_channels, 1, 1)
+        biased = graph.fresh(f"{node.name}_biased")
+        new_nodes.append(helper.make_node(
+            "Add", [total, graph.constant(f"{biased}_B", bias)], [biased], name=biased))
+        total = biased
+    new_nodes.append(helper.make_node("Identity", [total], [node.output[0]],
+                                      name=graph.fresh(f"{node.name}_out")))
+    graph.replace([node], new_nodes)
 
 
 def _pointwise_through_depth_to_space(graph, source, kernel, name, new_nodes):

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-def load(bundle, providers="auto", threads=None, optimized=True):
+def load(bundle, providers="auto", threads=None, optimized=True, tune=False):
     """Load an ONNX bundle for inference.
 
     Args:
@@ -58,6 +58,13 @@ def load(bundle, providers="auto", threads=None, optimized=True):
         optimized: bool. On the CPU provider, run the bundle's CPU-optimised graph
             (`model.cpu.onnx`) when it has one; the portable `model.onnx` otherwise, or
             if the optimised graph does not load with this onnxruntime. Defaults to True.
+        tune: bool. On the CPU provider, time at load (a few runs of a batch of one on
+            each candidate: the CPU-optimised and the portable graph, each with all
+            physical cores and with one thread) and run batches of one on the fastest
+            here; larger batches keep the CPU-optimised graph on all cores. Costs a few
+            runs and sessions at load, for the latency of single images (an app drawing
+            one picture at a time). `.cpu_choice` says what was chosen and the timings.
+            Defaults to False.
 
     Returns:
         The bundle's task object, chosen from its input roles: a `Sampler` (`.sample`)
@@ -108,7 +115,7 @@ def load(bundle, providers="auto", threads=None, optimized=True):
         model_path, metadata["inputs"], [entry["name"] for entry in metadata["outputs"]],
         providers=providers, threads=threads, cpu_path=cpu_path,
         num_classes=metadata.get("num_classes"), outputs=metadata["outputs"],
-        image_shape=metadata.get("image_shape"),
+        image_shape=metadata.get("image_shape"), tune=tune and optimized,
     )
     _bundle.check_stored_twice(
         path, metadata, session.ort_session.get_modelmeta().custom_metadata_map,

@@ -7,11 +7,22 @@ crosses the bus once. It knows nothing of tasks: `tasks.py` builds sampling, tra
 and upscaling on it.
 """
 
+import os
+import statistics
+import time
+
 import numpy as np
 import onnxruntime as ort
 
-from ganzoo import _imaging, _validation
+from ganzoo import _imaging, _sampling, _validation
 from ganzoo.runtime import providers as providers_lib
+
+# Tuning: timed runs per candidate (after one warm-up), and how much faster than the
+# default a candidate must be to be chosen (below that, timing noise decides).
+TUNE_RUNS = 5
+TUNE_MARGIN = 0.05
+# Height and width of dynamic image inputs when tuning (what `ganzoo bench` times at).
+TUNE_SPATIAL = 64
 
 
 class Session:
@@ -29,6 +40,10 @@ class Session:
             graph's outputs are checked too (dtype, rank, fixed sizes).
         image_shape: list or None. The bundle's `image_shape`; the graph's first output
             must have it where both give a size.
+        tune: bool. On the CPU provider, time at load which graph (the CPU-optimised and
+            the portable one) with which thread count (all physical cores, or one) runs
+            a batch of one fastest here, and run batches of one on it (see `cpu_choice`).
+            Defaults to False: every batch on the CPU-optimised graph with all cores.
 
     Attributes:
         provider: str. The execution provider in use.
@@ -37,10 +52,13 @@ class Session:
         ort_session: `onnxruntime.InferenceSession`. For callers that bind memory on the
             device themselves (benchmarks/gpu.py).
         output_names: list of str. The outputs `run` fetches, in order.
+        cpu_choice: dict or None. With `tune` on the CPU provider: `{"batch 1": ...,
+            "other batches": ...}`, each "<graph file>, <N> thread(s)", and
+            "timings_ms", each candidate's median time for a batch of one.
     """
 
     def __init__(self, model_path, inputs, output_names, *, providers="auto", threads=None,
-                 cpu_path=None, num_classes=None, outputs=None, image_shape=None):
+                 cpu_path=None, num_classes=None, outputs=None, image_shape=None, tune=False):
         self.ort_session, self.model_path = _open(model_path, providers, threads, cpu_path)
         self._inputs = [dict(entry) for entry in inputs]
         self.output_names = list(output_names)
@@ -50,6 +68,12 @@ class Session:
         self.provider = self.ort_session.get_providers()[0]
         # Outputs land on the GPU and are copied back once, inputs are copied over once.
         self.io_device = "cuda" if self.provider in providers_lib.GPU_PROVIDERS else None
+        # The session batches of one run on, when tuning found a faster one than the
+        # default (None: the default runs everything).
+        self._single = None
+        self.cpu_choice = None
+        if tune and self.provider == "CPUExecutionProvider":
+            self._tune(model_path, threads)
 
     def feeds(self, arrays=(), named=None):
         """`{name: array}` for arrays in signature order and/or by name, checked and cast.
@@ -99,7 +123,10 @@ class Session:
         options.log_severity_level = 4  # the exception below says it in one line
         try:
             if self.io_device is None:
-                return self.ort_session.run(self.output_names, feeds, options)
+                session = self.ort_session
+                if self._single is not None and _batch_of(feeds) == 1:
+                    session = self._single
+                return session.run(self.output_names, feeds, options)
             binding = self.ort_session.io_binding()
             for name, array in feeds.items():
                 binding.bind_cpu_input(name, array)
@@ -115,6 +142,57 @@ class Session:
                 f"onnxruntime cannot run this bundle on {shapes}"
                 f"{_accepted_sizes(self._inputs)}: {_first_line(error)}"
             ) from None
+
+
+    def _tune(self, portable_path, threads):
+        """Time the candidates for a batch of one and keep the fastest (see `tune`)."""
+        default_threads = threads or providers_lib.physical_cores()
+        paths = [self.model_path] + ([portable_path] if portable_path != self.model_path
+                                     else [])
+        counts = [default_threads] + ([1] if default_threads > 1 else [])
+        candidates = {(self.model_path, default_threads): self.ort_session}
+        for path in paths:
+            for count in counts:
+                if (path, count) not in candidates:
+                    options = providers_lib.session_options(["CPUExecutionProvider"], count)
+                    candidates[(path, count)] = ort.InferenceSession(
+                        path, options, providers=["CPUExecutionProvider"])
+        arrays = _sampling.draw_inputs(self._inputs, 1, seed=0, num_classes=self._num_classes
+                                       or 1, spatial=TUNE_SPATIAL)
+        feeds = self.feeds(arrays)
+        timings = {key: [] for key in candidates}
+        for session in candidates.values():
+            session.run(self.output_names, feeds)  # warm-up: first runs allocate
+        for round_index in range(TUNE_RUNS):
+            keys = list(candidates)
+            shift = round_index % len(keys)
+            for key in keys[shift:] + keys[:shift]:
+                start = time.perf_counter()
+                candidates[key].run(self.output_names, feeds)
+                timings[key].append(time.perf_counter() - start)
+        medians = {key: statistics.median(times) for key, times in timings.items()}
+        default = (self.model_path, default_threads)
+        best = choose(medians, default)
+
+        def described(key):
+            return f"{os.path.basename(key[0])}, {key[1]} thread{'s' * (key[1] > 1)}"
+
+        if best != default:
+            self._single = candidates[best]
+        self.cpu_choice = {"batch 1": described(best), "other batches": described(default),
+                           "timings_ms": {described(key): round(1000 * value, 3)
+                                          for key, value in medians.items()}}
+
+
+def choose(medians, default, margin=TUNE_MARGIN):
+    """The key of `medians` (seconds by candidate) with the smallest time, or `default`
+    unless that one is faster than it by more than `margin` (a share of its time)."""
+    best = min(medians, key=medians.get)
+    return best if medians[best] < (1.0 - margin) * medians[default] else default
+
+
+def _batch_of(feeds):
+    return next(iter(feeds.values())).shape[0] if feeds else None
 
 
 def _accepted_sizes(inputs):

@@ -34,6 +34,9 @@ class Generator:
         provider: str. The execution provider in use, e.g. "CUDAExecutionProvider".
         model_file: str. The graph it runs, relative to the bundle: "model.onnx", or
             "model.cpu.onnx" (the CPU-optimised graph) on the CPU provider.
+        cpu_choice: dict or None. With `load(..., tune=True)` on the CPU provider, which
+            graph and thread count run batches of one and the others, and each
+            candidate's time for a batch of one (`ganzoo.runtime.session.Session`).
         metadata: dict. The bundle's `ganzoo.json`.
         session: `ganzoo.runtime.session.Session`. The onnxruntime session it runs on.
         inputs: list of dicts. name, shape (None for dynamic axes), dtype and role of each
@@ -53,6 +56,7 @@ class Generator:
         self._outputs = [dict(entry) for entry in metadata["outputs"]]
         self.provider = session.provider
         self.model_file = os.path.relpath(session.model_path, path).replace(os.sep, "/")
+        self.cpu_choice = session.cpu_choice
 
     @property
     def inputs(self):

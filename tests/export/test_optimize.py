@@ -184,7 +184,7 @@ def test_generator_tail_moves_the_pointwise_conv_before_depth_to_space():
     ]
     rewritten, applied = _check_same(_graph_model(nodes, inits, (8, 6, 6)), (8, 6, 6), batch=3)
     assert applied == {"fold_channel_affine": 0, "lower_conv_transpose": 1,
-                       "split_narrow_conv": 1}
+                       "split_narrow_conv": 1, "fuse_prelu": 0}
     kinds = [node.op_type for node in rewritten.graph.node]
     # One DepthToSpace, after the 1x1 Convs: the 80-channel map is never interleaved.
     assert kinds.count("DepthToSpace") == 1
@@ -196,3 +196,71 @@ def test_the_input_model_is_not_modified():
     before = model.SerializeToString()
     optimize.optimize_for_cpu(model)
     assert model.SerializeToString() == before
+
+
+@pytest.mark.parametrize("kernel, pads, bias", [(9, 4, True), ((5, 3), (2, 1, 2, 1), False),
+                                                ((3, 4), (0, 0, 0, 0), True)])
+def test_a_narrow_convolution_with_many_taps_splits_into_columns(kernel, pads, bias):
+    """srgan's 9x9 Conv from 64 channels to RGB: 243 taps x channels exceed the input's
+    64, so the columns are split (a kh x 1 Conv to kw*C channels, kw shifted slices)."""
+    kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    pads = pads if isinstance(pads, tuple) else (pads,) * 4
+    inits = {"w": _weights(3, 32, *kernel)}
+    inputs = ["x", "w"]
+    if bias:
+        inits["b"] = _weights(3)
+        inputs.append("b")
+    nodes = [helper.make_node("Conv", inputs, ["y"], kernel_shape=list(kernel),
+                              pads=list(pads))]
+    rewritten, applied = _check_same(_graph_model(nodes, inits, (32, 11, 10)), (32, 11, 10))
+    assert applied["split_narrow_conv"] == 1
+    convs = [node for node in rewritten.graph.node if node.op_type == "Conv"]
+    assert len(convs) == 1 and list(convs[0].attribute[0].ints) == [kernel[0], 1]
+    assert sum(node.op_type == "Slice" for node in rewritten.graph.node) == kernel[1]
+
+
+@pytest.mark.parametrize("kernel, auto_pad, in_channels", [
+    (9, "SAME_UPPER", 32), (4, "SAME_UPPER", 32), (4, "SAME_LOWER", 32), (3, "VALID", 32),
+    (5, "SAME_UPPER", 80)])
+def test_narrow_convolutions_with_auto_pad_split_too(kernel, auto_pad, in_channels):
+    """tf2onnx writes a Keras "same" Conv of dynamic size with auto_pad SAME_UPPER."""
+    inits = {"w": _weights(3, in_channels, kernel, kernel), "b": _weights(3)}
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[kernel] * 2,
+                              auto_pad=auto_pad)]
+    shape = (in_channels, 11, 10)
+    _, applied = _check_same(_graph_model(nodes, inits, shape), shape)
+    assert applied["split_narrow_conv"] == 1
+
+
+@pytest.mark.parametrize("swapped", [False, True])
+def test_tf2onnx_prelu_becomes_one_prelu(swapped):
+    """Keras PReLU as tf2onnx writes it: Relu(x) + Mul(Relu(Neg(x)), -alpha)."""
+    alpha = np.abs(_weights(1, 4, 1, 1))
+    inits = {"neg_alpha": -alpha}
+    mul_inputs = ["nr", "neg_alpha"][::-1] if swapped else ["nr", "neg_alpha"]
+    add_inputs = ["m", "r"] if swapped else ["r", "m"]
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Neg", ["x"], ["n"]),
+        helper.make_node("Relu", ["n"], ["nr"]),
+        helper.make_node("Mul", mul_inputs, ["m"]),
+        helper.make_node("Add", add_inputs, ["y"]),
+    ]
+    rewritten, applied = _check_same(_graph_model(nodes, inits, (4, 5, 6)), (4, 5, 6))
+    assert applied["fuse_prelu"] == 1
+    assert [node.op_type for node in rewritten.graph.node] == ["PRelu"]
+
+
+def test_a_prelu_look_alike_with_another_use_stays():
+    """The negative branch also feeds the output: fusing would lose it."""
+    inits = {"neg_alpha": -np.abs(_weights(1, 4, 1, 1))}
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Neg", ["x"], ["n"]),
+        helper.make_node("Relu", ["n"], ["nr"]),
+        helper.make_node("Mul", ["nr", "neg_alpha"], ["m"]),
+        helper.make_node("Add", ["r", "m"], ["s"]),
+        helper.make_node("Add", ["s", "nr"], ["y"]),
+    ]
+    _, applied = _check_same(_graph_model(nodes, inits, (4, 5, 6)), (4, 5, 6))
+    assert applied["fuse_prelu"] == 0
