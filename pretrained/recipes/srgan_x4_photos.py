@@ -51,7 +51,7 @@ from ganzoo.data.super_resolution import bicubic_downscale, bicubic_upscale
 
 PATCH = 48
 BATCH_SIZE = 16
-PRETRAIN_STEPS = 5000
+PRETRAIN_STEPS = 8000
 ADVERSARIAL_STEPS = 200
 STEPS = PRETRAIN_STEPS + ADVERSARIAL_STEPS
 STEPS_PER_EPOCH = 50
