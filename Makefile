@@ -37,10 +37,11 @@ test: install
 
 # The slow tests alone: the families' train -> sample -> export runs, the shipped presets'
 # checks, the recipes, Ctrl-C and multi-worker runs. Tests marked `serial` (a run that must
-# answer Ctrl-C within seconds) run after the others, alone, with no training beside them.
+# answer Ctrl-C within seconds) run first, alone, with no training beside them: right
+# after the parallel slow tests the machine has stalled such a run for minutes.
 test-slow: install
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "slow and not serial" $(PYTEST_ARGS)
 	$(PY) -m pytest -q -m "slow and serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "slow and not serial" $(PYTEST_ARGS)
 
 # The whole suite, as CI runs it: the fast tests first, then the slow ones.
 test-all: test test-slow

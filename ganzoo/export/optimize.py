@@ -480,15 +480,7 @@ def split_narrow_conv(graph):
                         helper.make_node("Add", [total, sliced], [summed], name=summed)
                     )
                     total = summed
-        if has_bias:
-            bias = graph.array(node.input[2]).reshape(out_channels, 1, 1)
-            biased = graph.fresh(f"{node.name}_biased")
-            new_nodes.append(helper.make_node(
-                "Add", [total, graph.constant(f"{biased}_B", bias)], [biased], name=biased))
-            total = biased
-        new_nodes.append(helper.make_node("Identity", [total], [node.output[0]],
-                                          name=graph.fresh(f"{node.name}_out")))
-        graph.replace([node], new_nodes)
+        _replace_with_sum(graph, node, new_nodes, total, has_bias)
         count += 1
     return count
 
@@ -528,8 +520,15 @@ def _split_columns(graph, node, weights, has_bias):
             summed = graph.fresh(f"{node.name}_sum{j}")
             new_nodes.append(helper.make_node("Add", [total, sliced], [summed], name=summed))
             total = summed
+    _replace_with_sum(graph, node, new_nodes, total, has_bias)
+
+
+def _replace_with_sum(graph, node, new_nodes, total, has_bias):
+    """End a split of Conv `node`: add its bias to the summed slices `total`, name the
+    result as the Conv's output, and put `new_nodes` in its place."""
     if has_bias:
-        bias = graph.array(node.input[2]).reshape(out_channels, 1, 1)
+        bias = graph.array(node.input[2])
+        bias = bias.reshape(bias.shape[0], 1, 1)
         biased = graph.fresh(f"{node.name}_biased")
         new_nodes.append(helper.make_node(
             "Add", [total, graph.constant(f"{biased}_B", bias)], [biased], name=biased))
