@@ -527,3 +527,15 @@ class _Spy:
     def run(self, *args, **kwargs):
         self._used.append(self._name)
         return self._session.run(*args, **kwargs)
+
+
+def test_tuning_draws_an_image_size_the_bundle_accepts(bundles):
+    from ganzoo.runtime import session as session_lib
+
+    for kind in ("srgan", "noisy", "cgan"):  # image, noise and label inputs
+        assert runtime.load(bundles[kind][0], providers="cpu", tune=True).cpu_choice
+
+    assert session_lib._tuning_size([{"name": "latent"}]) == 64
+    assert session_lib._tuning_size([{"name": "image", "size_multiple": 128}]) == 128
+    assert session_lib._tuning_size([{"name": "image", "size_multiple": 24,
+                                      "min_size": 70}]) == 72

@@ -158,7 +158,7 @@ class Session:
                     candidates[(path, count)] = ort.InferenceSession(
                         path, options, providers=["CPUExecutionProvider"])
         arrays = _sampling.draw_inputs(self._inputs, 1, seed=0, num_classes=self._num_classes
-                                       or 1, spatial=TUNE_SPATIAL)
+                                       or 1, spatial=_tuning_size(self._inputs))
         feeds = self.feeds(arrays)
         timings = {key: [] for key in candidates}
         for session in candidates.values():
@@ -182,6 +182,13 @@ class Session:
         self.cpu_choice = {"batch 1": described(best), "other batches": described(default),
                            "timings_ms": {described(key): round(1000 * value, 3)
                                           for key, value in medians.items()}}
+
+
+def _tuning_size(inputs):
+    """TUNE_SPATIAL, or the nearest size above it that every image input accepts."""
+    multiple = max((entry.get("size_multiple") or 1) for entry in inputs)
+    smallest = max((entry.get("min_size") or 1) for entry in inputs)
+    return -(-max(TUNE_SPATIAL, smallest) // multiple) * multiple
 
 
 def choose(medians, default, margin=TUNE_MARGIN):
