@@ -37,8 +37,7 @@ test: install
 
 # The slow tests alone: the families' train -> sample -> export runs, the shipped presets'
 # checks, the recipes, Ctrl-C and multi-worker runs. Tests marked `serial` (a run that must
-# answer Ctrl-C within seconds) run first, alone, with no training beside them: right
-# after the parallel slow tests the machine has stalled such a run for minutes.
+# answer Ctrl-C within seconds) run first, alone, with no training beside them.
 test-slow: install
 	$(PY) -m pytest -q -m "slow and serial" $(PYTEST_ARGS)
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "slow and not serial" $(PYTEST_ARGS)
