@@ -483,6 +483,8 @@ def test_tuning_times_every_cpu_candidate_and_keeps_the_default_unless_clearly_b
     path, generator = bundles["dcgan"]
     tuned = runtime.load(path, providers="cpu", tune=True)
     assert runtime.load(path).cpu_choice is None  # no tuning unless asked
+    with pytest.raises(ValueError, match="tune must be True or False. Received: tune='yes'"):
+        runtime.load(path, tune="yes")
     choice = tuned.cpu_choice
     cores = runtime.physical_cores()
     threads = [f"{cores} thread{'s' * (cores > 1)}"] + (["1 thread"] if cores > 1 else [])

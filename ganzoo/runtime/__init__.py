@@ -94,6 +94,8 @@ def load(bundle, providers="auto", threads=None, optimized=True, tune=False):
             `ganzoo.json` and the graph disagree on with both values).
         RuntimeError: an explicitly requested provider cannot be created here.
     """
+    if not isinstance(tune, bool):
+        raise ValueError(f"tune must be True or False. Received: tune={tune!r}")
     path = os.fspath(bundle)
     if os.path.isfile(path) and os.path.basename(path) in (_bundle.METADATA_FILE, "model.onnx"):
         path = os.path.dirname(path) or "."
