@@ -42,14 +42,14 @@ def _check_image_to_image(model, config):
         tiles = ganzoo._imaging.to_uint8(np.asarray(tiles)[:, :height, :width])
         # The two most detailed crops: on a flat one (the first tiles of chelsea are) a
         # good upscaler rightly gives what bicubic interpolation gives. On these,
-        # srgan-x4-photos differs from bicubic by 0.40 levels on average, its generator
-        # with a zeroed last convolution (plain bilinear upscaling) by 0.23.
+        # srgan-x4-photos differs from bicubic by 0.34 levels on average, its generator
+        # with a zeroed last convolution (plain bicubic upscaling: its skip) by 0.00.
         originals = tiles[np.argsort(-tiles.std(axis=(1, 2, 3)), kind="stable")[:2]]
         small = evaluation.downscale(originals, scale)
         made = model.upscale(small)
         assert made.shape == originals.shape and made.dtype == np.uint8
         bicubic = evaluation.bicubic_upscale(small, scale)
-        assert np.abs(made.astype(int) - bicubic.astype(int)).mean() > 0.3
+        assert np.abs(made.astype(int) - bicubic.astype(int)).mean() > 0.15
         return
     pictures = ganzoo._imaging.to_uint8(
         np.asarray(bundled.load_arrays("textures/grass", image_size=(height, width)).images[:4]))
@@ -69,7 +69,7 @@ def test_shipped_presets_draw_what_they_drew_before_the_house_was_rearranged(nam
     made again when the preset was retrained with the paper's discriminator,
     stylegan_lite-digits' when it was retrained with path-length regularisation, and
     srgan-x4-photos' when it was retrained wider on Debian's photographic wallpapers (and
-    again when it trained 8,000 steps instead of 5,000). One
+    again when it trained 8,000 steps instead of 5,000, and when its skip became bicubic). One
     level of tolerance keeps the check valid on CPUs whose kernels round differently."""
     golden = np.load(GOLDEN)
     assert name in golden.files, f"{name} has no golden images: add them to {GOLDEN.name}"

@@ -29,8 +29,8 @@ StepDecay for the discriminator). Then it measures PSNR and SSIM against bicubic
 with `ganzoo.metrics.evaluate` (what `ganzoo evaluate --metrics psnr,ssim` runs) on the
 held-out wallpapers' 96x96 tiles and on the held-out scikit-image tiles, writes the
 preset, its card and a before/after picture. `--steps N` trains N steps instead, the first
-`--pretrain-steps` of them (by default in the same proportion) on the MSE alone. About 30
-minutes of training on 2 busy CPU cores. `_recipe.py` is the harness (arguments, `fit`,
+`--pretrain-steps` of them (by default in the same proportion) on the MSE alone. About 26
+minutes of training on 2 idle CPU cores. `_recipe.py` is the harness (arguments, `fit`,
 `evaluate`, `save`) every recipe shares.
 """
 
@@ -61,7 +61,7 @@ G_DECAY = 0.8
 D_LEARNING_RATE = 1e-4
 SETTINGS = dict(image_shape=(PATCH, PATCH, 3), scale=4, filters=64, blocks=8,
                 disc_filters=16, content_loss="mse", adversarial_weight=1e-3,
-                upsampled_skip=True, pretrain_steps=PRETRAIN_STEPS, seed=0)
+                upsampled_skip="bicubic", pretrain_steps=PRETRAIN_STEPS, seed=0)
 
 # -- the data ---------------------------------------------------------------------------
 
@@ -197,11 +197,11 @@ it, the original. Held-out pictures, never trained on: crops of scikit-image's `
 | | |
 | --- | --- |
 | family | `srgan`, scale 4, RGB, values in [-1, 1] |
-| generator | SRResNet, {filters} filters, {blocks} residual blocks (conv-BN-PReLU-conv-BN), 2 sub-pixel upsampling blocks, 9x9 convolutions in and out, with the bilinear global skip (`upsampled_skip=True`: the output is the input upscaled bilinearly plus the network's residual, clipped to [-1, 1]) |
+| generator | SRResNet, {filters} filters, {blocks} residual blocks (conv-BN-PReLU-conv-BN), 2 sub-pixel upsampling blocks, 9x9 convolutions in and out, with the bicubic global skip (`upsampled_skip="bicubic"`: the output is the input upscaled bicubically plus the network's residual, clipped to [-1, 1], so training starts from the bicubic baseline) |
 | discriminator | the paper's 8 convolutions and dense layers at disc_filters={disc_filters} |
 | data | {train_count} photographs (below), downscaled wallpapers and scikit-image's own, in `CACHE/train`: `ganzoo.data.load_super_resolution(CACHE/train, scale=4, patch_size={patch})` takes random {patch}x{patch} crops, flipped and transposed at random, each picture as often as it holds {patch}x{patch} tiles; low-res by bicubic downscaling with antialiasing, 8-bit |
 | recipe | `pretrained/recipes/srgan_x4_photos.py`: {pretrain_steps} steps of the generator alone on the pixel MSE, then {adversarial_steps} SRGAN steps (MSE content loss + 1e-3 x non-saturating adversarial loss), batch {batch_size}, Adam (beta_1 0.9), seed 0. Learning rates: {schedule} |
-| training time | {minutes:.1f} minutes on {cores} CPU cores shared with other trainings |
+| training time | {minutes:.1f} minutes on {cores} otherwise idle CPU cores |
 | final losses | content_loss {content_loss:.4f}, d_loss {d_loss:.3f}, g_loss {g_loss:.3f} (last epoch) |
 
 ## Data

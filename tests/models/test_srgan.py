@@ -106,7 +106,9 @@ def test_config_round_trip_and_bad_arguments():
     assert clone.get_config() == model.get_config()
     assert "latent_dim" not in model.get_config() and model.latent_dim is None
     skip = tiny(upsampled_skip=True)
-    assert models.SRGAN.from_config(skip.get_config()).upsampled_skip
+    assert models.SRGAN.from_config(skip.get_config()).upsampled_skip is True
+    bicubic = tiny(upsampled_skip="bicubic")
+    assert models.SRGAN.from_config(bicubic.get_config()).upsampled_skip == "bicubic"
     for kwargs, message in [
         (dict(scale=3), "scale must be 2 or 4. Received: scale=3"),
         (dict(image_shape=(24, 24, 3)), "multiples of 16"),
@@ -114,6 +116,9 @@ def test_config_round_trip_and_bad_arguments():
         (dict(adversarial_weight=-1.0), "adversarial_weight"),
         (dict(pretrain_steps=-1), "pretrain_steps"),
         (dict(filters=0), "filters"),
+        (dict(upsampled_skip="lanczos"), "upsampled_skip must be False, True \\(bilinear\\), "
+                                          "'bilinear' or 'bicubic'. Received: "
+                                          "upsampled_skip='lanczos'"),
         (dict(latent_dim=8), "leave latent_dim unset"),
     ]:
         with pytest.raises(ValueError, match=message):
@@ -478,7 +483,7 @@ def test_one_sgd_step_on_two_replicas_equals_one_step_on_one_device(two_cpu_stra
 # -- export and end to end -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("upsampled_skip", [False, True])
+@pytest.mark.parametrize("upsampled_skip", [False, True, "bicubic"])
 def test_exported_generator_keeps_height_and_width_dynamic_and_upscales_as_keras(
         tmp_path, upsampled_skip):
     model = tiny(upsampled_skip=upsampled_skip)
@@ -550,6 +555,33 @@ def test_the_upsampled_skip_starts_as_bilinear_upscaling():
     assert not any(isinstance(layer, keras.layers.Activation) and
                    layer.activation is keras.activations.tanh
                    for layer in model.generator.layers)
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize("shape", [(2, 7, 9, 3), (1, 1, 1, 1), (1, 2, 3, 3), (3, 13, 5, 1)])
+def test_bicubic_upscaling_as_a_convolution_equals_tensorflows_resize(scale, shape):
+    """The bicubic skip's fixed convolution and depth-to-space against
+    `tf.image.resize(method="bicubic")`, borders (and pictures smaller than the filter)
+    included."""
+    from ganzoo.models.srgan import InterpolatedUpscale
+
+    low = np.random.default_rng(scale).uniform(-1, 1, shape).astype(np.float32)
+    expected = tf.image.resize(low, (shape[1] * scale, shape[2] * scale), method="bicubic")
+    np.testing.assert_allclose(InterpolatedUpscale(scale, "bicubic")(low).numpy(),
+                               expected.numpy(), atol=1e-6)
+
+
+def test_the_bicubic_skip_starts_as_the_bicubic_baseline_it_is_measured_against():
+    """Untrained, the generator with `upsampled_skip="bicubic"` upscales as
+    `bicubic_upscale`, the baseline of `ganzoo evaluate`, to within a level of rounding."""
+    from ganzoo.data.super_resolution import bicubic_upscale
+
+    model = tiny(upsampled_skip="bicubic")
+    picture = uint8_image(9, 13, seed=3)
+    baseline = bicubic_upscale(picture, 4).astype(int)
+    assert np.abs(model.upscale(picture).astype(int) - baseline).max() <= 1
+    bilinear = tiny(upsampled_skip=True).upscale(picture).astype(int)
+    assert np.abs(bilinear - baseline).max() > 1
 
 
 def test_the_papers_step_decay_starts_in_the_second_half_of_the_adversarial_steps():
