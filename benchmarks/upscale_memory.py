@@ -3,7 +3,9 @@
 Each measurement runs in a fresh subprocess: it builds or loads the generator, upscales a
 64x64 picture once (so TensorFlow's and onnxruntime's one-off allocations are made), reads
 its resident memory (the baseline), upscales the measured picture and reads the peak
-resident memory of the process (`ru_maxrss`). Reported per input size: the output size,
+resident memory of the process (`VmHWM` in /proc/self/status: the peak of its own image,
+not `ru_maxrss`, which keeps the peak of the parent it was forked from, here the process
+that exported the bundle). Reported per input size: the output size,
 the peak, and the peak above the baseline (what upscaling that picture took).
 
 Backends: `keras` (`SRGAN.upscale`) and `onnx` (`ganzoo.runtime` on an exported bundle,
@@ -28,7 +30,7 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 _CHILD = r"""
-import json, os, resource, sys
+import json, os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np
 
@@ -56,7 +58,8 @@ rng = np.random.default_rng(0)
 upscale(rng.integers(0, 256, (64, 64, 3), np.uint8))
 baseline = rss_mib()
 out = upscale(rng.integers(0, 256, (size, size, 3), np.uint8))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+with open("/proc/self/status") as status:  # VmHWM: this process image's own peak
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 print(json.dumps({"out": list(out.shape), "baseline_mib": baseline, "peak_mib": peak}))
 """
 
